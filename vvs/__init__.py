@@ -1,0 +1,1 @@
+"""Platform primitives shared by every feature; nothing here knows Telegram."""

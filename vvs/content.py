@@ -1,0 +1,147 @@
+"""Content registry: load admin-edited files, validate, build an immutable snapshot, swap.
+
+Every admin-edited file set (knowledge entries, directory, flows) is a `ContentSet`.
+Reload never mutates what is serving: a new snapshot is built aside and swapped in one
+assignment only when every set validated without errors.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Literal, Protocol
+
+from vvs.errors import ContentInvalid
+
+log = logging.getLogger(__name__)
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True, order=True)
+class ContentError:
+    """One validation finding; `file` is relative to the content root."""
+
+    file: str
+    line: int | None
+    field: str | None
+    message: str
+    severity: Severity = "error"
+
+    def __str__(self) -> str:
+        where = self.file + (f":{self.line}" if self.line else "")
+        what = f" [{self.field}]" if self.field else ""
+        tag = "" if self.severity == "error" else " (avertissement)"
+        return f"{where}{what}: {self.message}{tag}"
+
+
+class ContentSet(Protocol):
+    """A family of admin-edited files under `root / subdir`."""
+
+    name: str
+    subdir: str
+
+    def load(self, root: Path, loaded: Mapping[str, Any]) -> tuple[Any, list[ContentError]]:
+        """Parse and validate; `loaded` holds the snapshots of sets loaded before this one.
+
+        Return (snapshot, findings). The snapshot is ignored when any finding is an error.
+        """
+        ...
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Immutable view of all content sets at one version."""
+
+    version: str
+    sets: Mapping[str, Any]
+    warnings: tuple[ContentError, ...] = ()
+
+    def __getitem__(self, name: str) -> Any:
+        return self.sets[name]
+
+
+@dataclass
+class ReloadResult:
+    ok: bool
+    version: str | None
+    errors: list[ContentError] = field(default_factory=list)
+    warnings: list[ContentError] = field(default_factory=list)
+    changed: bool = False
+
+
+def content_version(root: Path, subdirs: Sequence[str]) -> str:
+    """Hash of every file's relative path and bytes: equal content, equal version."""
+    digest = hashlib.sha256()
+    for sub in subdirs:
+        base = root / sub
+        if not base.exists():
+            continue
+        for path in sorted(p for p in base.rglob("*") if p.is_file()):
+            if "__pycache__" in path.parts or path.suffix in {".pyc", ".py"}:
+                continue
+            digest.update(str(path.relative_to(root)).encode())
+            digest.update(b"\0")
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def load_all(root: Path, sets: Sequence[ContentSet]) -> tuple[Snapshot | None, list[ContentError]]:
+    """Load every set in order; return a snapshot only if there is no error."""
+    loaded: dict[str, Any] = {}
+    findings: list[ContentError] = []
+    for content_set in sets:
+        try:
+            snap, errs = content_set.load(root, MappingProxyType(dict(loaded)))
+        except Exception as exc:  # a loader bug must not take the service down
+            log.exception("content set %s crashed while loading", content_set.name)
+            errs = [ContentError(content_set.subdir, None, None, f"erreur interne : {exc}")]
+            snap = None
+        findings.extend(errs)
+        loaded[content_set.name] = snap
+    errors = [f for f in findings if f.severity == "error"]
+    if errors:
+        return None, findings
+    version = content_version(root, [s.subdir for s in sets])
+    warnings = tuple(f for f in findings if f.severity == "warning")
+    return Snapshot(version, MappingProxyType(loaded), warnings), findings
+
+
+class ContentRegistry:
+    """Holds the snapshot in service; `reload` swaps it only when the new one is valid."""
+
+    def __init__(self, root: Path, sets: Sequence[ContentSet]) -> None:
+        self.root = root
+        self.sets = list(sets)
+        self._current: Snapshot | None = None
+
+    @property
+    def current(self) -> Snapshot:
+        if self._current is None:
+            raise RuntimeError("content not loaded")
+        return self._current
+
+    def load_initial(self) -> Snapshot:
+        """Load at start-up; raise ContentInvalid listing the errors if anything is wrong."""
+        snap, findings = load_all(self.root, self.sets)
+        if snap is None:
+            raise ContentInvalid([f for f in findings if f.severity == "error"])
+        self._current = snap
+        return snap
+
+    def reload(self) -> ReloadResult:
+        """Try a new snapshot; on errors keep serving the previous one."""
+        snap, findings = load_all(self.root, self.sets)
+        errors = [f for f in findings if f.severity == "error"]
+        warnings = [f for f in findings if f.severity == "warning"]
+        if snap is None:
+            log.warning("content reload refused: %d error(s)", len(errors))
+            return ReloadResult(False, self._current.version if self._current else None,
+                                errors, warnings)
+        changed = self._current is None or snap.version != self._current.version
+        self._current = snap
+        return ReloadResult(True, snap.version, [], warnings, changed)

@@ -1,0 +1,56 @@
+"""What domain code returns for the user to see, independent of Telegram.
+
+Handlers turn a `Reply` into Telegram calls. Text is Telegram HTML: domain code escapes
+any variable part with `html.escape`. Button `data` is at most 64 bytes, of the form
+`<prefix>:<args>`, and is never trusted when it comes back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+CALLBACK_MAX_BYTES = 64
+MESSAGE_MAX_CHARS = 4096
+CAPTION_MAX_CHARS = 1024
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    data: str | None = None  # callback data, <= 64 bytes
+    url: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.data is not None and len(self.data.encode()) > CALLBACK_MAX_BYTES:
+            raise ValueError(f"callback data too long: {self.data!r}")
+
+
+@dataclass(frozen=True)
+class Document:
+    filename: str
+    content: bytes
+    caption: str = ""
+
+
+@dataclass(frozen=True)
+class Venue:
+    lat: float
+    lon: float
+    title: str
+    address: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    documents: tuple[Document, ...] = ()
+    venues: tuple[Venue, ...] = ()
+    request_location: bool = False  # show Telegram's "share my location" keyboard
+    request_contact: bool = False  # show Telegram's "share my phone number" keyboard
+    extra: dict = field(default_factory=dict, compare=False)
+
+
+def rows(*buttons: Button, per_row: int = 1) -> tuple[tuple[Button, ...], ...]:
+    """Lay buttons out `per_row` to a row."""
+    return tuple(tuple(buttons[i : i + per_row]) for i in range(0, len(buttons), per_row))
