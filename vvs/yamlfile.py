@@ -64,7 +64,7 @@ class YamlSyntaxError(ValueError):
 def loads(text: str, line_offset: int = 0) -> Any:
     """Parse YAML text into LineDict/LineList; `line_offset` shifts reported lines."""
     try:
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - SafeLoader subclass
+        data = yaml.load(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = (mark.line + 1 if mark else 1) + line_offset

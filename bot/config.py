@@ -1,0 +1,127 @@
+"""Settings from the environment and an optional `.env` (pydantic-settings).
+
+`get_settings()` is called once, in `bot.__main__`; everything else receives values.
+A malformed value stops start-up with one line naming the variable.
+"""
+
+from __future__ import annotations
+
+import secrets
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from vvs.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_TELEGRAM_API = "https://api.telegram.org/bot"
+
+
+class BotMode(str, Enum):
+    polling = "polling"
+    webhook = "webhook"
+
+
+class Settings(BaseSettings):
+    """Every setting of the service; names are the environment variables, upper-cased."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_base_url: str = DEFAULT_TELEGRAM_API
+    database_url: str | None = None
+    data_dir: Path = PROJECT_ROOT / "data"
+    bot_mode: BotMode = BotMode.polling
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    http_host: str = "0.0.0.0"
+    http_port: int = Field(default=8080, ge=1, le=65535)
+    admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    pseudonym_key: SecretStr | None = None
+    content_dir: Path = PROJECT_ROOT
+    log_level: str = "INFO"
+    # Escalations (see README)
+    escalation_reminder_minutes: int = Field(default=240, ge=1)
+    escalation_regional_minutes: int = Field(default=1440, ge=1)
+    regional_chat_id: int | None = None
+    invite_expiry_hours: int = Field(default=72, ge=1)
+    escalation_retention_days: int = Field(default=30, ge=1)
+    max_open_requests: int = Field(default=3, ge=1)
+    # Platform
+    state_expiry_hours: int = Field(default=24, ge=1)
+    processed_update_retention_hours: int = Field(default=48, ge=1)
+    flood_rate_per_second: float = Field(default=2.0, gt=0)
+    flood_burst: int = Field(default=10, ge=1)
+    content_poll_seconds: int = Field(default=30, ge=1)
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _parse_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.split(",") if p.strip()]
+            try:
+                return frozenset(int(p) for p in parts)
+            except ValueError as exc:
+                raise ValueError("comma-separated Telegram user ids expected") from exc
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_db_url(cls, value: str | None) -> str | None:
+        if value and value.split("://")[0].split("+")[0] not in {"sqlite", "postgresql", "postgres"}:
+            raise ValueError("sqlite:///… or postgresql://… expected")
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_requirements(self) -> Settings:
+        if self.bot_mode is BotMode.webhook and self.telegram_bot_token is not None:
+            missing = [n for n in ("webhook_secret", "pseudonym_key", "webhook_url")
+                       if getattr(self, n) is None]
+            if missing:
+                raise ValueError(f"{missing[0].upper()} is required in webhook mode")
+        return self
+
+    @property
+    def demo(self) -> bool:
+        """No token: run the embedded demo against the local Bot API stand-in."""
+        return self.telegram_bot_token is None
+
+    def resolved_database_url(self) -> str:
+        """The async SQLAlchemy URL; default: an SQLite file in the data folder."""
+        return async_database_url(self.database_url or f"sqlite:///{self.data_dir / 'vvs.db'}")
+
+    def resolved_pseudonym_key(self) -> bytes:
+        """The key of the keyed hash; in demo mode generated once and kept in the data folder."""
+        if self.pseudonym_key is not None:
+            return self.pseudonym_key.get_secret_value().encode()
+        key_file = self.data_dir / "pseudonym.key"
+        if not key_file.exists():
+            key_file.parent.mkdir(parents=True, exist_ok=True)
+            key_file.write_text(secrets.token_hex(32))
+            key_file.chmod(0o600)
+        return key_file.read_text().strip().encode()
+
+
+def async_database_url(url: str) -> str:
+    """Choose the async driver for a plain URL (aiosqlite, asyncpg)."""
+    scheme, _, rest = url.partition("://")
+    base = scheme.split("+")[0]
+    if base == "sqlite":
+        return f"sqlite+aiosqlite://{rest}"
+    if base in {"postgresql", "postgres"}:
+        return f"postgresql+asyncpg://{rest}"
+    raise ConfigError(f"DATABASE_URL: unsupported scheme {scheme!r}")
+
+
+def get_settings(**overrides: object) -> Settings:
+    """Read the settings; turn a validation error into one line naming the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = ".".join(str(p) for p in first["loc"]).upper() or "configuration"
+        message = first["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"{name}: {message}") from None

@@ -1,0 +1,179 @@
+"""Platform primitives on a real database: state, dedupe, events, jobs, outbox, erasure."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from vvs.db import transaction
+from vvs.dedupe import claim_update, purge_processed
+from vvs.events import record_event
+from vvs.jobs import JobQueue
+from vvs.models import Event, Job, OutboxMessage, UserState
+from vvs.outbox import MaybeSent, Outbox, Permanent, RetryLater
+from vvs.privacy import erase_user, pseudonym
+from vvs.state import StateStore
+
+
+async def test_state_roundtrip_and_expiry(db, clock) -> None:
+    store = StateStore(clock, timedelta(hours=24))
+    async with transaction(db.sessions) as s:
+        conv = await store.load(s, "u1")
+        assert conv.mode == "idle" and not conv.exists
+        conv.set_mode("flow", {"flow": "mineur", "step": "danger"})
+        conv.department = "93"
+        await store.save(s, conv)
+    async with transaction(db.sessions) as s:
+        conv = await store.load(s, "u1")
+    assert (conv.mode, conv.data["step"], conv.department) == ("flow", "danger", "93")
+    clock.advance(hours=25)
+    async with transaction(db.sessions) as s:
+        conv = await store.load(s, "u1")
+    assert conv.mode == "idle" and conv.expired_mode == "flow" and conv.department == "93"
+
+
+async def test_update_claimed_once_and_purged(db, clock) -> None:
+    assert await claim_update(db.sessions, clock, 42)
+    assert not await claim_update(db.sessions, clock, 42)
+    clock.advance(hours=49)
+    assert await purge_processed(db.sessions, clock, timedelta(hours=48)) == 1
+    assert await claim_update(db.sessions, clock, 42)
+
+
+async def test_events_refuse_free_text(db, clock) -> None:
+    async with transaction(db.sessions) as s:
+        await record_event(s, clock, "flow_outcome", user_key="k", department="93",
+                           category="mineur", detail="ip_crip")
+        with pytest.raises(ValueError):
+            await record_event(s, clock, "question", detail="ma patiente Mme X refuse")
+    async with db.sessions() as s:
+        events = (await s.exec(select(Event))).scalars().all()
+    assert [(e.kind, e.department, e.detail) for e in events] == [("flow_outcome", "93", "ip_crip")]
+
+
+async def test_job_runs_once_across_two_workers(db, clock) -> None:
+    ran: list[str] = []
+
+    async def handler(session, payload) -> None:
+        ran.append(payload["x"])
+
+    workers = [JobQueue(db.sessions, clock, f"w{i}") for i in range(2)]
+    for w in workers:
+        w.register("ping", handler)
+    async with transaction(db.sessions) as s:
+        await workers[0].schedule(s, "ping", clock.now() + timedelta(minutes=5), {"x": "a"},
+                                  dedupe_key="ping:a")
+        assert await workers[0].schedule(s, "ping", clock.now(), {"x": "b"}, "ping:a") is None
+    assert await workers[0].run_due() == 0  # not due yet
+    clock.advance(minutes=6)
+    results = await asyncio.gather(*(w.run_due() for w in workers))
+    assert sum(results) == 1 and ran == ["a"]
+    assert await workers[1].run_due() == 0
+
+
+async def test_failing_job_is_retried_later(db, clock) -> None:
+    calls = 0
+
+    async def flaky(session, payload) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("boom")
+
+    queue = JobQueue(db.sessions, clock, "w")
+    queue.register("flaky", flaky)
+    async with transaction(db.sessions) as s:
+        await queue.schedule(s, "flaky", clock.now())
+    assert await queue.run_due() == 0
+    assert await queue.run_due() == 0  # backoff: not yet
+    clock.advance(minutes=5)
+    assert await queue.run_due() == 1 and calls == 2
+
+
+class ScriptedSender:
+    """A sender that fails as told, then succeeds; records real deliveries."""
+
+    def __init__(self, *failures: Exception) -> None:
+        self.failures = list(failures)
+        self.delivered: list[tuple[int, dict, bool]] = []
+
+    async def __call__(self, chat_id: int, payload: dict, dup: bool) -> int:
+        if self.failures:
+            raise self.failures.pop(0)
+        self.delivered.append((chat_id, payload, dup))
+        return len(self.delivered)
+
+
+async def _drain(outbox: Outbox, clock, rounds: int = 10) -> None:
+    for _ in range(rounds):
+        await outbox.deliver_due()
+        clock.advance(minutes=11)
+
+
+async def test_outbox_exactly_once_after_5xx_and_429(db, clock) -> None:
+    sender = ScriptedSender(RetryLater("502"), RetryLater("429", retry_after=30),
+                            RetryLater("500"))
+    outbox = Outbox(db.sessions, clock, sender)
+    async with transaction(db.sessions) as s:
+        await outbox.enqueue(s, 1001, {"text": "bonjour"}, user_key="u")
+    await outbox.deliver_due()
+    clock.advance(seconds=3)
+    await outbox.deliver_due()  # 429: must wait 30 s
+    assert sender.failures and len(sender.failures) == 1
+    clock.advance(seconds=10)
+    await outbox.deliver_due()
+    assert len(sender.failures) == 1  # retry_after respected
+    await _drain(outbox, clock)
+    assert sender.delivered == [(1001, {"text": "bonjour"}, False)]
+    async with db.sessions() as s:
+        row = (await s.exec(select(OutboxMessage))).scalars().one()
+    assert row.status == "sent" and row.payload is None and row.chat_id is None
+
+
+async def test_outbox_timeout_labels_duplicate(db, clock) -> None:
+    sender = ScriptedSender(MaybeSent("timed out"))
+    outbox = Outbox(db.sessions, clock, sender)
+    async with transaction(db.sessions) as s:
+        await outbox.enqueue(s, 7, {"text": "x"})
+    await _drain(outbox, clock)
+    assert sender.delivered == [(7, {"text": "x"}, True)]
+
+
+async def test_outbox_dead_letter_runs_fallback_once(db, clock) -> None:
+    sender = ScriptedSender(Permanent("Forbidden: bot was blocked by the user"))
+    outbox = Outbox(db.sessions, clock, sender)
+    fallbacks: list[str] = []
+
+    async def fallback(session, msg, error) -> None:
+        fallbacks.append(msg.ref)
+
+    outbox.on_dead["escalation"] = fallback
+    async with transaction(db.sessions) as s:
+        await outbox.enqueue(s, 9, {"text": "x"}, purpose="escalation", ref="e1")
+    await _drain(outbox, clock)
+    assert sender.delivered == [] and fallbacks == ["e1"]
+    async with db.sessions() as s:
+        dead = await outbox.dead_letters(s)
+    assert len(dead) == 1 and dead[0].payload is None and "blocked" in dead[0].last_error
+
+
+async def test_erase_user_leaves_no_row(db, clock) -> None:
+    key = pseudonym(b"k", 123)
+    store = StateStore(clock, timedelta(hours=24))
+    outbox = Outbox(db.sessions, clock, ScriptedSender())
+    async with transaction(db.sessions) as s:
+        conv = await store.load(s, key)
+        await store.save(s, conv)
+        await record_event(s, clock, "start", user_key=key)
+        await outbox.enqueue(s, 123, {"text": "x"}, user_key=key)
+    async with transaction(db.sessions) as s:
+        report = dict(await erase_user(s, key))
+    assert sum(report.values()) == 3
+    async with db.sessions() as s:
+        for model in (UserState, OutboxMessage):
+            assert (await s.exec(select(func.count()).select_from(model))).one()[0] == 0
+        assert (await s.exec(select(Event.user_key))).scalars().all() == [None]
+        assert (await s.exec(select(func.count()).select_from(Job))).one()[0] == 0

@@ -1,0 +1,121 @@
+"""Durable jobs: timers that survive restarts and run once across replicas.
+
+A job is claimed with a lease (`locked_until`) by a conditional UPDATE, after a
+`SELECT … FOR UPDATE SKIP LOCKED` on PostgreSQL (ignored by SQLite, where one writer at a
+time makes the conditional UPDATE enough). The handler runs inside the transaction that
+marks the job done, so its database effects and its completion commit together.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from vvs.clock import Clock
+from vvs.db import SessionFactory, transaction
+from vvs.models import Job
+
+log = logging.getLogger(__name__)
+
+JobHandler = Callable[[AsyncSession, dict[str, Any]], Awaitable[None]]
+
+
+async def claim_rows(
+    session: AsyncSession, model: type, due: list[Any], now: datetime, lease: timedelta,
+    worker: str | None, limit: int,
+) -> list[int]:
+    """Lease up to `limit` due rows of `model`; return the ids this worker won."""
+    free = or_(model.locked_until.is_(None), model.locked_until < now)
+    query = select(model.id).where(*due, free).order_by(model.id).limit(limit)
+    ids = list((await session.exec(query.with_for_update(skip_locked=True))).scalars())
+    won = []
+    for row_id in ids:
+        values: dict[str, Any] = {"locked_until": now + lease}
+        if worker is not None:
+            values["locked_by"] = worker
+        result = await session.exec(update(model).where(model.id == row_id, free).values(**values))
+        if result.rowcount == 1:
+            won.append(row_id)
+    return won
+
+
+class JobQueue:
+    """Schedules and runs durable jobs; handlers are registered by kind."""
+
+    def __init__(self, sessions: SessionFactory, clock: Clock, worker_id: str,
+                 lease: timedelta = timedelta(minutes=5), max_attempts: int = 8) -> None:
+        self.sessions = sessions
+        self.clock = clock
+        self.worker_id = worker_id
+        self.lease = lease
+        self.max_attempts = max_attempts
+        self.handlers: dict[str, JobHandler] = {}
+
+    def register(self, kind: str, handler: JobHandler) -> None:
+        self.handlers[kind] = handler
+
+    async def schedule(self, session: AsyncSession, kind: str, run_at: datetime,
+                       payload: dict[str, Any] | None = None,
+                       dedupe_key: str | None = None) -> Job | None:
+        """Add a job in the caller's transaction; a live job with the same key is kept."""
+        if dedupe_key is not None:
+            existing = (await session.exec(select(Job).where(Job.dedupe_key == dedupe_key))).first()
+            if existing is not None:
+                return None
+        job = Job(kind=kind, payload=payload or {}, run_at=run_at, dedupe_key=dedupe_key)
+        session.add(job)
+        return job
+
+    async def cancel(self, session: AsyncSession, dedupe_key: str) -> None:
+        """Mark a pending job done without running it (e.g. a reminder no longer needed)."""
+        await session.exec(update(Job).where(Job.dedupe_key == dedupe_key, Job.done_at.is_(None))
+                           .values(done_at=self.clock.now(), last_error="cancelled"))
+
+    async def run_due(self, limit: int = 20) -> int:
+        """Run the jobs that are due; return how many completed."""
+        now = self.clock.now()
+        async with transaction(self.sessions) as session:
+            due = [Job.done_at.is_(None), Job.run_at <= now]
+            ids = await claim_rows(session, Job, due, now, self.lease, self.worker_id, limit)
+        done = 0
+        for job_id in ids:
+            done += await self._run_one(job_id)
+        return done
+
+    async def _run_one(self, job_id: int) -> int:
+        try:
+            async with transaction(self.sessions) as session:
+                job = await session.get(Job, job_id)
+                if job is None or job.done_at is not None or job.locked_by != self.worker_id:
+                    return 0
+                handler = self.handlers.get(job.kind)
+                if handler is None:
+                    raise LookupError(f"no handler for job kind {job.kind!r}")
+                await handler(session, dict(job.payload))
+                job.done_at = self.clock.now()
+                job.locked_until = None
+                session.add(job)
+            return 1
+        except Exception as exc:
+            log.exception("job %s failed", job_id)
+            await self._failed(job_id, exc)
+            return 0
+
+    async def _failed(self, job_id: int, exc: Exception) -> None:
+        async with transaction(self.sessions) as session:
+            job = await session.get(Job, job_id)
+            if job is None:
+                return
+            job.attempts += 1
+            job.last_error = repr(exc)[:500]
+            job.locked_until = None
+            if job.attempts >= self.max_attempts:
+                job.done_at = self.clock.now()  # given up: visible in the table for admins
+            else:
+                job.run_at = self.clock.now() + timedelta(seconds=30 * 2 ** job.attempts)
+            session.add(job)

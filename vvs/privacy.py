@@ -1,0 +1,52 @@
+"""Pseudonyms and erasure: the primitives behind privacy by design."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from vvs.i18n import N_
+
+
+def pseudonym(key: bytes, telegram_id: int) -> str:
+    """Keyed hash of a Telegram id: stable for one key, useless without it."""
+    return hmac.new(key, str(telegram_id).encode(), hashlib.sha256).hexdigest()
+
+
+Eraser = Callable[[AsyncSession, str], Awaitable[int]]
+
+
+@dataclass(frozen=True)
+class ErasureStep:
+    """How one table erases or anonymises what is keyed by a user."""
+
+    label: str  # French, marked with N_: what the user is told was erased
+    erase: Eraser
+    order: int = 100
+
+
+_STEPS: dict[str, ErasureStep] = {}
+
+
+def register_erasure(name: str, label: str, erase: Eraser, order: int = 100) -> None:
+    """Every table holding user data registers here; `/effacer` runs them all."""
+    _STEPS[name] = ErasureStep(label, erase, order)
+
+
+def erasure_steps() -> list[ErasureStep]:
+    return sorted(_STEPS.values(), key=lambda s: s.order)
+
+
+async def erase_user(session: AsyncSession, user_key: str) -> list[tuple[str, int]]:
+    """Run every registered step in one transaction; return (label, rows) for each."""
+    return [(step.label, await step.erase(session, user_key)) for step in erasure_steps()]
+
+
+# Labels used by the platform's own tables (translated at display time).
+LABEL_STATE = N_("votre conversation en cours et vos préférences (langue, département)")
+LABEL_EVENTS = N_("le lien entre vous et les statistiques d'usage (anonymisées, non supprimées)")
+LABEL_OUTBOX = N_("les messages en attente d'envoi vers vous")

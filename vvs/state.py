@@ -1,0 +1,81 @@
+"""Conversation state: per user, in the database, so restarts and replicas agree.
+
+One place decides what free text means: the `mode`. Modes are plain strings owned by the
+features (`idle`, `flow`, `annuaire`, `esc_message`, `relay`, …). A mode left untouched for
+longer than the expiry is dropped at the user's next message, and they are told so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from vvs.clock import Clock
+from vvs.models import UserState
+from vvs.privacy import LABEL_STATE, register_erasure
+
+IDLE = "idle"
+
+
+@dataclass
+class Conversation:
+    """A user's state as loaded for one update; `expired` is set when a mode timed out."""
+
+    user_key: str
+    mode: str = IDLE
+    data: dict[str, Any] = field(default_factory=dict)
+    language: str | None = None
+    department: str | None = None
+    expired_mode: str | None = None
+    exists: bool = False
+
+    def set_mode(self, mode: str, data: dict[str, Any] | None = None) -> None:
+        self.mode = mode
+        self.data = dict(data or {})
+
+    def idle(self) -> None:
+        self.set_mode(IDLE)
+
+
+class StateStore:
+    """Loads and saves `Conversation`s inside the caller's unit of work."""
+
+    def __init__(self, clock: Clock, expiry: timedelta) -> None:
+        self.clock = clock
+        self.expiry = expiry
+
+    async def load(self, session: AsyncSession, user_key: str) -> Conversation:
+        """Read the user's state, dropping a mode that has expired."""
+        row = await session.get(UserState, user_key)
+        if row is None:
+            return Conversation(user_key)
+        conv = Conversation(user_key, row.mode, dict(row.data or {}), row.language,
+                            row.department, exists=True)
+        if conv.mode != IDLE and self.clock.now() - row.updated_at > self.expiry:
+            conv.expired_mode = conv.mode
+            conv.idle()
+        return conv
+
+    async def save(self, session: AsyncSession, conv: Conversation) -> None:
+        """Write the state back (one row per user)."""
+        row = await session.get(UserState, conv.user_key)
+        if row is None:
+            row = UserState(user_key=conv.user_key, updated_at=self.clock.now())
+        row.mode, row.data = conv.mode, dict(conv.data)
+        row.language, row.department = conv.language, conv.department
+        row.updated_at = self.clock.now()
+        session.add(row)
+
+
+async def _erase(session: AsyncSession, user_key: str) -> int:
+    result = await session.exec(  # type: ignore[call-overload]
+        delete(UserState).where(UserState.user_key == user_key)
+    )
+    return result.rowcount or 0
+
+
+register_erasure("user_state", LABEL_STATE, _erase, order=50)
