@@ -1,0 +1,58 @@
+"""Publishing content: reload, record the version in service, and let replicas converge."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.services import Services
+from vvs.content import ReloadResult
+from vvs.db import transaction
+from vvs.models import ContentPublication, ContentVersion
+
+log = logging.getLogger(__name__)
+
+
+async def publish(services: Services, *, actor_key: str | None, origin: str) -> ReloadResult:
+    """Reload from CONTENT_DIR; on success record the version for the other replicas."""
+    result = services.registry.reload()
+    async with transaction(services.sessions) as session:
+        session.add(ContentPublication(
+            at=services.clock.now(), version=result.version if result.ok else None,
+            accepted=result.ok, error_count=len(result.errors), actor_key=actor_key,
+            origin=origin))
+        if result.ok and result.version:
+            await _record_version(session, services, result.version)
+    return result
+
+
+async def record_startup_version(services: Services) -> None:
+    """At start-up the loaded version becomes the one in service if none is recorded."""
+    async with transaction(services.sessions) as session:
+        row = await session.get(ContentVersion, 1)
+        if row is None:
+            await _record_version(session, services, services.content.version)
+
+
+async def _record_version(session, services: Services, version: str) -> None:  # noqa: ANN001
+    row = await session.get(ContentVersion, 1)
+    if row is None:
+        row = ContentVersion(id=1, version=version, published_at=services.clock.now())
+    row.version, row.published_at = version, services.clock.now()
+    session.add(row)
+
+
+async def follow_published(services: Services) -> bool:
+    """Another replica published a version: reload ours. True when we changed."""
+    async with services.sessions() as session:
+        row = await session.get(ContentVersion, 1)
+    if row is None or row.version == services.content.version:
+        return False
+    result = services.registry.reload()
+    if not result.ok:
+        log.error("published content %s does not validate here: %d error(s)",
+                  row.version, len(result.errors))
+        return False
+    if result.version != row.version:
+        log.warning("content on disk (%s) differs from the published version (%s)",
+                    result.version, row.version)
+    return result.changed

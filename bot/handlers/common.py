@@ -1,0 +1,171 @@
+"""Greeting, menu, help, emergency numbers, privacy, language, cancel and erasure."""
+
+from __future__ import annotations
+
+from bot.handlers.turn import Turn
+from vvs.emergency import all_numbers_text
+from vvs.i18n import _, current_language, set_language
+from vvs.privacy import erase_user
+from vvs.ui import Button, Reply
+
+MENU_ITEMS = (
+    ("m:flow:majeur", "🧑 Signaler : victime majeure"),
+    ("m:flow:mineur", "🧒 Signaler : victime mineure"),
+    ("m:flow:ip", "📨 Information préoccupante"),
+    ("m:ask", "⚖️ Poser une question juridique"),
+    ("m:annuaire", "📍 Trouver une ressource"),
+    ("m:flow:victime", "🛡️ Je suis moi-même victime"),
+    ("m:urg", "🚨 Numéros d'urgence"),
+)
+
+
+def main_menu() -> Reply:
+    """The main menu as buttons, one per row (thumb-friendly)."""
+    buttons = tuple((Button(_(label), data),) for data, label in MENU_ITEMS)
+    return Reply(_("Que souhaitez-vous faire ?"), buttons)
+
+
+def welcome_text() -> str:
+    return _(
+        "Bonjour, je suis l'assistant <b>Vigilance-Violences-Sécurité</b> de l'Ordre des "
+        "médecins d'Île-de-France.\n"
+        "Je vous guide pour signaler des violences, je réponds à vos questions juridiques "
+        "(secret médical, certificats, ITT…) et je trouve les bons interlocuteurs près de "
+        "vous.\n\n"
+        "⚠️ Ce n'est pas une ligne d'urgence : en cas de danger, appelez le <b>17</b> ou le "
+        "<b>112</b>.\n"
+        "🔒 Ne m'écrivez jamais l'identité d'un patient (nom, date de naissance, n° de "
+        "sécurité sociale…) : je n'en ai jamais besoin."
+    )
+
+
+async def start(turn: Turn) -> None:
+    """/start: greet, then the main menu (deep links open a flow directly)."""
+    turn.conv.idle()
+    await turn.event("start", detail=(turn.args[0][:20] if turn.args else None) and "deeplink")
+    turn.reply(Reply(welcome_text()), main_menu())
+
+
+async def menu(turn: Turn) -> None:
+    """/menu: the main menu; leaves nothing in progress."""
+    turn.reply(main_menu())
+
+
+async def help_(turn: Turn) -> None:
+    """/aide: what the assistant does and its commands."""
+    turn.reply(Reply(_(
+        "<b>Comment m'utiliser</b>\n"
+        "• Écrivez votre question en quelques mots, par exemple « puis-je signaler sans "
+        "l'accord de ma patiente ? ».\n"
+        "• /menu : le menu principal\n"
+        "• /signaler : signaler des violences ; /ip : information préoccupante\n"
+        "• /annuaire : trouver une UMJ, une CRIP, un parquet, le conseil de l'Ordre…\n"
+        "• /victime : vous êtes vous-même victime de violences\n"
+        "• /urgence : les numéros d'urgence\n"
+        "• /annuler : abandonner ce qui est en cours\n"
+        "• /langue : changer de langue\n"
+        "• /confidentialite et /effacer : vos données"
+    )), main_menu())
+
+
+async def urgence(turn: Turn) -> None:
+    """/urgence: every emergency number at once."""
+    await turn.event("emergency_numbers", detail="command")
+    turn.reply(Reply(all_numbers_text()))
+
+
+async def annuler(turn: Turn) -> None:
+    """/annuler: leave whatever is in progress."""
+    was = turn.conv.mode
+    turn.conv.idle()
+    text = _("C'est annulé.") if was != "idle" else _("Rien n'était en cours.")
+    turn.reply(Reply(text, extra={"remove_keyboard": True}), main_menu())
+
+
+async def confidentialite(turn: Turn) -> None:
+    """/confidentialite: what is kept, for how long, who is responsible."""
+    days = turn.services.settings.escalation_retention_days
+    turn.reply(Reply(_(
+        "<b>Vos données</b>\n"
+        "• Je ne conserve pas le texte de vos messages. Vos questions sont traitées puis "
+        "oubliées.\n"
+        "• Votre conversation en cours, votre langue et votre département (si vous acceptez "
+        "qu'il soit retenu) sont enregistrés sous un pseudonyme (empreinte chiffrée de votre "
+        "identifiant Telegram), jamais sous votre identifiant en clair.\n"
+        "• Les statistiques d'usage (bilan annuel du dispositif) sont pseudonymes et ne "
+        "contiennent aucun texte.\n"
+        "• Votre identifiant Telegram en clair n'est conservé que si vous demandez à être "
+        "contacté par un référent, le temps de la demande ; les demandes closes sont "
+        "supprimées après {days} jours. Les messages relayés sont supprimés dès leur "
+        "remise.\n"
+        "• Les échanges avec un bot Telegram ne sont pas chiffrés de bout en bout : "
+        "n'écrivez jamais l'identité d'un patient.\n"
+        "• Responsables : chaque partenaire (conseil régional de l'Ordre des médecins "
+        "d'Île-de-France, ARS Île-de-France) est responsable de ses propres traitements "
+        "(article 5 de la convention de partenariat).\n"
+        "• /effacer supprime tout ce qui est rattaché à vous."
+    ).format(days=days)))
+
+
+async def langue(turn: Turn) -> None:
+    """/langue: choose French or English."""
+    turn.reply(Reply(_("Choisissez votre langue :"), (
+        (Button("🇫🇷 Français", "s:lang:fr"), Button("🇬🇧 English", "s:lang:en")),
+    )))
+
+
+async def set_lang(turn: Turn, code: str) -> None:
+    """Store the chosen language and answer in it."""
+    if code not in ("fr", "en"):
+        from vvs.errors import StaleAction
+        raise StaleAction(code)
+    turn.conv.language = code
+    set_language(code)
+    turn.reply(Reply(_("Langue enregistrée : français.")), main_menu())
+    await turn.event("language", detail=current_language())
+
+
+async def effacer(turn: Turn) -> None:
+    """/effacer: ask for confirmation before erasing everything keyed by the user."""
+    turn.reply(Reply(_(
+        "Voulez-vous effacer toutes vos données (conversation en cours, préférences, "
+        "demandes de contact en cours) ? Les statistiques déjà comptées restent, mais ne "
+        "seront plus rattachées à vous."
+    ), ((Button(_("Oui, tout effacer"), "s:erase:yes"), Button(_("Non"), "s:erase:no")),)))
+
+
+async def erase_confirmed(turn: Turn) -> None:
+    """Run every registered erasure step and say what was erased."""
+    report = await erase_user(turn.session, turn.user_key)
+    turn.conv.idle()
+    turn.conv.language = None
+    turn.conv.department = None
+    turn.conv.exists = False
+    turn.conv.data["_erased"] = True
+    lines = [f"• {_(label)} : {count}" for label, count in report]
+    turn.reply(Reply(_("C'est fait. Effacé :") + "\n" + "\n".join(lines)))
+
+
+async def erase_cancelled(turn: Turn) -> None:
+    turn.reply(Reply(_("Rien n'a été effacé.")))
+
+
+async def unknown_command(turn: Turn) -> None:
+    """Any command we do not know."""
+    turn.reply(Reply(_("Je ne connais pas cette commande. Voici ce que je sais faire :")),
+               main_menu())
+
+
+async def unsupported_media(turn: Turn) -> None:
+    """Stickers, photos, voice notes, files: we cannot read them, and say so."""
+    turn.reply(Reply(_(
+        "Je ne lis que le texte (et une position partagée pour trouver une ressource). "
+        "N'envoyez pas de photo ni de document concernant un patient. Écrivez votre "
+        "question en quelques mots."
+    )), main_menu())
+
+
+async def not_yet(turn: Turn) -> None:
+    """A menu item whose feature is not available in this version."""
+    turn.reply(Reply(_("Cette fonction n'est pas encore disponible dans cette version.")),
+               main_menu())

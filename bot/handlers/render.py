@@ -1,0 +1,92 @@
+"""Turn domain `Reply`s into Bot API calls (the only place that builds keyboards)."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
+from telegram.constants import ParseMode
+
+from vvs.i18n import _
+from vvs.ui import MESSAGE_MAX_CHARS, Button, Reply
+
+
+def inline_keyboard(buttons: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | None:
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup([
+        [InlineKeyboardButton(b.label, url=b.url) if b.url
+         else InlineKeyboardButton(b.label, callback_data=b.data) for b in row]
+        for row in buttons
+    ])
+
+
+def reply_markup(reply: Reply) -> Any:
+    """Inline buttons, or the location/contact keyboard Telegram provides."""
+    if reply.request_location:
+        return ReplyKeyboardMarkup(
+            [[KeyboardButton(_("📍 Partager ma position"), request_location=True)],
+             [KeyboardButton(_("Annuler"))]],
+            resize_keyboard=True, one_time_keyboard=True)
+    if reply.request_contact:
+        return ReplyKeyboardMarkup(
+            [[KeyboardButton(_("📞 Partager mon numéro"), request_contact=True)],
+             [KeyboardButton(_("Ne pas partager"))]],
+            resize_keyboard=True, one_time_keyboard=True)
+    if reply.extra.get("remove_keyboard"):
+        return ReplyKeyboardRemove()
+    return inline_keyboard(reply.buttons)
+
+
+def split_text(text: str, limit: int = MESSAGE_MAX_CHARS) -> list[str]:
+    """Split on paragraph then line boundaries so no message exceeds Telegram's limit."""
+    chunks: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:  # a single monstrous line: hard cut
+            chunks.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            chunks.append(current)
+            current = line
+        else:
+            current = candidate
+    if current or not chunks:
+        chunks.append(current)
+    return chunks
+
+
+async def send_reply(bot: Bot, chat_id: int, reply: Reply) -> Message | None:
+    """Send one reply (text, then documents and venues); return the last text message."""
+    last: Message | None = None
+    if reply.text:
+        parts = split_text(reply.text)
+        for i, part in enumerate(parts):
+            markup = reply_markup(reply) if i == len(parts) - 1 else None
+            last = await bot.send_message(chat_id, part, parse_mode=ParseMode.HTML,
+                                          reply_markup=markup, disable_web_page_preview=True)
+    for doc in reply.documents:
+        await bot.send_document(chat_id, io.BytesIO(doc.content), filename=doc.filename,
+                                caption=doc.caption or None)
+    for venue in reply.venues:
+        await bot.send_venue(chat_id, venue.lat, venue.lon, venue.title[:100],
+                             venue.address[:100] or "-")
+    return last
+
+
+async def edit_keyboard(bot: Bot, chat_id: int, message_id: int) -> None:
+    """Remove the keyboard of a message whose step is over (ignore 'not modified')."""
+    try:
+        await bot.edit_message_reply_markup(chat_id, message_id, reply_markup=None)
+    except Exception:  # noqa: BLE001 - cosmetic: the message may be too old to edit
+        return

@@ -1,0 +1,177 @@
+"""The one PTB callback: update → Turn (one unit of work) → domain handlers → replies."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.handlers import common
+from bot.handlers.render import edit_keyboard, send_reply
+from bot.handlers.router import Router
+from bot.handlers.turn import Turn
+from bot.services import Services
+from vvs.db import transaction
+from vvs.dedupe import claim_update
+from vvs.emergency import detect_emergency, emergency_reply
+from vvs.errors import StaleAction
+from vvs.i18n import _, normalize, set_language
+from vvs.ui import Button, Reply
+
+log = logging.getLogger(__name__)
+
+MAX_TEXT = 2000  # longer free text is refused politely: nobody types a question that long
+
+
+def services_of(context: ContextTypes.DEFAULT_TYPE) -> Services:
+    return context.application.bot_data["services"]
+
+
+def router_of(context: ContextTypes.DEFAULT_TYPE) -> Router:
+    return context.application.bot_data["router"]
+
+
+async def on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Entry point for every update from a user."""
+    services = services_of(context)
+    user = update.effective_user
+    chat = update.effective_chat
+    if user is None or chat is None or user.is_bot:
+        return
+    if not await claim_update(services.sessions, services.clock, update.update_id):
+        log.info("update %s already processed", update.update_id)
+        return
+    allowed, warn = services.flood.allow(services.user_key(user.id))
+    if not allowed:
+        if warn:
+            await context.bot.send_message(chat.id, _(
+                "Vous envoyez beaucoup de messages à la fois : je les traite un par un, "
+                "merci de patienter quelques secondes."))
+        if update.callback_query:
+            await update.callback_query.answer()
+        return
+    if update.callback_query:
+        await update.callback_query.answer()
+    turn = await _run_turn(update, services, router_of(context))
+    if turn.edit_pressed and turn.message_id:
+        await edit_keyboard(context.bot, chat.id, turn.message_id)
+    for reply in turn.replies:
+        await send_reply(context.bot, chat.id, reply)
+    if turn.replies or turn.services.wake is None:
+        services.wake.set()  # something may have been queued in the outbox
+
+
+async def _run_turn(update: Update, services: Services, router: Router) -> Turn:
+    user, chat = update.effective_user, update.effective_chat
+    assert user is not None and chat is not None
+    async with transaction(services.sessions) as session:
+        conv = await services.state.load(session, services.user_key(user.id))
+        set_language(conv.language or normalize(user.language_code))
+        turn = Turn(services, session, conv, user.id, chat.id, chat.type, user.first_name,
+                    user.username)
+        _fill(turn, update)
+        if conv.expired_mode:
+            turn.reply(Reply(_(
+                "Votre démarche précédente est restée sans réponse plus d'un jour : je l'ai "
+                "refermée. Vous pouvez la reprendre depuis le menu."
+            ), ((Button(_("Menu principal"), "m:menu"),),)))
+        await _dispatch(turn, update, router)
+        if not conv.data.get("_erased"):
+            await services.state.save(session, conv)
+    return turn
+
+
+def _fill(turn: Turn, update: Update) -> None:
+    msg = update.effective_message
+    if update.callback_query:
+        turn.callback = update.callback_query.data or ""
+        if update.callback_query.message:
+            turn.message_id = update.callback_query.message.message_id
+        return
+    if msg is None:
+        return
+    turn.text = (msg.text or "").strip()
+    if msg.reply_to_message:
+        turn.reply_to_message_id = msg.reply_to_message.message_id
+    if msg.location:
+        turn.location = (msg.location.latitude, msg.location.longitude)
+    if msg.contact:
+        turn.contact_phone = msg.contact.phone_number if msg.contact.user_id == msg.from_user.id \
+            else None
+
+
+async def _dispatch(turn: Turn, update: Update, router: Router) -> None:
+    try:
+        if turn.callback is not None:
+            await _on_button(turn, router)
+        elif turn.location is not None:
+            await _by_mode(turn, router.location, common.unsupported_media)
+        elif update.effective_message and update.effective_message.contact:
+            await _by_mode(turn, router.contact, common.unsupported_media)
+        elif turn.text.startswith("/"):
+            await _on_command(turn, router)
+        elif turn.text:
+            await _on_text(turn, router)
+        elif update.effective_message and update.effective_message.text is not None:
+            turn.reply(Reply(_("Votre message est vide. Écrivez votre question en quelques "
+                               "mots, ou utilisez le menu.")), common.main_menu())
+        else:
+            await common.unsupported_media(turn)
+    except StaleAction:
+        turn.replies.clear()
+        turn.reply(Reply(_("Ce bouton n'est plus valable (étape expirée ou déjà traitée).")))
+        rerender = router.rerender.get(turn.conv.mode)
+        if rerender is not None:
+            await rerender(turn)
+        else:
+            turn.reply(common.main_menu())
+
+
+async def _by_mode(turn: Turn, table: dict, fallback) -> None:  # noqa: ANN001
+    handler = table.get(turn.conv.mode) or table.get("*") or fallback
+    await handler(turn)
+
+
+async def _on_command(turn: Turn, router: Router) -> None:
+    head, *args = turn.text.split()
+    name = head[1:].split("@", 1)[0].lower()
+    turn.args = args
+    handler = router.commands.get(name)
+    if handler is None:
+        await common.unknown_command(turn)
+        return
+    if name == "start" and args and args[0] in router.deep_links:
+        turn.conv.idle()
+        await turn.event("start", detail="deeplink")
+        await router.deep_links[args[0]](turn)
+        return
+    await handler(turn)
+
+
+async def _on_button(turn: Turn, router: Router) -> None:
+    data = turn.callback or ""
+    prefix, _sep, rest = data.partition(":")
+    handler = router.buttons.get(prefix)
+    if handler is None or len(data.encode()) > 64:
+        raise StaleAction(data[:64])
+    await handler(turn, rest.split(":") if rest else [])
+
+
+async def _on_text(turn: Turn, router: Router) -> None:
+    if len(turn.text) > MAX_TEXT:
+        if detect_emergency(turn.text):
+            turn.reply(emergency_reply())
+        turn.reply(Reply(_(
+            "Votre message est très long. Résumez votre question en une ou deux phrases, "
+            "sans élément permettant d'identifier un patient."
+        )))
+        return
+    if detect_emergency(turn.text):
+        await turn.event("emergency_shown", detail=turn.conv.mode)
+        turn.reply(emergency_reply())
+    handler = router.modes.get(turn.conv.mode) or router.idle_text
+    if handler is None:
+        await common.not_yet(turn)
+        return
+    await handler(turn)

@@ -1,0 +1,47 @@
+"""The outbox's sender: a payload → one Bot API call, PTB errors → outbox outcomes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import Bot
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+
+from bot.handlers.render import inline_keyboard
+from vvs.i18n import _, use_language
+from vvs.outbox import MaybeSent, Permanent, RetryLater, Sender
+from vvs.ui import Button
+
+
+def payload_buttons(payload: dict[str, Any]) -> tuple[tuple[Button, ...], ...]:
+    return tuple(tuple(Button(**b) for b in row) for row in payload.get("buttons", []))
+
+
+def make_sender(bot: Bot) -> Sender:
+    """Build the sender the outbox calls; it never retries by itself."""
+
+    async def send(chat_id: int, payload: dict[str, Any], possible_duplicate: bool) -> int:
+        text = payload["text"]
+        if possible_duplicate:
+            with use_language(payload.get("lang", "fr")):
+                text = _("(Possible doublon d'un message précédent)") + "\n" + text
+        try:
+            message = await bot.send_message(
+                chat_id, text, parse_mode=ParseMode.HTML,
+                reply_markup=inline_keyboard(payload_buttons(payload)),
+                disable_web_page_preview=True,
+                rate_limit_args={"max_retries": 0})  # the outbox schedules its own retries
+        except RetryAfter as exc:
+            retry = exc.retry_after
+            seconds = retry.total_seconds() if hasattr(retry, "total_seconds") else float(retry)
+            raise RetryLater(str(exc), seconds) from exc
+        except TimedOut as exc:
+            raise MaybeSent(str(exc)) from exc
+        except (Forbidden, BadRequest) as exc:
+            raise Permanent(str(exc)) from exc
+        except NetworkError as exc:  # 5xx and connection errors: not delivered
+            raise RetryLater(str(exc)) from exc
+        return message.message_id
+
+    return send
