@@ -1,0 +1,107 @@
+"""`vvs-admin`: database, content validation, directory, flows and referents."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from bot.config import get_settings
+from vvs.content import ContentError, load_all
+from vvs.errors import ConfigError
+
+# Feature modules that add their own sub-commands with `register(subparsers)`.
+FEATURE_COMMANDS = ("annuaire.admin", "bot.flows.loader", "escalation.admin")
+
+
+def print_findings(findings: Sequence[ContentError]) -> int:
+    """Print errors then warnings; return the exit code (1 when any error)."""
+    errors = [f for f in findings if f.severity == "error"]
+    for finding in sorted(errors) + sorted(f for f in findings if f.severity != "error"):
+        print(finding)
+    print(f"{len(errors)} erreur(s), {len(findings) - len(errors)} avertissement(s)")
+    return 1 if errors else 0
+
+
+def _content_root(args: argparse.Namespace) -> Path:
+    return Path(args.content_dir) if args.content_dir else get_settings().content_dir
+
+
+def cmd_content_check(args: argparse.Namespace) -> int:
+    """Validate every content set, as the bot does before serving it."""
+    from bot.app import default_content_sets
+
+    sets = default_content_sets()
+    if args.only:
+        names = [s.name for s in sets]
+        sets = sets[: names.index(args.only) + 1]  # earlier sets are needed for cross-checks
+    _snapshot, findings = load_all(_content_root(args), sets)
+    if args.only:
+        findings = [f for f in findings if f.file.startswith(sets[-1].subdir)]
+    return print_findings(findings)
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    """Apply the migrations to DATABASE_URL."""
+    from vvs.db import make_engine
+    from vvs.migrate import upgrade
+
+    async def run() -> None:
+        engine = make_engine(get_settings().resolved_database_url())
+        try:
+            await upgrade(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+    print("base de données à jour")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vvs-admin", description=__doc__)
+    parser.add_argument("--content-dir", help="dossier du contenu (défaut : CONTENT_DIR)")
+    sub = parser.add_subparsers(dest="group", required=True)
+    db = sub.add_parser("db", help="base de données").add_subparsers(dest="cmd", required=True)
+    db.add_parser("upgrade", help="appliquer les migrations").set_defaults(func=cmd_db_upgrade)
+    content = sub.add_parser("content", help="tout le contenu").add_subparsers(
+        dest="cmd", required=True)
+    content.add_parser("check", help="valider tout le contenu").set_defaults(
+        func=cmd_content_check, only=None)
+    knowledge = sub.add_parser("knowledge", help="base de connaissances").add_subparsers(
+        dest="cmd", required=True)
+    knowledge.add_parser("check", help="valider les fiches").set_defaults(
+        func=cmd_content_check, only="knowledge")
+    for module_name in FEATURE_COMMANDS:
+        register = _feature_register(module_name)
+        if register is not None:
+            register(sub)
+    return parser
+
+
+def _feature_register(module_name: str) -> Callable | None:
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            return None
+        raise
+    return getattr(module, "register", None)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of `vvs-admin`."""
+    args = build_parser().parse_args(argv)
+    try:
+        code = args.func(args)
+    except ConfigError as exc:
+        print(f"Configuration invalide — {exc}", file=sys.stderr)
+        code = 2
+    raise SystemExit(code)
+
+
+if __name__ == "__main__":
+    main()
