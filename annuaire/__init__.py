@@ -1,0 +1,1 @@
+"""Directory of contacts (Ordre, courts, CRIP, UMJ, associations, national lines) and search."""

@@ -1,0 +1,265 @@
+"""Load and validate `annuaire/data/*.yaml` into a `Directory` (a `vvs.content.ContentSet`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from annuaire.gazetteer import Gazetteer, default_gazetteer
+from annuaire.model import AUDIENCES, GEO_PRECISIONS, KINDS, STATUSES, Directory, Entry
+from vvs import yamlfile
+from vvs.content import ContentError
+from vvs.i18n import _
+
+SUBDIR = "annuaire/data"
+FIELDS = ("id", "name", "kind", "aliases", "department", "serves", "commune", "postcode",
+          "address", "phone", "email", "website", "hours", "lat", "lon", "geo_precision",
+          "audience", "source", "verified_on", "status", "notes")
+TEXT_FIELDS = ("name", "commune", "address", "phone", "email", "website", "hours", "source",
+               "notes", "postcode")
+_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_POSTCODE = re.compile(r"^\d{5}$")
+_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
+_URL = re.compile(r"^https?://[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+(?::\d+)?(?:[/?#]\S*)?$")
+_PHONE_SEPARATORS = re.compile(r"[ .\-\u00a0]")
+# Metropolitan France and the overseas départements: (lat min, lat max, lon min, lon max).
+FRANCE_BOXES = ((41.0, 51.5, -5.8, 10.0), (15.8, 16.6, -61.9, -60.9), (14.3, 15.0, -61.3, -60.7),
+                (2.0, 6.0, -54.7, -51.5), (-21.5, -20.8, 55.1, 56.0), (-13.1, -12.5, 44.9, 45.4))
+NO_ADDRESS_KINDS = frozenset({"ligne-nationale", "urgences"})
+
+
+def valid_phone(phone: str) -> bool:
+    """French numbers: 2–6 digit short numbers, 10 digits starting with 0, or +33 and 9."""
+    digits = _PHONE_SEPARATORS.sub("", phone)
+    if digits.startswith("+33"):
+        return len(digits) == 12 and digits[3:].isdigit() and digits[3] != "0"
+    if not digits.isdigit():
+        return False
+    return 2 <= len(digits) <= 6 or (len(digits) == 10 and digits[0] == "0")
+
+
+def in_france(lat: float, lon: float) -> bool:
+    """True when a point lies in metropolitan France or an overseas département."""
+    return any(a <= lat <= b and c <= lon <= d for a, b, c, d in FRANCE_BOXES)
+
+
+class _Checker:
+    """Validate one entry mapping; collect findings with file, line and field."""
+
+    def __init__(self, file: str, raw: yamlfile.LineDict, gazetteer: Gazetteer) -> None:
+        self.file, self.raw, self.gaz = file, raw, gazetteer
+        self.findings: list[ContentError] = []
+
+    def error(self, key: str | None, message: str, severity: str = "error") -> None:
+        line = self.raw.line_of(key) if key else self.raw.line
+        self.findings.append(ContentError(self.file, line, key, message, severity))  # type: ignore[arg-type]
+
+    def text(self, key: str, required: bool = False) -> str | None:
+        value = self.raw.get(key)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if required:
+                self.error(key, _("champ obligatoire manquant"))
+            return None
+        if isinstance(value, int | float) and key in ("postcode", "phone"):
+            self.error(key, _("à écrire entre guillemets (texte), par ex. \"75015\""))
+            return None
+        if not isinstance(value, str):
+            self.error(key, _("doit être un texte"))
+            return None
+        return value.strip()
+
+    def strings(self, key: str) -> tuple[str, ...]:
+        value = self.raw.get(key)
+        if value is None:
+            return ()
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.error(key, _("doit être une liste de textes (codes entre guillemets)"))
+            return ()
+        return tuple(v.strip() for v in value)
+
+    def entry(self) -> Entry | None:
+        """The validated entry, or None when a blocking error was found."""
+        for key in self.raw:
+            if key not in FIELDS:
+                self.error(key, _("champ inconnu (ignoré)"), "warning")
+        values = {k: self.text(k, k in ("id", "name", "kind", "source", "status"))
+                  for k in ("id", "name", "kind", "status", *TEXT_FIELDS[1:])}
+        entry_id, kind, status = values["id"], values["kind"], values["status"]
+        if entry_id and not _ID.match(entry_id):
+            self.error("id", _("identifiant invalide : minuscules, chiffres et tirets"))
+        if kind and kind not in KINDS:
+            self.error("kind", _("type inconnu « {kind} » ; types possibles : {kinds}")
+                       .format(kind=kind, kinds=", ".join(KINDS)))
+        if status and status not in STATUSES:
+            self.error("status", _("statut inconnu : verified ou to_verify"))
+        department = self.department()
+        serves = self.serves()
+        self.formats(values)
+        lat, lon = self.coordinates()
+        audience = self.audience()
+        verified_on = self.verified_on(status)
+        if any(f.severity == "error" for f in self.findings):
+            return None
+        self.missing(values, kind or "")
+        return Entry(
+            id=entry_id or "", name=values["name"] or "", kind=kind or "",
+            source=values["source"] or "", status=status or "to_verify",
+            aliases=self.strings("aliases"), department=department, serves=serves,
+            commune=values["commune"], postcode=values["postcode"], address=values["address"],
+            phone=values["phone"], email=values["email"], website=values["website"],
+            hours=values["hours"], lat=lat, lon=lon, geo_precision=self.raw.get("geo_precision"),
+            audience=audience, verified_on=verified_on, notes=values["notes"],
+            file=self.file, line=self.raw.line)
+
+    def department(self) -> str | None:
+        value = self.raw.get("department")
+        if value is None:
+            return None
+        if not isinstance(value, str) or value.upper() not in self.gaz.departements:
+            self.error("department", _("département invalide « {value} » (texte, ex. \"93\")")
+                       .format(value=value))
+            return None
+        return value.upper()
+
+    def serves(self) -> tuple[str, ...]:
+        codes = self.strings("serves")
+        for code in codes:
+            ok = (len(code) == 5 and self.gaz.by_code(code) is not None) or (
+                len(code) in (2, 3) and code.upper() in self.gaz.departements)
+            if not ok:
+                self.error("serves", _("code inconnu « {code} » : code INSEE de commune (5 "
+                                       "caractères) ou code de département").format(code=code))
+        return tuple(c.upper() for c in codes)
+
+    def formats(self, values: Mapping[str, str | None]) -> None:
+        if values["phone"] and not valid_phone(values["phone"]):
+            self.error("phone", _("numéro invalide : numéro court (2 à 6 chiffres) ou "
+                                  "10 chiffres (ex. 01 23 45 67 89)"))
+        if values["email"] and not _EMAIL.match(values["email"]):
+            self.error("email", _("adresse e-mail invalide"))
+        if values["website"] and not _URL.match(values["website"]):
+            self.error("website", _("adresse web invalide (commencer par https://)"))
+        if values["postcode"] and not _POSTCODE.match(values["postcode"]):
+            self.error("postcode", _("code postal invalide (5 chiffres)"))
+        precision = self.raw.get("geo_precision")
+        if precision is not None and precision not in GEO_PRECISIONS:
+            self.error("geo_precision", _("précision inconnue : address, commune ou vide"))
+
+    def coordinates(self) -> tuple[float | None, float | None]:
+        lat, lon = self.raw.get("lat"), self.raw.get("lon")
+        if lat is None and lon is None:
+            return None, None
+        numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (lat, lon))
+        if not numbers:
+            self.error("lat" if lat is None or not isinstance(lat, int | float) else "lon",
+                       _("lat et lon vont ensemble et sont des nombres"))
+            return None, None
+        if not in_france(float(lat), float(lon)):  # type: ignore[arg-type]
+            self.error("lat", _("coordonnées hors de France ({lat}, {lon})")
+                       .format(lat=lat, lon=lon))
+            return None, None
+        return float(lat), float(lon)  # type: ignore[arg-type]
+
+    def audience(self) -> tuple[str, ...]:
+        values = self.strings("audience")
+        for value in values:
+            if value not in AUDIENCES:
+                self.error("audience", _("public inconnu « {value} » : adults, minors, "
+                                         "physicians").format(value=value))
+        return values
+
+    def verified_on(self, status: str | None) -> dt.date | None:
+        value = self.raw.get("verified_on")
+        date: dt.date | None = None
+        if isinstance(value, dt.date):
+            date = value
+        elif isinstance(value, str):
+            try:
+                date = dt.date.fromisoformat(value)
+            except ValueError:
+                self.error("verified_on", _("date invalide (AAAA-MM-JJ)"))
+        elif value is not None:
+            self.error("verified_on", _("date invalide (AAAA-MM-JJ)"))
+        if status == "verified" and date is None:
+            self.error("status", _("status verified exige une date verified_on"))
+        return date
+
+    def missing(self, values: Mapping[str, str | None], kind: str) -> None:
+        wanted = ["phone", "email"] + ([] if kind in NO_ADDRESS_KINDS else ["address"])
+        absent = [k for k in wanted if not values[k]]
+        if absent:
+            self.error(None, _("coordonnées à confirmer : {fields} manquant(s)")
+                       .format(fields=", ".join(absent)), "warning")
+
+
+def parse_file(path: Path, root: Path, gazetteer: Gazetteer
+               ) -> tuple[list[Entry], list[ContentError]]:
+    """Entries and findings of one YAML file (`file` in findings is relative to `root`)."""
+    rel = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
+    try:
+        data = yamlfile.load_file(path)
+    except yamlfile.YamlSyntaxError as exc:
+        return [], [ContentError(rel, exc.line, None, _("YAML illisible : {e}").format(e=exc))]
+    if not isinstance(data, yamlfile.LineDict) or not isinstance(data.get("entries"), list):
+        return [], [ContentError(rel, 1, "entries", _("le fichier doit contenir « entries: » "
+                                                      "suivi d'une liste"))]
+    entries: list[Entry] = []
+    findings: list[ContentError] = []
+    items: yamlfile.LineList = data["entries"]
+    for index, raw in enumerate(items):
+        if not isinstance(raw, yamlfile.LineDict):
+            line = items.item_lines[index] if hasattr(items, "item_lines") else None
+            findings.append(ContentError(rel, line, None, _("chaque entrée est un dictionnaire")))
+            continue
+        checker = _Checker(rel, raw, gazetteer)
+        entry = checker.entry()
+        findings.extend(checker.findings)
+        if entry:
+            entries.append(entry)
+    return entries, findings
+
+
+def check_duplicates(entries: list[Entry]) -> list[ContentError]:
+    """An error for every id already used by an earlier entry (in any file)."""
+    seen: dict[str, Entry] = {}
+    findings = []
+    for entry in entries:
+        first = seen.setdefault(entry.id, entry)
+        if first is not entry:
+            findings.append(ContentError(entry.file, entry.line, "id", _(
+                "identifiant « {id} » déjà utilisé ({file}:{line})").format(
+                    id=entry.id, file=first.file, line=first.line)))
+    return findings
+
+
+def load_directory(root: Path, gazetteer: Gazetteer | None = None
+                   ) -> tuple[Directory | None, list[ContentError]]:
+    """Parse every `root/annuaire/data/*.yaml`; a Directory only when there is no error."""
+    gaz = gazetteer or default_gazetteer()
+    entries: list[Entry] = []
+    findings: list[ContentError] = []
+    for path in sorted((root / SUBDIR).glob("*.yaml")):
+        found, errs = parse_file(path, root, gaz)
+        entries.extend(found)
+        findings.extend(errs)
+    findings.extend(check_duplicates(entries))
+    if any(f.severity == "error" for f in findings):
+        return None, findings
+    return Directory.of(entries), findings
+
+
+class AnnuaireSet:
+    """The directory as a content set of the registry."""
+
+    name = "annuaire"
+    subdir = SUBDIR
+
+    def __init__(self, gazetteer: Gazetteer | None = None) -> None:
+        self.gazetteer = gazetteer
+
+    def load(self, root: Path, loaded: Mapping[str, Any]) -> tuple[Any, list[ContentError]]:
+        """Parse and validate the directory files; see `vvs.content.ContentSet`."""
+        return load_directory(root, self.gazetteer)
