@@ -23,8 +23,9 @@ from annuaire.gazetteer import Gazetteer, Place, default_gazetteer, haversine_km
 from annuaire.model import KIND_WORDS, KINDS, TERRITORIAL_KINDS, Directory, Entry
 from annuaire.text import normalize
 
-STOPWORDS = frozenset("de du des la le les l d a au aux en et pour pres proche dans un une "
-                      "mon ma mes qui quel quelle ou of the near".split())
+STOPWORDS = frozenset(("de", "du", "des", "la", "le", "les", "l", "d", "a", "au", "aux", "en",
+                       "et", "pour", "pres", "proche", "dans", "un", "une", "mon", "ma", "mes",
+                       "qui", "quel", "quelle", "ou", "of", "the", "near"))
 KIND_WEIGHT = 0.35
 PLACE_WEIGHT = 0.35
 PHRASE_WEIGHT = 0.2
