@@ -33,6 +33,8 @@ def _menu_buttons(router: Router) -> None:
                 await common.erase_confirmed(turn)
             case ["erase", "no"]:
                 await common.erase_cancelled(turn)
+            case ["dept", code]:
+                await common.remember_department(turn, code)
             case _:
                 raise StaleAction(":".join(args))
 
@@ -59,6 +61,6 @@ def build_router() -> Router:
 
 def _feature_setups() -> list:
     """Feature modules, each with `setup(router)`; listed here so wiring stays in one place."""
-    from bot.handlers import admin_cmds
+    from bot.handlers import admin_cmds, annuaire
 
-    return [admin_cmds.setup]
+    return [admin_cmds.setup, annuaire.setup]

@@ -150,6 +150,22 @@ async def erase_cancelled(turn: Turn) -> None:
     turn.reply(Reply(_("Rien n'a été effacé.")))
 
 
+DEPARTMENTS = ("75", "77", "78", "91", "92", "93", "94", "95")
+
+
+async def remember_department(turn: Turn, code: str) -> None:
+    """Keep (or decline to keep) the physician's département for flows and escalations."""
+    if code == "no":
+        turn.reply(Reply(_("Entendu, je ne retiens rien.")))
+        return
+    if code not in DEPARTMENTS:
+        from vvs.errors import StaleAction
+        raise StaleAction(code)
+    turn.conv.department = code
+    turn.reply(Reply(_("Département {d} retenu. Vous pouvez l'effacer avec /effacer."
+                       ).format(d=code)))
+
+
 async def unknown_command(turn: Turn) -> None:
     """Any command we do not know."""
     turn.reply(Reply(_("Je ne connais pas cette commande. Voici ce que je sais faire :")),

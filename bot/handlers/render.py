@@ -88,5 +88,5 @@ async def edit_keyboard(bot: Bot, chat_id: int, message_id: int) -> None:
     """Remove the keyboard of a message whose step is over (ignore 'not modified')."""
     try:
         await bot.edit_message_reply_markup(chat_id, message_id, reply_markup=None)
-    except Exception:  # noqa: BLE001 - cosmetic: the message may be too old to edit
+    except Exception:
         return

@@ -128,7 +128,7 @@ async def _dispatch(turn: Turn, update: Update, router: Router) -> None:
             turn.reply(common.main_menu())
 
 
-async def _by_mode(turn: Turn, table: dict, fallback) -> None:  # noqa: ANN001
+async def _by_mode(turn: Turn, table: dict, fallback) -> None:
     handler = table.get(turn.conv.mode) or table.get("*") or fallback
     await handler(turn)
 
@@ -170,6 +170,9 @@ async def _on_text(turn: Turn, router: Router) -> None:
     if detect_emergency(turn.text):
         await turn.event("emergency_shown", detail=turn.conv.mode)
         turn.reply(emergency_reply())
+    if turn.text in (_("Annuler"), _("Ne pas partager")) and turn.conv.mode != "esc_contact":
+        await common.annuler(turn)
+        return
     handler = router.modes.get(turn.conv.mode) or router.idle_text
     if handler is None:
         await common.not_yet(turn)

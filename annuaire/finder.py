@@ -1,0 +1,56 @@
+"""What the bot does with a physician's free text in the directory: name, place or both."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from annuaire.gazetteer import Place, PlaceMatch
+from annuaire.model import Directory
+from annuaire.search import Hit, detect_kinds, near, search
+from annuaire.text import normalize
+
+PLACE_SURE = 0.9  # a typed postcode or exact commune name
+NAME_SURE = 0.6  # a search hit this good means the physician typed a resource's name
+MAX_RESULTS = 12
+
+
+@dataclass(frozen=True)
+class Found:
+    hits: tuple[Hit, ...]
+    place: Place | None = None
+    ambiguous: tuple[Place, ...] = ()  # homonyms: ask which one
+
+
+def find(directory: Directory, text: str, kind: str | None = None) -> Found:
+    """Search by name, or by place (nearest of the kind) when the text names a place."""
+    by_name = search(directory, text, kind=kind, top=MAX_RESULTS)
+    if by_name and by_name[0].score is not None and by_name[0].score >= NAME_SURE \
+            and kind is None:
+        return Found(tuple(by_name))
+    matches = [m for m in directory.index.gaz.lookup(text, limit=6) if m.score >= PLACE_SURE]
+    homonyms = _homonyms(matches)
+    if len(homonyms) > 1:
+        return Found(tuple(by_name), ambiguous=tuple(m.place for m in homonyms))
+    if matches:
+        place = matches[0].place
+        kinds = detect_kinds(normalize(text))
+        wanted = kind or (next(iter(kinds)) if len(kinds) == 1 else None)
+        return Found(tuple(near_place(directory, place, wanted)), place)
+    return Found(tuple(by_name))
+
+
+def near_place(directory: Directory, place: Place, kind: str | None) -> list[Hit]:
+    """Nearest entries of `kind` to a resolved place (those serving it first)."""
+    if place.lat is None or place.lon is None:
+        return []
+    return near(directory, place.lat, place.lon, kind=kind, top=MAX_RESULTS, place=place)
+
+
+def _homonyms(matches: list[PlaceMatch]) -> list[PlaceMatch]:
+    """Top matches sharing the best score but not the département (Saint-Denis 93/974)."""
+    if not matches or matches[0].via != "name":
+        return []
+    best = matches[0].score
+    same = [m for m in matches if m.score >= best - 1e-6 and m.via == "name"]
+    departments = {m.place.department for m in same}
+    return same if len(departments) > 1 else []

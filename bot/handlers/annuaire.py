@@ -1,0 +1,127 @@
+"""Directory in the bot: choose a kind or type freely; a place or a shared location."""
+
+from __future__ import annotations
+
+import html
+
+from annuaire.finder import Found, find, near_place
+from annuaire.model import Directory
+from annuaire.render import kind_keyboard, parse_action, pin_reply, results_reply
+from annuaire.search import Hit, near
+from bot.handlers.common import DEPARTMENTS as IDF_DEPARTMENTS
+from bot.handlers.router import Router
+from bot.handlers.turn import Turn
+from vvs.errors import StaleAction
+from vvs.i18n import _
+from vvs.ui import Button, Reply
+
+MODE = "annuaire"
+
+
+def _directory(turn: Turn) -> Directory:
+    return turn.services.content["annuaire"]
+
+
+async def open_directory(turn: Turn) -> None:
+    """Menu item: ask for a kind, or free text, or a location."""
+    turn.conv.set_mode(MODE)
+    turn.reply(kind_keyboard(), Reply(_(
+        "Ou écrivez ce que vous cherchez (« umj créteil », « crip 93 », « tribunal "
+        "bobigny »), une ville ou un code postal, ou partagez votre position."),
+        request_location=True))
+
+
+async def on_text(turn: Turn) -> None:
+    """Free text in the directory mode: a resource's name or a place."""
+    kind = turn.conv.data.get("kind")
+    found = find(_directory(turn), turn.text, kind)
+    await _show(turn, found, kind)
+
+
+async def on_location(turn: Turn) -> None:
+    """A shared location: nearest entries (of the chosen kind, if any)."""
+    assert turn.location is not None
+    lat, lon = turn.location
+    directory = _directory(turn)
+    kind = turn.conv.data.get("kind") if turn.conv.mode == MODE else None
+    place = directory.index.gaz.nearest(lat, lon)
+    hits = near(directory, lat, lon, kind=kind, top=12, place=place)
+    turn.conv.set_mode(MODE, {"kind": kind} if kind else {})
+    await _show(turn, Found(tuple(hits), place), kind)
+
+
+async def _show(turn: Turn, found: Found, kind: str | None) -> None:
+    if found.ambiguous:
+        turn.reply(Reply(_("Plusieurs communes portent ce nom. Laquelle ?"), tuple(
+            (Button(f"{p.name} ({p.department})", f"a:place:{p.insee}"),)
+            for p in found.ambiguous[:6] if p.insee)))
+        return
+    hits = list(found.hits)
+    ids = [h.entry.id for h in hits]
+    turn.conv.set_mode(MODE, {"kind": kind, "ids": ids,
+                              "dist": [h.distance_km for h in hits]} if kind else
+                       {"ids": ids, "dist": [h.distance_km for h in hits]})
+    await turn.event("annuaire_search", category=kind,
+                     detail="location" if found.place else "text",
+                     department=found.place.department if found.place else None)
+    if not hits:
+        turn.reply(Reply(_("Je n'ai rien trouvé. Essayez un autre mot, une ville, un code "
+                           "postal, ou partagez votre position.")))
+        return
+    if found.place:
+        turn.reply(Reply(_("Près de {place} :").format(place=html.escape(found.place.name)),
+                         extra={"remove_keyboard": True}))
+    turn.reply(results_reply(hits))
+    _offer_department(turn, found)
+
+
+def _offer_department(turn: Turn, found: Found) -> None:
+    dept = found.place.department if found.place else None
+    if dept and turn.conv.department is None and dept in IDF_DEPARTMENTS:
+        turn.reply(Reply(_("Voulez-vous que je retienne votre département ({d}) pour vos "
+                           "prochaines démarches ?").format(d=dept),
+                         ((Button(_("Oui, retenir {d}").format(d=dept), f"s:dept:{dept}"),
+                           Button(_("Non merci"), "s:dept:no")),)))
+
+
+def _stored_hits(turn: Turn) -> list[Hit]:
+    directory = _directory(turn)
+    ids = turn.conv.data.get("ids") or []
+    dists = turn.conv.data.get("dist") or [None] * len(ids)
+    return [Hit(e, None, d) for e, d in ((directory.get(i), d) for i, d in zip(ids, dists,
+                                         strict=False)) if e is not None]
+
+
+async def on_button(turn: Turn, args: list[str]) -> None:
+    """`a:` buttons: kind choice, map pin, more results, homonym choice."""
+    data = "a:" + ":".join(args)
+    directory = _directory(turn)
+    if len(args) == 2 and args[0] == "place":
+        place = directory.index.gaz.by_code(args[1])
+        if place is None:
+            raise StaleAction(data)
+        kind = turn.conv.data.get("kind")
+        await _show(turn, Found(tuple(near_place(directory, place, kind)), place), kind)
+        return
+    action = parse_action(data, directory)
+    if action.verb == "kind":
+        turn.conv.set_mode(MODE, {"kind": action.arg})
+        turn.reply(Reply(_("Indiquez une ville ou un code postal, ou partagez votre position."),
+                         request_location=True))
+    elif action.verb == "pin":
+        entry = directory.get(str(action.arg))
+        assert entry is not None
+        turn.reply(pin_reply(entry))
+    elif action.verb == "more":
+        hits = _stored_hits(turn)
+        if not hits or int(action.arg) >= len(hits):
+            raise StaleAction(data)
+        turn.reply(results_reply(hits, int(action.arg)))
+
+
+def setup(router: Router) -> None:
+    router.menu_items["annuaire"] = open_directory
+    router.command("annuaire", "ressources", "directory")(open_directory)
+    router.modes[MODE] = on_text
+    router.location["*"] = on_location
+    router.button("a")(on_button)
