@@ -177,3 +177,28 @@ async def test_erase_user_leaves_no_row(db, clock) -> None:
             assert (await s.exec(select(func.count()).select_from(model))).one()[0] == 0
         assert (await s.exec(select(Event.user_key))).scalars().all() == [None]
         assert (await s.exec(select(func.count()).select_from(Job))).one()[0] == 0
+
+
+async def test_turns_of_one_user_are_serialised_on_postgres(db, clock) -> None:
+    if db.kind != "postgres":
+        pytest.skip("advisory locks are PostgreSQL's; SQLite serialises writers itself")
+    store = StateStore(clock, timedelta(hours=24))
+    order: list[str] = []
+    first_loaded = asyncio.Event()
+
+    async def turn(name: str, step: str, hold: bool) -> None:
+        async with transaction(db.sessions) as s:
+            conv = await store.load(s, "same-user")
+            order.append(f"{name}:loaded:{conv.data.get('step')}")
+            if hold:
+                first_loaded.set()
+                await asyncio.sleep(0.2)
+            conv.set_mode("flow", {"step": step})
+            await store.save(s, conv)
+
+    async def second() -> None:
+        await first_loaded.wait()
+        await turn("b", "two", hold=False)
+
+    await asyncio.gather(turn("a", "one", hold=True), second())
+    assert order == ["a:loaded:None", "b:loaded:one"]  # b saw a's write: no lost update

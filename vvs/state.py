@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from vvs.clock import Clock
@@ -49,7 +49,14 @@ class StateStore:
         self.expiry = expiry
 
     async def load(self, session: AsyncSession, user_key: str) -> Conversation:
-        """Read the user's state, dropping a mode that has expired."""
+        """Read the user's state, dropping a mode that has expired.
+
+        On PostgreSQL the user's turns are serialised across replicas by a transaction-level
+        advisory lock, so two updates of one user never overwrite each other's state.
+        """
+        if session.bind is not None and session.bind.dialect.name == "postgresql":
+            await session.exec(text("SELECT pg_advisory_xact_lock(hashtext(:k))").bindparams(
+                k=user_key))  # type: ignore[call-overload]
         row = await session.get(UserState, user_key)
         if row is None:
             return Conversation(user_key)
