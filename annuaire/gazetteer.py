@@ -164,7 +164,7 @@ class Gazetteer:
         dept = next((c.upper() for c in codes if _DEPT.match(c)), None)
         if text:
             return self._names(text, dept, codes, limit)[:limit]
-        found = self._codes(codes)
+        found = self._codes_and_insee(codes)
         if dept and not found:
             place = self.department(dept)
             found = [PlaceMatch(place, 1.0, "departement")] if place else []
@@ -180,6 +180,15 @@ class Gazetteer:
                 return [PlaceMatch(place, 1.0, "insee")]
         return []
 
+    def _codes_and_insee(self, codes: list[str]) -> list[PlaceMatch]:
+        """Postcode matches first, then the commune whose INSEE code it also is."""
+        found = self._codes(codes)
+        if found and found[0].via == "postcode" and len(codes) == 1:
+            place = self.by_code(codes[0])
+            if place and all(m.place.insee != place.insee for m in found):
+                found.insert(1, PlaceMatch(place, 0.9, "insee"))
+        return found
+
     def _names(self, text: str, dept: str | None, codes: list[str],
                limit: int) -> list[PlaceMatch]:
         """Fuzzy matches of a commune name, Île-de-France and exact names first."""
@@ -194,6 +203,9 @@ class Gazetteer:
         order = top[np.argsort(-rank[top], kind="stable")]
         out = [PlaceMatch(self.places[i], float(min(scores[i], 1.0)), "name")
                for i in order if scores[i] >= _FUZZY_CUTOFF / 100]
+        if out and not dept:  # homonyms of the best match next, so the caller can ask
+            first = normalize(out[0].place.name)
+            out.sort(key=lambda m: normalize(m.place.name) != first)
         dep_code = self.dep_by_name.get(text)
         if dep_code and not (out and normalize(out[0].place.name) == text):
             place = self.department(dep_code)
@@ -261,7 +273,7 @@ def is_ambiguous(matches: list[PlaceMatch]) -> bool:
         return False
     first, second = matches[0], matches[1]
     same_name = normalize(first.place.name) == normalize(second.place.name)
-    return same_name or second.score >= first.score - 0.02
+    return second.score >= first.score - (0.1 if same_name else 0.02)
 
 
 def _place(row: dict[str, Any]) -> Place:

@@ -15,6 +15,7 @@ import csv
 import gzip
 import json
 import lzma
+import math
 import struct
 from collections import defaultdict
 from collections.abc import Iterator
@@ -26,6 +27,7 @@ OUTPUT = Path(__file__).resolve().parent / "gazetteer.json.gz"
 FIELDS = ("insee", "name", "postcodes", "department", "lat", "lon", "population", "type",
           "parent", "aliases", "geo")
 NULL = "\\N"
+MAX_TOWN_HALL_OFFSET_KM = 15.0
 PLM = {"75056": "Paris", "13055": "Marseille", "69123": "Lyon"}
 
 
@@ -97,6 +99,12 @@ def _polygon(raw: bytes, offset: int) -> tuple[list[list[tuple[float, float]]], 
     return outer, offset
 
 
+def _km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Rough distance in km between two (lat, lon) points (equirectangular)."""
+    dx = math.radians(b[1] - a[1]) * math.cos(math.radians((a[0] + b[0]) / 2))
+    return 6371.0 * math.hypot(dx, math.radians(b[0] - a[0]))
+
+
 def _arrondissement_aliases(city: str, name: str) -> list[str]:
     """'Paris 18e Arrondissement' → ['Paris 18', 'Paris 18e']."""
     number = name.removeprefix(city).split()[0]
@@ -145,8 +153,11 @@ def _commune(cid: str, row: dict[str, str], communes: dict[str, dict[str, str]],
             if child["type"] == "ARM":
                 codes |= codes_by_commune.get(child["id"], set())
     point, geo = wkb_point(row["mairie_localisation"]), "mairie"
+    centre = wkb_centroid(row["geometry"])
+    if point and centre and _km(point, centre) > MAX_TOWN_HALL_OFFSET_KM:
+        point = None  # a town-hall point far outside its commune is an error in the source
     if point is None:
-        point, geo = wkb_centroid(row["geometry"]), "centroid"
+        point, geo = centre, "centroid"
     if point is None:
         pts = [p for c in children[cid] if (p := wkb_point(c["mairie_localisation"]))]
         point = (sum(p[0] for p in pts) / len(pts), sum(p[1] for p in pts) / len(pts)) \

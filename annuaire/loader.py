@@ -33,12 +33,16 @@ NO_ADDRESS_KINDS = frozenset({"ligne-nationale", "urgences"})
 
 def valid_phone(phone: str) -> bool:
     """French numbers: 2–6 digit short numbers, 10 digits starting with 0, or +33 and 9."""
+    if not phone:
+        return False
     digits = _PHONE_SEPARATORS.sub("", phone)
     if digits.startswith("+33"):
         return len(digits) == 12 and digits[3:].isdigit() and digits[3] != "0"
     if not digits.isdigit():
         return False
-    return 2 <= len(digits) <= 6 or (len(digits) == 10 and digits[0] == "0")
+    if digits[0] == "0":  # short numbers (15, 3919, 116 006) never start with 0
+        return len(digits) == 10
+    return 2 <= len(digits) <= 6
 
 
 def in_france(lat: float, lon: float) -> bool:
