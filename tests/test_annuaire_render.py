@@ -1,0 +1,79 @@
+"""Result cards, buttons and callback parsing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from annuaire.loader import load_directory
+from annuaire.model import Entry
+from annuaire.render import Action, card, kind_keyboard, parse_action, pin_reply, results_reply
+from annuaire.search import Hit, search
+from vvs.errors import StaleAction
+
+FIXTURE = Path(__file__).parent / "data" / "annuaire"
+
+
+@pytest.fixture(scope="module")
+def directory():
+    return load_directory(FIXTURE)[0]
+
+
+def test_card_escapes_and_flags() -> None:
+    entry = Entry(id="x", name="A <b> & C", kind="other", source="s", status="to_verify")
+    text = card(entry, distance_km=3.25)
+    assert "A &lt;b&gt; &amp; C" in text
+    assert "coordonnées à confirmer" in text and "à vérifier" in text and "3,2 km" in text
+
+
+def test_verified_entry_card(directory) -> None:
+    text = card(directory.get("parquet-bobigny"))
+    assert "☎ 01 23 45 67 89" in text and "à vérifier" not in text
+    assert "1 rue de l&#x27;Exemple 93000 Bobigny" in text
+
+
+def test_results_reply_pages_and_pins(directory) -> None:
+    hits = search(directory, "tribunal", top=10)
+    reply = results_reply(hits)
+    data = [b.data for row in reply.buttons for b in row]
+    assert data[:3] == [f"a:pin:{h.entry.id}" for h in hits[:3]]
+    assert data[-1] == "a:more:3"
+    last = results_reply(hits, offset=3)
+    assert all(not d.startswith("a:more") for row in last.buttons for d in [row[0].data])
+    assert results_reply([]).text == "Aucun résultat dans l&#x27;annuaire."
+
+
+def test_pin_reply_has_a_venue(directory) -> None:
+    reply = pin_reply(directory.get("umj-bondy"))
+    (venue,) = reply.venues
+    assert (venue.lat, venue.lon) == (48.9022, 2.4828)
+    assert pin_reply(directory.get("cdom-92")).venues == ()
+
+
+def test_kind_keyboard() -> None:
+    data = [b.data for row in kind_keyboard().buttons for b in row]
+    assert "a:kind:umj" in data and "a:kind:crip" in data
+
+
+def test_parse_action(directory) -> None:
+    assert parse_action("a:pin:umj-bondy", directory) == Action("pin", "umj-bondy")
+    assert parse_action("a:more:6") == Action("more", 6)
+    assert parse_action("a:kind:crip") == Action("kind", "crip")
+
+
+@pytest.mark.parametrize("data", ["a:pin:nope", "a:pin:../x", "a:more:-1", "a:more:99999",
+                                  "a:kind:bank", "k:pin:umj-bondy", "a:pin", "a:pin:a:b",
+                                  "", "a:more:" + "9" * 70])
+def test_parse_action_rejects_forged_data(directory, data: str) -> None:
+    with pytest.raises(StaleAction):
+        parse_action(data, directory)
+
+
+def test_hit_json_shape(directory) -> None:
+    hit = Hit(directory.get("umj-bondy"), distance_km=1.234)
+    data = hit.as_dict()
+    assert data["distance_km"] == 1.23 and "score" not in data
+    for key in ("id", "name", "kind", "department", "commune", "postcode", "address",
+                "phone", "lat", "lon", "status"):
+        assert key in data
