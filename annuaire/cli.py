@@ -103,8 +103,10 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--content-dir", type=Path, default=argparse.SUPPRESS,
                         help="répertoire qui contient annuaire/data (défaut : le dépôt)")
-    common.add_argument("--json", action="store_true", help="une ligne JSON par requête")
-    common.add_argument("--top", type=int, default=5)
+    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                        help="une ligne JSON par requête")
+    common.add_argument("--top", type=int, default=argparse.SUPPRESS,
+                        help="nombre de résultats (défaut : 5)")
     parser = argparse.ArgumentParser(prog="python -m annuaire", parents=[common])
     sub = parser.add_subparsers(dest="command", required=True)
     s = sub.add_parser("search", parents=[common], help="recherche plein texte")
@@ -128,6 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `python -m annuaire`."""
     args = build_parser().parse_args(argv)
     content_dir = getattr(args, "content_dir", DEFAULT_CONTENT_DIR)
+    args.json, args.top = getattr(args, "json", False), getattr(args, "top", 5)
     if args.command in admin.COMMANDS:
         return admin.run(args, content_dir)
     gaz = default_gazetteer()

@@ -157,7 +157,7 @@ class Gazetteer:
         """Candidate places for a postcode, INSEE code, département or commune name."""
         folded = normalize(query)
         if folded in self.by_name:  # "paris 18", "saint denis": a whole name first
-            return self._names(folded, None, [], limit)
+            return self._names(folded, None, [], limit)[:limit]
         words = folded.split()
         codes = [w for w in words if _CODE.match(w)]
         text = " ".join(w for w in words if w not in codes)
@@ -201,11 +201,13 @@ class Gazetteer:
         count = min(max(limit, 1) * 3, len(rank))
         top = np.argpartition(-rank, count - 1)[:count]
         order = top[np.argsort(-rank[top], kind="stable")]
+        if not dept and len(order):  # homonyms of the best match next, so the caller can ask
+            first = normalize(self.places[order[0]].name)
+            twins = [i for i in self.by_name.get(first, ()) if i != order[0]]
+            twins.sort(key=lambda i: -rank[i])
+            order = [order[0], *twins, *(i for i in order[1:] if i not in twins)]
         out = [PlaceMatch(self.places[i], float(min(scores[i], 1.0)), "name")
                for i in order if scores[i] >= _FUZZY_CUTOFF / 100]
-        if out and not dept:  # homonyms of the best match next, so the caller can ask
-            first = normalize(out[0].place.name)
-            out.sort(key=lambda m: normalize(m.place.name) != first)
         dep_code = self.dep_by_name.get(text)
         if dep_code and not (out and normalize(out[0].place.name) == text):
             place = self.department(dep_code)
