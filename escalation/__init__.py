@@ -1,0 +1,1 @@
+"""Escalations to departmental referents (domain code; knows nothing of Telegram)."""
