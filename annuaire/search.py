@@ -2,9 +2,9 @@
 
 Text search: each query word is compared once with the vocabulary of the directory
 (`rapidfuzz.process.cdist`), and every entry takes, per query word, the best similarity
-among its own words (a CSR layout and `np.maximum.reduceat`): typo, accent, word-order and
-abbreviation tolerant, with no Python loop over entries. Places and kinds named in the
-query boost the entries of that place and kind.
+among its own words (token → entries postings and `np.maximum.at`): typo, accent,
+word-order and abbreviation tolerant, with no Python loop over entries. Places and kinds
+named in the query boost the entries of that place and kind.
 """
 
 from __future__ import annotations
@@ -75,7 +75,12 @@ class SearchIndex:
         self.indptr[1:] = np.cumsum(lengths)
         self.indices = np.fromiter((position[t] for doc in docs for t in doc), dtype=np.int64,
                                    count=int(self.indptr[-1]))
+        owners = np.repeat(np.arange(len(entries), dtype=np.int64), lengths)
+        by_token = np.argsort(self.indices, kind="stable")  # postings: token → entries
+        self.postings = owners[by_token]
         df = np.bincount(self.indices, minlength=len(vocab)).astype(np.float64)
+        self.post_ptr = np.zeros(len(vocab) + 1, dtype=np.int64)
+        self.post_ptr[1:] = np.cumsum(df.astype(np.int64))
         self.idf = np.log((len(entries) + 1) / (df + 0.5)) + 1.0
         self.kinds = np.asarray([e.kind for e in entries])
         self.departments = np.asarray([e.department or "" for e in entries])
@@ -139,8 +144,17 @@ class SearchIndex:
         if not words or not len(self.entries):
             return np.zeros(len(self.entries))
         sims, weights = self.word_scores(words)
-        per_entry = np.maximum.reduceat(sims[:, self.indices], self.indptr[:-1], axis=1)
-        return (weights @ per_entry) / weights.sum()
+        total = np.zeros(len(self.entries))
+        for row, weight in zip(sims, weights, strict=True):
+            tokens = np.flatnonzero(row)
+            if not len(tokens):
+                continue
+            starts, stops = self.post_ptr[tokens], self.post_ptr[tokens + 1]
+            spans = [self.postings[a:b] for a, b in zip(starts, stops, strict=True)]
+            best = np.zeros(len(self.entries))
+            np.maximum.at(best, np.concatenate(spans), np.repeat(row[tokens], stops - starts))
+            total += weight * best
+        return total / weights.sum()
 
     def phrase_scores(self, query: str, candidates: np.ndarray) -> np.ndarray:
         """Whole-query similarity with the names and aliases of a few candidate entries."""

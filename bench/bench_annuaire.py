@@ -96,7 +96,7 @@ def main() -> None:
     print(f"entries: {len(entries)}   gazetteer load: {gaz_s * 1000:.0f} ms   "
           f"index build: {build_s * 1000:.0f} ms   index peak memory: {peak / 2**20:.1f} MiB")
     print(f"{'operation':<42}{'median ms':>11}{'p99 ms':>10}")
-    for label, runs in (("search (ours: vocabulary cdist + CSR)", ours_s),
+    for label, runs in (("search (ours: vocabulary cdist + postings)", ours_s),
                         ("search (naive process.extract WRatio)", naive_s),
                         ("near umj (ours: numpy haversine)", ours_n),
                         ("near umj (linear Python scan)", naive_n)):
