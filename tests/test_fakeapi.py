@@ -257,7 +257,7 @@ async def test_html_and_markup_are_validated_like_telegram(bot: Bot, api: FakeBo
         await bot.send_message(1, "x", reply_markup=InlineKeyboardMarkup(
             [[InlineKeyboardButton("too long", callback_data="x" * 65)]]))
     sent = await bot.send_message(1, "same", reply_markup=KEYBOARD)
-    with pytest.raises(BadRequest, match="message is not modified"):
+    with pytest.raises(BadRequest, match="essage is not modified"):
         await bot.edit_message_text("same", 1, sent.message_id, reply_markup=KEYBOARD)
     assert await bot.delete_message(1, sent.message_id)
     assert api.sent_messages(1)[0].deleted and api.last_message(1) is None
