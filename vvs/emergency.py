@@ -368,6 +368,14 @@ _STRONG: dict[str, re.Pattern[str]] = {name: _rule(p) for name, p in {
                    r"|ouvrir les veines|faire du mal|mutiler|scarifier) "
                    r"| (?:en finir|finir avec la vie|mettre fin a (?:mes|ses|leurs) jours|"
                    r"veux mourir|veut mourir|envie de mourir|plus envie de vivre) ",
+    "suffered_now": r" (?:est|sont|suis|sommes|se fait|se font) (?:\S+ )?{VIOLENCE}"
+                    r"{NOTPERSON} ",
+    "lunged": r" (?:jete|jetee|rue|ruee|precipite|precipitee|lance|foncer|fonce|saute) sur "
+              r"(?:moi|nous|elle|lui|la|le|ma|mon|l) ",
+    "coming_back": r" (?:il|elle|ils|{SUBJ}) (?:\S+ )?(?:recommence\w*|reviendr\w*|revient|"
+                   r"rentre|rentrera|arrive|debarque) (?:\S+ )?(?:ce soir|cette nuit|"
+                   r"tout de suite|dans \S+ minutes|bientot|d une minute) "
+                   r"| vite (?:\S+ ){{0,3}}(?:arrive|vient|revient|entre|monte|est la) ",
     "rape_now": r" (?:viol|violee|viole) (?:en cours|maintenant|ici|la|ce soir)",
     "weak_now": r" (?:{DANGER}|{HARDWEAPON}|menace|menaces|{KILL}|{AGGRESSIVE})"
                 r"(?: \S+){{0,5}} {NOWX} |{NOWX}(?: \S+){{0,5}} (?:{DANGER}|{HARDWEAPON}|"
