@@ -16,7 +16,7 @@ from vvs.content import ContentSet
 TOKEN = "123456:TEST-TOKEN"
 
 
-def test_settings(db_url: str, tmp_path: Path, **overrides: object) -> Settings:
+def make_settings(db_url: str, tmp_path: Path, **overrides: object) -> Settings:
     """Settings for a test: explicit values only, nothing read from the environment."""
     values: dict[str, object] = {
         "telegram_bot_token": TOKEN, "database_url": db_url.replace("+aiosqlite", "")
@@ -51,3 +51,66 @@ async def running_bot(settings: Settings, clock: Clock | None = None,
         if own_api:
             await api.stop()
         await services.engine.dispose()
+
+
+class Chat:
+    """One user talking to the bot; `exchange` returns every message the bot answered."""
+
+    def __init__(self, api: FakeBotAPI, user_id: int, language: str = "fr",
+                 first_name: str | None = None) -> None:
+        self.api, self.user_id, self.language = api, user_id, language
+        self.first_name = first_name
+
+    async def exchange(self, inject, timeout: float = 10.0) -> list:
+        """Run `inject()` (an update of this user), then a sentinel command; per-user
+        ordering means everything sent in between answers the injected update."""
+        start = len(self.api.sent_messages(self.user_id))
+        inject()
+        self.api.send_command(self.user_id, "/zz_fin_de_tour", language_code=self.language)
+        await self.api.wait_for(
+            lambda c: (c.method == "sendMessage" and "Je ne connais pas" in str(
+                c.params.get("text", ""))) or "I don't know this command" in str(
+                c.params.get("text", "")), chat_id=self.user_id, timeout=timeout)
+        sent = self.api.sent_messages(self.user_id)[start:]
+        return sent[:-1]  # the sentinel's own answer is one message
+
+    async def say(self, text: str) -> list:
+        return await self.exchange(lambda: self.api.send_text(
+            self.user_id, text, language_code=self.language, first_name=self.first_name))
+
+    async def command(self, text: str) -> list:
+        return await self.exchange(lambda: self.api.send_command(
+            self.user_id, text, language_code=self.language, first_name=self.first_name))
+
+    def _button_message(self, label: str | None = None):
+        """The latest real answer (not a sentinel's) with a button containing `label`."""
+        for message in reversed(self.api.sent_messages(self.user_id)):
+            if _is_sentinel_answer(message) or message.deleted:
+                continue
+            if any(label is None or label in b.text for b in message.buttons):
+                return message
+        raise LookupError(f"no button containing {label!r}")
+
+    async def press(self, label: str) -> list:
+        message = self._button_message(label)
+        data = message.button_data(label)
+        return await self.exchange(lambda: self.api.press_button(
+            self.user_id, message.message_id, data))
+
+    async def press_data(self, data: str, message_id: int | None = None) -> list:
+        target = message_id or self._button_message().message_id
+        return await self.exchange(lambda: self.api.press_button(self.user_id, target, data))
+
+
+def _is_sentinel_answer(message) -> bool:
+    text = message.text or ""
+    return "Je ne connais pas cette commande" in text or "I don't know this command" in text
+
+
+def texts(messages: list) -> str:
+    """All plain texts of a list of sent messages, joined."""
+    return "\n".join(m.plain for m in messages)
+
+
+def buttons(messages: list) -> list[str]:
+    return [b.text for m in messages for b in m.buttons]

@@ -23,7 +23,7 @@ def _extract(tmp_path: Path) -> set[str]:
     pot = tmp_path / "messages.pot"
     dirs = [d for d in SOURCES if (ROOT / d).exists()]
     subprocess.run(
-        [sys.executable, "-m", "babel.messages.frontend", "extract", "-q", "-F",
+        [sys.executable, "-m", "babel.messages.frontend", "extract", "-F",
          str(ROOT / "babel.cfg"), "-k", "_", "-k", "N_", "-k", "ngettext:1,2", "-o", str(pot),
          *dirs], cwd=ROOT, check=True)
     with pot.open("rb") as handle:

@@ -40,6 +40,12 @@ class Conversation:
     def idle(self) -> None:
         self.set_mode(IDLE)
 
+    @property
+    def is_empty(self) -> bool:
+        """Idle with no preference: nothing worth a row in the database."""
+        return self.mode == IDLE and not self.data and not self.language \
+            and not self.department
+
 
 class StateStore:
     """Loads and saves `Conversation`s inside the caller's unit of work."""
@@ -68,8 +74,12 @@ class StateStore:
         return conv
 
     async def save(self, session: AsyncSession, conv: Conversation) -> None:
-        """Write the state back (one row per user)."""
+        """Write the state back (one row per user); keep no row when there is nothing to keep."""
         row = await session.get(UserState, conv.user_key)
+        if conv.is_empty:
+            if row is not None:
+                await session.delete(row)
+            return
         if row is None:
             row = UserState(user_key=conv.user_key, updated_at=self.clock.now())
         row.mode, row.data = conv.mode, dict(conv.data)

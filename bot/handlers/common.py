@@ -19,10 +19,11 @@ MENU_ITEMS = (
 )
 
 
-def main_menu() -> Reply:
-    """The main menu as buttons, one per row (thumb-friendly)."""
+def main_menu(intro: str | None = None) -> Reply:
+    """The main menu as buttons, one per row (thumb-friendly), after an optional intro."""
     buttons = tuple((Button(_(label), data),) for data, label in MENU_ITEMS)
-    return Reply(_("Que souhaitez-vous faire ?"), buttons)
+    question = _("Que souhaitez-vous faire ?")
+    return Reply(f"{intro}\n\n{question}" if intro else question, buttons)
 
 
 def welcome_text() -> str:
@@ -168,20 +169,18 @@ async def remember_department(turn: Turn, code: str) -> None:
 
 async def unknown_command(turn: Turn) -> None:
     """Any command we do not know."""
-    turn.reply(Reply(_("Je ne connais pas cette commande. Voici ce que je sais faire :")),
-               main_menu())
+    turn.reply(main_menu(_("Je ne connais pas cette commande. Voici ce que je sais faire :")))
 
 
 async def unsupported_media(turn: Turn) -> None:
     """Stickers, photos, voice notes, files: we cannot read them, and say so."""
-    turn.reply(Reply(_(
+    turn.reply(main_menu(_(
         "Je ne lis que le texte (et une position partagée pour trouver une ressource). "
         "N'envoyez pas de photo ni de document concernant un patient. Écrivez votre "
         "question en quelques mots."
-    )), main_menu())
+    )))
 
 
 async def not_yet(turn: Turn) -> None:
     """A menu item whose feature is not available in this version."""
-    turn.reply(Reply(_("Cette fonction n'est pas encore disponible dans cette version.")),
-               main_menu())
+    turn.reply(main_menu(_("Cette fonction n'est pas encore disponible dans cette version.")))

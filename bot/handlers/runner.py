@@ -77,7 +77,9 @@ async def _run_turn(update: Update, services: Services, router: Router) -> Turn:
                 "refermée. Vous pouvez la reprendre depuis le menu."
             ), ((Button(_("Menu principal"), "m:menu"),),)))
         await _dispatch(turn, update, router)
-        if not conv.data.get("_erased"):
+        if conv.data.pop("_erased", False):
+            conv.set_mode("idle")  # erased: nothing to save
+        else:
             await services.state.save(session, conv)
     return turn
 

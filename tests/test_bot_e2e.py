@@ -1,0 +1,134 @@
+"""The real Application through the local Bot API stand-in: foundation and platform."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from annuaire.loader import AnnuaireSet
+from tests.botharness import Chat, buttons, make_settings, running_bot, texts
+from vvs.models import UserState
+
+pytestmark = pytest.mark.asyncio
+DOCTOR, OTHER = 501, 502
+
+
+def sets() -> list:
+    return [AnnuaireSet()]
+
+
+async def test_start_greets_and_shows_menu(db, tmp_path: Path) -> None:
+    async with running_bot(make_settings(db.url, tmp_path), content_sets=sets()) as (api, _s):
+        sent = await Chat(api, DOCTOR).command("/start")
+    assert "pas une ligne d'urgence" in texts(sent)
+    assert "identité d'un patient" in texts(sent)
+    labels = buttons(sent)
+    for expected in ("victime majeure", "victime mineure", "Information préoccupante",
+                     "question juridique", "ressource", "victime", "urgence"):
+        assert any(expected in label for label in labels), (expected, labels)
+
+
+async def test_start_in_english_for_english_clients(db, tmp_path: Path) -> None:
+    async with running_bot(make_settings(db.url, tmp_path), content_sets=sets()) as (api, _s):
+        sent = await Chat(api, DOCTOR, language="en").command("/start")
+    assert "not an emergency line" in texts(sent)
+
+
+async def test_duplicate_update_is_processed_once(db, tmp_path: Path) -> None:
+    async with running_bot(make_settings(db.url, tmp_path), content_sets=sets()) as (api, _s):
+        chat = Chat(api, DOCTOR)
+        update_id = api.send_command(DOCTOR, "/urgence")
+        await api.wait_for("sendMessage", chat_id=DOCTOR)
+        sent = await chat.exchange(lambda: api.redeliver(update_id))
+    assert sent == []
+    assert sum("112" in m.plain for m in api.sent_messages(DOCTOR)) == 1
+
+
+async def test_two_users_interleaved_each_get_their_answer(db, tmp_path: Path) -> None:
+    async with running_bot(make_settings(db.url, tmp_path), content_sets=sets()) as (api, _s):
+        for _ in range(3):
+            api.send_command(DOCTOR, "/urgence")
+            api.send_command(OTHER, "/confidentialite")
+        await Chat(api, DOCTOR).command("/menu")
+        await Chat(api, OTHER).command("/menu")
+    mine = [m.plain for m in api.sent_messages(DOCTOR)]
+    theirs = [m.plain for m in api.sent_messages(OTHER)]
+    assert sum("112" in t for t in mine) == 3 and not any("Vos données" in t for t in mine)
+    assert sum("Vos données" in t for t in theirs) == 3 and not any("SAMU" in t for t in theirs)
+
+
+@pytest.mark.parametrize("inject, expected", [
+    (lambda api: api.send_sticker(DOCTOR), "Je ne lis que le texte"),
+    (lambda api: api.send_voice(DOCTOR), "Je ne lis que le texte"),
+    (lambda api: api.send_photo(DOCTOR, caption="regardez"), "Je ne lis que le texte"),
+    (lambda api: api.send_text(DOCTOR, "x" * 4000), "très long"),
+    (lambda api: api.send_text(DOCTOR, "   "), "vide"),
+    (lambda api: api.send_command(DOCTOR, "/nimportequoi"), "Je ne connais pas"),
+])
+async def test_odd_input_gets_a_helpful_answer(db, tmp_path: Path, inject, expected) -> None:
+    async with running_bot(make_settings(db.url, tmp_path), content_sets=sets()) as (api, _s):
+        chat = Chat(api, DOCTOR)
+        if expected == "Je ne connais pas":
+            api.send_command(DOCTOR, "/nimportequoi")
+            call = await api.wait_for("sendMessage", chat_id=DOCTOR)
+            assert expected in call.params["text"]
+            return
+        sent = await chat.exchange(lambda: inject(api))
+    assert expected in texts(sent)
+
+
+async def test_forged_button_is_refused_politely(db, tmp_path: Path) -> None:
+    async with running_bot(make_settings(db.url, tmp_path), content_sets=sets()) as (api, _s):
+        chat = Chat(api, DOCTOR)
+        await chat.command("/start")
+        for data in ("zz:boom", "m:flow:../../etc", "s:lang:xx", "a:pin:inexistant", "é" * 70):
+            sent = await chat.press_data(data)
+            assert "n'est plus valable" in texts(sent), data
+
+
+async def test_emergency_phrase_comes_first(db, tmp_path: Path) -> None:
+    async with running_bot(make_settings(db.url, tmp_path), content_sets=sets()) as (api, _s):
+        chat = Chat(api, DOCTOR)
+        await chat.command("/annuaire")
+        sent = await chat.say("il a un couteau il menace de la tuer")
+    assert "17" in sent[0].plain and "112" in sent[0].plain and "114" in sent[0].plain
+
+
+async def test_language_can_be_changed(db, tmp_path: Path) -> None:
+    async with running_bot(make_settings(db.url, tmp_path), content_sets=sets()) as (api, _s):
+        chat = Chat(api, DOCTOR)
+        await chat.command("/langue")
+        await chat.press("English")
+        sent = await chat.command("/urgence")
+    assert "Immediate danger" in texts(sent) or "immediate danger" in texts(sent)
+
+
+async def test_erase_leaves_no_row_for_the_user(db, tmp_path: Path) -> None:
+    async with running_bot(make_settings(db.url, tmp_path), content_sets=sets()) as (api, s):
+        chat = Chat(api, DOCTOR)
+        await chat.command("/annuaire")
+        await chat.press_data("s:dept:93")
+        await chat.command("/effacer")
+        sent = await chat.press("Oui")
+        key = s.user_key(DOCTOR)
+        async with s.sessions() as session:
+            count = (await session.exec(select(func.count()).select_from(UserState).where(
+                UserState.user_key == key))).one()[0]
+    assert "Effacé" in texts(sent)
+    assert count == 0
+
+
+async def test_directory_by_text_and_location(db, tmp_path: Path) -> None:
+    async with running_bot(make_settings(db.url, tmp_path), content_sets=sets()) as (api, _s):
+        chat = Chat(api, DOCTOR)
+        await chat.command("/annuaire")
+        sent = await chat.say("umj creteil")
+        assert "Créteil" in texts(sent) or "CRETEIL" in texts(sent).upper()
+        await chat.press("CRIP")
+        sent = await chat.exchange(lambda: api.send_location(DOCTOR, 48.9362, 2.3574))
+        assert "CRIP" in texts(sent).upper() and "93" in texts(sent)
+        pin = next(b for b in buttons(sent) if b.startswith("📍"))
+        sent = await chat.press(pin[2:12])
+    assert api.calls_to("sendVenue", chat_id=DOCTOR)
