@@ -7,7 +7,7 @@ A malformed value stops start-up with one line naming the variable.
 from __future__ import annotations
 
 import secrets
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -20,7 +20,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TELEGRAM_API = "https://api.telegram.org/bot"
 
 
-class BotMode(str, Enum):
+class BotMode(StrEnum):
     polling = "polling"
     webhook = "webhook"
 
@@ -72,7 +72,8 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _check_db_url(cls, value: str | None) -> str | None:
-        if value and value.split("://")[0].split("+")[0] not in {"sqlite", "postgresql", "postgres"}:
+        scheme = (value or "").split("://")[0].split("+")[0]
+        if value and scheme not in {"sqlite", "postgresql", "postgres"}:
             raise ValueError("sqlite:///… or postgresql://… expected")
         return value
 

@@ -64,7 +64,8 @@ class JobQueue:
                        dedupe_key: str | None = None) -> Job | None:
         """Add a job in the caller's transaction; a live job with the same key is kept."""
         if dedupe_key is not None:
-            existing = (await session.exec(select(Job).where(Job.dedupe_key == dedupe_key))).first()
+            query = select(Job).where(Job.dedupe_key == dedupe_key)
+            existing = (await session.exec(query)).first()
             if existing is not None:
                 return None
         job = Job(kind=kind, payload=payload or {}, run_at=run_at, dedupe_key=dedupe_key)

@@ -134,7 +134,8 @@ class Outbox:
             msg.locked_until = None
             if msg.attempts >= self.max_attempts:
                 session.add(msg)
-                await self._mark_dead(session, msg, f"abandon après {msg.attempts} essais: {error}")
+                reason = f"abandon après {msg.attempts} essais: {error}"
+                await self._mark_dead(session, msg, reason)
                 return
             backoff = min(2 ** msg.attempts, 600)
             delay = max(retry_after or 0, backoff if retry_after is None else 0)
