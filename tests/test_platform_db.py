@@ -51,7 +51,8 @@ async def test_events_refuse_free_text(db, clock) -> None:
             await record_event(s, clock, "question", detail="ma patiente Mme X refuse")
     async with db.sessions() as s:
         events = (await s.exec(select(Event))).scalars().all()
-    assert [(e.kind, e.department, e.detail) for e in events] == [("flow_outcome", "93", "ip_crip")]
+    rows = [(e.kind, e.department, e.detail) for e in events]
+    assert rows == [("flow_outcome", "93", "ip_crip")]
 
 
 async def test_job_runs_once_across_two_workers(db, clock) -> None:
@@ -166,6 +167,7 @@ async def test_erase_user_leaves_no_row(db, clock) -> None:
     outbox = Outbox(db.sessions, clock, ScriptedSender())
     async with transaction(db.sessions) as s:
         conv = await store.load(s, key)
+        conv.department = "93"
         await store.save(s, conv)
         await record_event(s, clock, "start", user_key=key)
         await outbox.enqueue(s, 123, {"text": "x"}, user_key=key)
