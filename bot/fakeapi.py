@@ -778,9 +778,11 @@ class FakeBotAPI:
         return int(self.clock.now().timestamp() if self.clock else time.time())
 
     def _user(self, user_id: int, first_name: str | None = None,
-              language_code: str | None = "fr") -> JSON:
+              language_code: str | None = None) -> JSON:
+        """The user's User object; None keeps the previous value ("fr" for a new user)."""
         user = self._users.get(user_id) or {"id": user_id, "is_bot": False,
-                                            "first_name": f"Dr {user_id}"}
+                                            "first_name": f"Dr {user_id}",
+                                            "language_code": "fr"}
         if first_name:
             user["first_name"] = first_name
         if language_code:
@@ -813,10 +815,15 @@ class FakeBotAPI:
         return message
 
     def send_text(self, user_id: int, text: str, *, chat_id: int | None = None,
-                  first_name: str | None = None, language_code: str | None = "fr",
+                  first_name: str | None = None, language_code: str | None = None,
                   reply_to_message_id: int | None = None,
                   chat_type: str | None = None) -> int:
-        """A user writes `text` (a leading /command gets its bot_command entity)."""
+        """A user writes `text` (a leading /command gets its bot_command entity).
+
+        `chat_id` defaults to the private chat (= user_id); a negative chat_id is a group.
+        `first_name`/`language_code` left to None keep the user's previous values ("fr" at
+        first). Returns the update_id.
+        """
         content: JSON = {"text": text}
         if text.startswith("/"):
             length = len(text.split(maxsplit=1)[0]) if text.strip() else 1
@@ -834,7 +841,7 @@ class FakeBotAPI:
 
     def press_button(self, user_id: int, message_id: int, data: str, *,
                      chat_id: int | None = None, first_name: str | None = None,
-                     language_code: str | None = "fr") -> int:
+                     language_code: str | None = None) -> int:
         """A user presses a button carrying `data` (forged data allowed) under a message."""
         user = self._user(user_id, first_name, language_code)
         chat_id = user_id if chat_id is None else chat_id
@@ -894,7 +901,7 @@ class FakeBotAPI:
     def _send_content(self, user_id: int, options: JSON, **content: Any) -> int:
         message = self._user_message(
             user_id, chat_id=options.get("chat_id"), first_name=options.get("first_name"),
-            language_code=options.get("language_code", "fr"),
+            language_code=options.get("language_code"),
             chat_type=options.get("chat_type"), **content)
         return self._next_update(message=message)
 
