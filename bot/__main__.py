@@ -12,7 +12,7 @@ from aiohttp import web
 from telegram import Update
 from telegram.ext import Application
 
-from bot.app import build_application, build_services
+from bot.app import build_application, build_services, started
 from bot.config import BotMode, Settings, get_settings
 from bot.content_service import publish
 from bot.services import Services
@@ -35,13 +35,8 @@ def install_signals(stop: asyncio.Event, services: Services) -> None:
 
 async def run_polling(application: Application, stop: asyncio.Event) -> None:
     """Long polling until `stop` is set."""
-    async with application:
-        await application.bot.delete_webhook()
-        await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
-        await application.start()
+    async with started(application, polling=True):
         await stop.wait()
-        await application.updater.stop()
-        await application.stop()
 
 
 async def run_webhook(application: Application, settings: Settings,
@@ -49,19 +44,17 @@ async def run_webhook(application: Application, settings: Settings,
     """Our aiohttp server receives updates; PTB processes them from its queue."""
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
     runner = web.AppRunner(make_web_app(application, secret))
-    async with application:
+    async with started(application, polling=False):
         await application.bot.set_webhook(
             url=f"{settings.webhook_url.rstrip('/')}{WEBHOOK_PATH}"
             if settings.webhook_url and not settings.webhook_url.endswith(WEBHOOK_PATH)
             else settings.webhook_url, secret_token=secret,
             allowed_updates=Update.ALL_TYPES)
-        await application.start()
         await runner.setup()
         await web.TCPSite(runner, settings.http_host, settings.http_port).start()
         log.info("webhook server on %s:%s", settings.http_host, settings.http_port)
         await stop.wait()
         await runner.cleanup()
-        await application.stop()
 
 
 async def serve(settings: Settings) -> None:
@@ -71,9 +64,10 @@ async def serve(settings: Settings) -> None:
     install_signals(stop, services)
     try:
         if settings.demo:
-            from bot.demo import run_demo
+            from bot.demo import DEMO_TOKEN, run_demo
 
-            await run_demo(services)
+            await run_demo(lambda base_url: build_application(
+                services, token=DEMO_TOKEN, base_url=base_url))
             return
         token = settings.telegram_bot_token.get_secret_value()
         application = build_application(services, token=token,

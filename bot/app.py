@@ -7,7 +7,7 @@ import contextlib
 import logging
 import os
 import socket
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -42,9 +42,10 @@ log = logging.getLogger(__name__)
 
 def default_content_sets() -> list[ContentSet]:
     """Every admin-edited file set, in load order (later sets may check earlier ones)."""
+    from knowledge.loader import KnowledgeSet
+
     from annuaire.loader import AnnuaireSet
     from bot.flows.loader import FlowSet
-    from knowledge.loader import KnowledgeSet
 
     return [KnowledgeSet(), AnnuaireSet(), FlowSet()]
 
@@ -139,6 +140,27 @@ def build_application(services: Services, *, token: str, base_url: str,
     application.add_error_handler(error_handler)
     services.outbox.sender = make_sender(application.bot)
     return application
+
+
+@contextlib.asynccontextmanager
+async def started(application: Application, *, polling: bool) -> AsyncIterator[Application]:
+    """Initialise, run the post-init hooks (commands, worker), start; stop cleanly."""
+    async with application:
+        await _post_init(application)
+        try:
+            if polling:
+                await application.bot.delete_webhook()
+                await application.updater.start_polling(
+                    poll_interval=0.0, timeout=10, allowed_updates=Update.ALL_TYPES)
+            await application.start()
+            try:
+                yield application
+            finally:
+                if polling:
+                    await application.updater.stop()
+                await application.stop()
+        finally:
+            await _post_shutdown(application)
 
 
 async def _post_init(application: Application) -> None:

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from bot.app import build_application, build_services
+from bot.app import build_application, build_services, started
 from bot.config import Settings
 from bot.fakeapi import FakeBotAPI
 from bot.services import Services
@@ -39,14 +39,8 @@ async def running_bot(settings: Settings, clock: Clock | None = None,
         if own_api:
             await api.start()
         application = build_application(services, token=TOKEN, base_url=api.base_url)
-        async with application:
-            await application.updater.start_polling(poll_interval=0.0, timeout=1)
-            await application.start()
-            try:
-                yield api, services
-            finally:
-                await application.updater.stop()
-                await application.stop()
+        async with started(application, polling=True):
+            yield api, services
     finally:
         if own_api:
             await api.stop()
