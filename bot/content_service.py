@@ -33,7 +33,7 @@ async def record_startup_version(services: Services) -> None:
             await _record_version(session, services, services.content.version)
 
 
-async def _record_version(session, services: Services, version: str) -> None:  # noqa: ANN001
+async def _record_version(session, services: Services, version: str) -> None:
     row = await session.get(ContentVersion, 1)
     if row is None:
         row = ContentVersion(id=1, version=version, published_at=services.clock.now())
