@@ -112,6 +112,23 @@ POSITIVES: list[tuple[str, str]] = [
     ("45 av. Foch", "address"),
 ]
 
+# Held out: written after the detector, checked only for "some warning".
+HELD_OUT_POSITIVES = [
+    'Patiente Fatima BENALI, DDN 02/05/1990',
+    'je vous transmets le dossier de Mme Leroy',
+    'son fils Thomas, 6 ans',
+    "la mère, Mme Garcia, m'a appelé",
+    'elle vit au 23 rue Gambetta à Montreuil',
+    'joignable au 07 81 22 33 44',
+    'Mr Benoit',
+    'contact: s.leroy@free.fr',
+    'né le 04.11.2010',
+    "l'enfant s'appelle Noah",
+    'sécu 2 91 12 75 120 005',
+    'M. Diallo, né le 5 mai 1979',
+    'le conjoint, Julien Moreau (12/01/1980)',
+]
+
 NEGATIVES = [
     "art. 226-14 du code pénal",
     "article 226-14",
@@ -168,6 +185,31 @@ NEGATIVES = [
     "il y a 2 ans",
     "Je suis médecin à Montreuil",
     "Elle dit que son conjoint la surveille",
+    # held out (known miss kept out: "Patiente Enceinte" reads as a name)
+    'Bonjour, je suis médecin généraliste dans le 93',
+    'Une patiente de 28 ans, enceinte de 5 mois',
+    "Que dit l'article L.4124-6 ?",
+    'elle a été vue le 4/11',
+    'La CRIP du Val-de-Marne',
+    "Le Conseil départemental de l'Ordre",
+    'ma patiente a 3 enfants de 2, 5 et 9 ans',
+    'le 115 est saturé',
+    'TA 14/9',
+    'Hb 9,8 g/dl',
+    '2 rue',
+    'Saint-Denis',
+    'Seine-Saint-Denis 93',
+    'la Maison des femmes de Saint-Denis',
+    'Au secours',
+    'Le SAMU est arrivé',
+    "J'ai appelé le 15 à 22h30",
+    'le décret 2020-1234 du 12 octobre 2020',
+    'Madame, Monsieur,',
+    'Cher Confrère',
+    'ITT 10 jours, certificat du 12.03.2024',
+    'rdv à 14h30 le 15/04',
+    'elle est suivie au CMP de Montreuil',
+    'Mon patient SDF',
 ]
 
 
@@ -179,6 +221,11 @@ def test_identity_is_found(text: str, kind: str) -> None:
 @pytest.mark.parametrize("text", NEGATIVES)
 def test_ordinary_text_is_clean(text: str) -> None:
     assert detect_identity(text) == [], (text, _kinds(text))
+
+
+@pytest.mark.parametrize("text", HELD_OUT_POSITIVES)
+def test_held_out_identity_warns(text: str) -> None:
+    assert detect_identity(text), text
 
 
 def test_table_sizes() -> None:
