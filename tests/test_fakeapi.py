@@ -11,7 +11,15 @@ import aiohttp
 import pytest
 from aiohttp import web
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, RetryAfter, TimedOut
+from telegram.error import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TimedOut,
+)
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -360,3 +368,35 @@ async def test_manual_control_endpoints(api: FakeBotAPI, bot: Bot) -> None:
     async with aiohttp.ClientSession() as session, session.get(
             f"http://127.0.0.1:{api.port}/_fake/messages") as response:
         assert json.loads(await response.text())["result"][0]["text"] == "ok"
+
+
+@pytest.mark.parametrize("kind", ["500", "502"])
+async def test_server_errors_are_network_errors(bot: Bot, api: FakeBotAPI, kind: str) -> None:
+    api.fail_next("sendMessage", kind, times=2)
+    for _ in range(2):
+        with pytest.raises(NetworkError):
+            await bot.send_message(1, "x")
+    assert (await bot.send_message(1, "x")).text == "x"
+    assert api.attempts("sendMessage") == 3 and len(api.sent_messages()) == 1
+
+
+async def test_updater_survives_a_failing_get_updates(api: FakeBotAPI) -> None:
+    api.fail_next("getUpdates", "502")
+    async with polling(echo_app(api)):
+        api.send_text(USER, "toujours là")
+        call = await api.wait_for("sendMessage", timeout=10)
+    assert call.params["text"] == "toujours là"
+    assert api.attempts("getUpdates") >= 2
+
+
+async def test_wait_for_starts_at_the_last_injection(bot: Bot, api: FakeBotAPI) -> None:
+    await bot.send_message(1, "avant")
+    api.send_text(1, "question")
+    with pytest.raises(TimeoutError):
+        await api.wait_for("sendMessage", timeout=0.05)
+    await bot.send_message(1, "après")
+    assert (await api.wait_for("sendMessage")).params["text"] == "après"
+    assert (await api.wait_for("sendMessage", since=0)).params["text"] == "avant"
+    api.clear()
+    assert api.calls == [] and api.sent_messages() == [] and api.attempts("sendMessage") == 0
+    assert (await bot.send_message(1, "encore")).message_id == 4  # the chat is still known
