@@ -132,3 +132,63 @@ async def test_directory_by_text_and_location(db, tmp_path: Path) -> None:
         pin = next(b for b in buttons(sent) if b.startswith("📍"))
         sent = await chat.press(pin[2:12])
     assert api.calls_to("sendVenue", chat_id=DOCTOR)
+
+
+async def test_reload_refuses_broken_edit_and_old_content_keeps_serving(db, tmp_path: Path) -> None:
+    import shutil
+
+    from sqlalchemy import select as sa_select
+
+    from vvs.models import ContentPublication, ContentVersion
+
+    root = Path(__file__).resolve().parent.parent
+    content = tmp_path / "content"
+    shutil.copytree(root / "annuaire" / "data", content / "annuaire" / "data")
+    settings = make_settings(db.url, tmp_path, content_dir=content)
+    async with running_bot(settings, content_sets=sets()) as (api, services):
+        admin, chat = Chat(api, 900), Chat(api, DOCTOR)
+        old_version = services.content.version
+        sent = await chat.command("/recharger")
+        assert "réservée aux administrateurs" in texts(sent)
+        broken = content / "annuaire" / "data" / "93.yaml"
+        broken.write_text(broken.read_text().replace("kind: crip", "kind: cripp", 1))
+        sent = await admin.command("/recharger")
+        assert "refusée" in texts(sent) and "93.yaml" in texts(sent) and "kind" in texts(sent)
+        assert services.content.version == old_version
+        await chat.command("/annuaire")
+        sent = await chat.say("crip 93")
+        assert "Seine-Saint-Denis" in texts(sent) or "93" in texts(sent)
+        broken.write_text(broken.read_text().replace("kind: cripp", "kind: crip", 1)
+                          + "\n")
+        sent = await admin.command("/recharger")
+        assert "rechargé" in texts(sent) and services.content.version != old_version
+        async with services.sessions() as session:
+            published = (await session.get(ContentVersion, 1)).version
+            audit = (await session.exec(sa_select(ContentPublication.accepted))).scalars().all()
+    assert published == services.content.version
+    assert audit == [False, True]
+
+
+async def test_other_replica_follows_published_content(db, tmp_path: Path) -> None:
+    import shutil
+
+    from bot.app import build_services
+    from bot.content_service import follow_published, publish
+
+    root = Path(__file__).resolve().parent.parent
+    content = tmp_path / "content"
+    shutil.copytree(root / "annuaire" / "data", content / "annuaire" / "data")
+    settings = make_settings(db.url, tmp_path, content_dir=content)
+    first = await build_services(settings, content_sets=sets())
+    second = await build_services(settings, content_sets=sets())
+    try:
+        extra = content / "annuaire" / "data" / "75.yaml"
+        extra.write_text(extra.read_text() + "\n# edited\n")
+        assert not await follow_published(second)  # nothing published yet
+        result = await publish(first, actor_key=None, origin="test")
+        assert result.ok and first.content.version != second.content.version
+        assert await follow_published(second)
+        assert second.content.version == first.content.version
+    finally:
+        await first.engine.dispose()
+        await second.engine.dispose()
