@@ -1,0 +1,209 @@
+"""PDF documents offered at an outcome, generated in memory (never stored).
+
+Drafts (signalement to the procureur, information préoccupante to the CRIP) fill in the
+addressee and the legal mention and leave every fact about the patient and the physician as
+a visible "[à compléter]" blank: the assistant never knows who the patient is. The decision
+record is a dated summary for the physician's own file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from fpdf import FPDF
+
+from bot.flows.model import OTHER_DEPARTMENT, Outcome
+from bot.flows.resolvers import AddresseeLine, Contact
+from vvs.i18n import _
+from vvs.ui import Document
+
+DOCUMENT_KINDS = ("signalement", "ip", "record")
+FONTS = Path(__file__).resolve().parent / "fonts"
+BLANK = "[à compléter]"
+FONT = "DejaVu"
+
+
+@dataclass(frozen=True)
+class DocumentContext:
+    """Everything a document shows; no patient data, by construction."""
+
+    flow_title: str
+    outcome: Outcome
+    addressees: tuple[AddresseeLine, ...]
+    basis: tuple[tuple[str, str], ...]  # (knowledge id, title)
+    answers: tuple[tuple[str, str], ...]  # (question, answer) along the path
+    department: str | None
+    today: dt.date
+
+
+def build(kind: str, ctx: DocumentContext) -> Document:
+    """Render document `kind` (one of DOCUMENT_KINDS) as a `vvs.ui.Document`."""
+    if kind == "signalement":
+        return Document("modele-signalement.pdf", signalement_pdf(ctx),
+                        _("Modèle indicatif de signalement, à compléter hors de l'assistant."))
+    if kind == "ip":
+        return Document("modele-information-preoccupante.pdf", ip_pdf(ctx),
+                        _("Modèle indicatif d'information préoccupante, à compléter."))
+    if kind == "record":
+        return Document(f"releve-decision-{ctx.today.isoformat()}.pdf", record_pdf(ctx),
+                        _("Relevé de décision pour votre dossier."))
+    raise ValueError(f"unknown document kind {kind!r}")
+
+
+class _Pdf(FPDF):
+    """A4 page with the embedded DejaVu fonts, so œ, ’ and « » print."""
+
+    def __init__(self, title: str) -> None:
+        super().__init__(format="A4")
+        self.add_font(FONT, "", str(FONTS / "DejaVuSans.ttf"))
+        self.add_font(FONT, "B", str(FONTS / "DejaVuSans-Bold.ttf"))
+        self.set_title(title)
+        self.set_margins(18, 16, 18)
+        self.set_auto_page_break(True, 16)
+        self.add_page()
+
+    def heading(self, text: str, size: int = 13) -> None:
+        self.set_font(FONT, "B", size)
+        self.multi_cell(0, 7, text, new_x="LMARGIN", new_y="NEXT")
+        self.ln(1)
+
+    def para(self, text: str, size: int = 10) -> None:
+        self.set_font(FONT, "", size)
+        self.multi_cell(0, 5, _plain(text), new_x="LMARGIN", new_y="NEXT", markdown=True)
+        self.ln(2)
+
+    def field(self, label: str, value: str = BLANK) -> None:
+        self.set_font(FONT, "B", 10)
+        self.multi_cell(0, 5, label, new_x="LMARGIN", new_y="NEXT")
+        self.para(value)
+
+
+def _plain(text: str) -> str:
+    """Keep `**bold**` (fpdf markdown) but drop other markers fpdf would misread."""
+    return re.sub(r"(?<!\*)__|--(?!-)", "", text.strip())
+
+
+def _contact_text(contact: Contact, certain: bool) -> str:
+    parts = [contact.name + ("" if certain else " (à confirmer)")]
+    details = [d for d in (contact.address, contact.phone and f"tél. {contact.phone}",
+                           contact.email) if d]
+    parts.append(", ".join(details) if details else "coordonnées à confirmer")
+    return " — ".join(parts)
+
+
+def addressee_text(lines: tuple[AddresseeLine, ...], department: str | None) -> str:
+    """Plain-text addressee block shared by the drafts and the record."""
+    if not lines:
+        return _("Aucun destinataire : pas de transmission.")
+    out = []
+    for line in lines:
+        out.append(f"**{_(line.role)}**")
+        if line.contacts:
+            out += [f"- {_contact_text(c, line.certain)}" for c in line.contacts]
+        elif department == OTHER_DEPARTMENT or department is None:
+            out.append("- " + _("hors annuaire : à rechercher dans votre département "
+                                "[à compléter]"))
+        else:
+            out.append("- " + _("non trouvé dans l'annuaire : coordonnées à confirmer "
+                                "[à compléter]"))
+    return "\n".join(out)
+
+
+def _official_note(pdf: _Pdf, official: str) -> None:
+    pdf.set_text_color(150, 0, 0)
+    pdf.heading(_("MODÈLE INDICATIF — à vérifier et compléter"), 11)
+    pdf.set_text_color(0, 0, 0)
+    pdf.para(official, 9)
+
+
+def _author_block(pdf: _Pdf) -> None:
+    pdf.field(_("Médecin (nom, prénom, qualité, n° RPPS, adresse et téléphone "
+                "professionnels)"))
+    pdf.field(_("Date, heure et lieu de l'examen"))
+
+
+def _drafting(pdf: _Pdf, outcome: Outcome) -> None:
+    if outcome.write or outcome.avoid:
+        pdf.heading(_("Rappels de rédaction (à supprimer avant envoi)"), 10)
+        pdf.para(f"{outcome.write}\n{outcome.avoid}", 9)
+
+
+def signalement_pdf(ctx: DocumentContext) -> bytes:
+    """Draft signalement to the procureur de la République."""
+    pdf = _Pdf(_("Signalement au procureur de la République (modèle indicatif)"))
+    _official_note(pdf, _(
+        "Ce document n'est pas le modèle officiel. Le Conseil national de l'Ordre des médecins "
+        "propose deux modèles de signalement, l'un pour une victime majeure, l'autre pour un "
+        "mineur ; pour les violences au sein du couple, la fiche de signalement du vade-mecum "
+        "« Secret médical et violences au sein du couple ». Préférez-les quand vous les avez."))
+    pdf.heading(_("Signalement au procureur de la République"))
+    pdf.field(_("Destinataire"), addressee_text(ctx.addressees, ctx.department))
+    _author_block(pdf)
+    pdf.field(_("Victime (identité, date de naissance, adresse ; pour un mineur, ses parents)"))
+    pdf.field(_("Contexte et circonstances de la révélation"))
+    pdf.field(_("Propos rapportés, entre guillemets, tels quels"), f"« {BLANK} »")
+    pdf.field(_("Constatations cliniques, physiques et psychiques, précises et datées"))
+    pdf.field(_("Base légale"), ctx.outcome.mention)
+    _drafting(pdf, ctx.outcome)
+    pdf.field(_("Fait à"), f"{BLANK}, le {BLANK}")
+    pdf.field(_("Signature"))
+    pdf.para(_("Transmettez directement à l'autorité, jamais par l'intermédiaire du patient "
+               "ou d'un proche ; gardez une copie."), 9)
+    return bytes(pdf.output())
+
+
+def ip_pdf(ctx: DocumentContext) -> bytes:
+    """Draft information préoccupante to the CRIP."""
+    pdf = _Pdf(_("Information préoccupante (modèle indicatif)"))
+    _official_note(pdf, _(
+        "Ce document n'est pas un formulaire officiel. Le Conseil national de l'Ordre des "
+        "médecins diffuse un kit « L'information préoccupante » ; certaines CRIP ont leur "
+        "propre formulaire : renseignez-vous auprès de la CRIP de votre département."))
+    pdf.heading(_("Information préoccupante — à l'attention du président du conseil "
+                  "départemental (CRIP)"))
+    pdf.field(_("Destinataire"), addressee_text(ctx.addressees, ctx.department))
+    _author_block(pdf)
+    pdf.field(_("Enfant (identité, date de naissance, adresse)"))
+    pdf.field(_("Titulaires de l'autorité parentale"))
+    pdf.field(_("Information préalable des parents (L.226-2-1 CASF) : faite le…, ou motif "
+                "pour lequel elle serait contraire à l'intérêt de l'enfant"))
+    pdf.field(_("Éléments préoccupants constatés, précis et datés"))
+    pdf.field(_("Propos rapportés, entre guillemets, tels quels"), f"« {BLANK} »")
+    pdf.field(_("Base légale"), ctx.outcome.mention)
+    _drafting(pdf, ctx.outcome)
+    pdf.field(_("Fait à"), f"{BLANK}, le {BLANK}")
+    pdf.field(_("Signature"))
+    return bytes(pdf.output())
+
+
+def record_pdf(ctx: DocumentContext) -> bytes:
+    """Dated decision record for the physician's own file."""
+    pdf = _Pdf(_("Relevé de décision"))
+    pdf.heading(_("Relevé de décision — pour votre dossier"))
+    pdf.para(_("Établi le {date} avec l'assistant VVS, parcours « {flow} ». Aucune donnée "
+               "identifiant le patient n'y figure ni n'a été enregistrée.").format(
+                   date=ctx.today.strftime("%d/%m/%Y"), flow=ctx.flow_title))
+    pdf.heading(_("Questions et réponses"), 11)
+    for question, answer in ctx.answers:
+        pdf.para(f"**{_first_line(question)}**\n→ {answer}", 9)
+    pdf.heading(_("Orientation : {title}").format(title=ctx.outcome.title), 11)
+    pdf.para(ctx.outcome.now, 9)
+    pdf.heading(_("Destinataire"), 11)
+    pdf.para(addressee_text(ctx.addressees, ctx.department), 9)
+    pdf.heading(_("Base légale"), 11)
+    if ctx.outcome.mention:
+        pdf.para(ctx.outcome.mention, 9)
+    pdf.para("\n".join(f"- {title} ({entry_id})" for entry_id, title in ctx.basis), 9)
+    pdf.field(_("Décision prise et motifs (circonstances particulières le cas échéant)"))
+    return bytes(pdf.output())
+
+
+def _first_line(text: str) -> str:
+    """The question itself: the first paragraph that asks, else the first paragraph."""
+    paragraphs = [p.strip() for p in text.strip().split("\n\n") if p.strip()]
+    asking = [p for p in paragraphs if "?" in p]
+    chosen = (asking or paragraphs or [""])[0]
+    return chosen.replace("\n", " ")

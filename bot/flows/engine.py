@@ -1,0 +1,363 @@
+"""The flow engine: pure functions of (snapshot, state, callback data) → (state, Reply).
+
+State is a small JSON-serialisable dict, stored by the caller per user, so a restart or
+another replica continues the same conversation:
+
+    {"v": 1, "origin": "ip", "flow": "mineur", "step": "residence-signalement",
+     "path": ["ip:urgence", "ip:infraction"], "answers": {"ip:urgence": 1, ...},
+     "department": "93", "home": "93"}
+
+`step` is a step id or, at the end, an outcome id. Callback data (prefix `f`):
+`f:s:<flow>` start, `f:c:<step>:<n>` choose, `f:n:<step>` continue, `f:d:<step>:<code>`
+département, `f:b:<step>` back, `f:r` restart, `f:x` quit, `f:doc:<kind>` draft,
+`f:rec` decision record. Anything that does not fit the state raises `StaleAction`.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import html
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from bot.flows import documents
+from bot.flows.model import DEPARTMENTS, OTHER_DEPARTMENT, Flow, Flows, Outcome, Step
+from bot.flows.resolvers import RESOLVERS, AddresseeLine, Contact
+from vvs.errors import StaleAction
+from vvs.i18n import N_, _
+from vvs.ui import Button, Reply
+
+STATE_VERSION = 1
+DEPARTMENT_NAMES: Mapping[str, str] = {
+    "75": "Paris", "77": "Seine-et-Marne", "78": "Yvelines", "91": "Essonne",
+    "92": "Hauts-de-Seine", "93": "Seine-Saint-Denis", "94": "Val-de-Marne",
+    "95": "Val-d'Oise",
+}
+EMERGENCY = Button(N_("🚨 Urgence : numéros"), "m:urg")
+DOC_LABELS = {"signalement": N_("📄 Modèle de signalement"),
+              "ip": N_("📄 Modèle d'information préoccupante")}
+PRIVACY = N_("Ne transmettez jamais à l'assistant l'identité du patient ou de sa famille.")
+State = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class FlowEngine:
+    """Runs the flows of one content snapshot; holds no per-user data."""
+
+    flows: Flows
+    directory: Any = None
+    knowledge: Any = None
+
+    @classmethod
+    def from_snapshot(cls, snapshot: Any) -> FlowEngine:
+        """Build from a `vvs.content.Snapshot` (or any mapping with "flows")."""
+        sets = getattr(snapshot, "sets", snapshot)
+        return cls(sets["flows"], sets.get("annuaire"), sets.get("knowledge"))
+
+    # -- public API -------------------------------------------------------------------------
+    def menu(self) -> Reply:
+        """Buttons that start each flow."""
+        buttons = tuple((Button(f.title, f"f:s:{f.id}"),) for f in self.flows.flows.values())
+        return Reply(_("Quel parcours ?"), (*buttons, (_button(EMERGENCY),)))
+
+    def start(self, flow_id: str, department: str | None = None) -> tuple[State, Reply]:
+        """Begin `flow_id`; `department` is the physician's remembered one (a suggestion)."""
+        flow = self.flows.get(flow_id)
+        if flow is None:
+            raise StaleAction(f"unknown flow {flow_id!r}")
+        state: State = {"v": STATE_VERSION, "origin": flow.id, "flow": flow.id,
+                        "step": flow.start, "path": [], "answers": {}, "department": None,
+                        "home": department if department in DEPARTMENTS else None}
+        state = self._follow(state)
+        return state, self._reply(state, {"event": "flow_start", "flow": flow.id})
+
+    def handle(self, state: State | None, data: str, department: str | None = None,
+               today: dt.date | None = None) -> tuple[State | None, Reply]:
+        """Apply one button press; return the new state (None when the flow is closed)."""
+        parts = data.split(":")
+        if len(parts) < 2 or parts[0] != "f":
+            raise StaleAction(f"not flow data: {data!r}")
+        if parts[1] == "s" and len(parts) == 3:
+            return self.start(parts[2], department)
+        state = self._checked(state)
+        if department in DEPARTMENTS:
+            state["home"] = department
+        action, args = parts[1], parts[2:]
+        if action == "r" and not args:
+            return self.start(state["origin"], state.get("home"))
+        if action == "x" and not args:
+            return None, Reply(_("Parcours terminé. Vous pouvez le reprendre depuis le menu."),
+                               ((_button(EMERGENCY),),), extra={"event": "flow_quit"})
+        if action == "doc" and len(args) == 1 and args[0] != "record":
+            return state, self._document(state, args[0], today)
+        if action == "rec" and not args:
+            return state, self._document(state, "record", today)
+        if action == "b" and len(args) == 1:
+            return self._back(state, args[0])
+        return self._answer(state, action, args)
+
+    def render(self, state: State) -> Reply:
+        """Re-show the current step or outcome (raises StaleAction if it no longer exists)."""
+        return self._reply(self._checked(state))
+
+    def resume(self, state: State | None, department: str | None = None) -> tuple[State, Reply]:
+        """Re-show the current step; restart the flow if the content changed under it."""
+        try:
+            checked = self._checked(state)
+            return checked, self._reply(checked)
+        except StaleAction:
+            origin = state.get("origin") if isinstance(state, dict) else None
+            if origin not in self.flows:
+                raise
+            new, reply = self.start(origin, department)
+            note = _("Ce parcours a été mis à jour : il reprend au début.")
+            return new, Reply(f"<i>{note}</i>\n\n{reply.text}", reply.buttons, extra=reply.extra)
+
+    # -- transitions ------------------------------------------------------------------------
+    def _answer(self, state: State, action: str, args: list[str]) -> tuple[State, Reply]:
+        flow, node = self._node(state)
+        if not args or args[0] != state["step"] or not isinstance(node, Step):
+            raise StaleAction("stale step")
+        ref = f"{flow.id}:{node.id}"
+        if action == "c" and node.type == "choice" and len(args) == 2:
+            index = _index(args[1], len(node.choices))
+            state["answers"][ref] = index
+            return self._advance(state, node.choices[index].next)
+        if action == "n" and node.type == "info" and len(args) == 1 and node.next:
+            return self._advance(state, node.next)
+        if action == "d" and node.type == "department" and len(args) == 2 and node.next:
+            code = args[1]
+            if code not in DEPARTMENTS and code != OTHER_DEPARTMENT:
+                raise StaleAction(f"unknown département {code!r}")
+            state["answers"][ref] = code
+            state["department"] = code
+            return self._advance(state, node.next)
+        raise StaleAction(f"action {action!r} does not fit step {node.id!r}")
+
+    def _advance(self, state: State, target: str) -> tuple[State, Reply]:
+        state["path"].append(f"{state['flow']}:{state['step']}")
+        state["step"] = target
+        state = self._follow(state)
+        flow, node = self._node(state)
+        event = None
+        if isinstance(node, Outcome):
+            event = {"event": "flow_outcome", "flow": flow.id, "origin": state["origin"],
+                     "outcome": node.id, "department": state.get("department")}
+        return state, self._reply(state, event)
+
+    def _follow(self, state: State) -> State:
+        """Jump through `goto` steps into the other flow (the jump itself is not a stop)."""
+        for _hop in range(len(self.flows.flows) + 1):
+            _flow, node = self._node(state)
+            if not (isinstance(node, Step) and node.type == "goto" and node.goto):
+                return state
+            state["flow"], state["step"] = node.goto
+        raise StaleAction("goto loop")
+
+    def _back(self, state: State, at: str) -> tuple[State, Reply]:
+        if at != state["step"] or not state["path"]:
+            raise StaleAction("nothing to go back to")
+        state["answers"].pop(f"{state['flow']}:{state['step']}", None)
+        state["flow"], state["step"] = state["path"].pop().split(":", 1)
+        self._node(state)
+        return state, self._reply(state)
+
+    # -- validation -------------------------------------------------------------------------
+    def _checked(self, state: State | None) -> State:
+        """A deep copy of a well-formed state whose current node exists, else StaleAction."""
+        if not isinstance(state, dict) or state.get("v") != STATE_VERSION:
+            raise StaleAction("no flow in progress")
+        fresh = copy.deepcopy(state)
+        if not (isinstance(fresh.get("path"), list) and isinstance(fresh.get("answers"), dict)
+                and fresh.get("origin") in self.flows):
+            raise StaleAction("malformed flow state")
+        self._node(fresh)
+        for ref in fresh["path"]:
+            flow_id, _sep, step_id = str(ref).partition(":")
+            flow = self.flows.get(flow_id)
+            if flow is None or step_id not in flow.steps:
+                raise StaleAction("flow content changed")
+        return fresh
+
+    def _node(self, state: State) -> tuple[Flow, Step | Outcome]:
+        flow = self.flows.get(str(state.get("flow")))
+        node = flow.node(str(state.get("step"))) if flow else None
+        if flow is None or node is None:
+            raise StaleAction("flow content changed")
+        return flow, node
+
+    # -- rendering --------------------------------------------------------------------------
+    def _reply(self, state: State, event: dict | None = None) -> Reply:
+        flow, node = self._node(state)
+        extra = dict(event or {})
+        if isinstance(node, Outcome):
+            return Reply(self._outcome_text(node, state), self._outcome_buttons(node, state, flow),
+                         extra=extra)
+        return Reply(self._step_text(flow, node, state), self._step_buttons(node, state),
+                     extra=extra)
+
+    def _step_text(self, flow: Flow, step: Step, state: State) -> str:
+        return f"<b>{_esc(flow.title)}</b>\n\n{fmt(step.text)}"
+
+    def _step_buttons(self, step: Step, state: State) -> tuple[tuple[Button, ...], ...]:
+        rows: list[tuple[Button, ...]] = []
+        if step.type == "choice":
+            rows += [(Button(c.label, f"f:c:{step.id}:{i}"),) for i, c in enumerate(step.choices)]
+        elif step.type == "info":
+            rows.append((Button(_("Continuer ➡️"), f"f:n:{step.id}"),))
+        elif step.type == "department":
+            rows += self._department_rows(step, state.get("home"))
+        rows.append(self._nav(step.id, state))
+        rows.append((_button(EMERGENCY),))
+        return tuple(rows)
+
+    def _department_rows(self, step: Step, home: str | None) -> list[tuple[Button, ...]]:
+        buttons = [Button(("📍 " if code == home else "") + f"{code} {DEPARTMENT_NAMES[code]}",
+                          f"f:d:{step.id}:{code}") for code in DEPARTMENTS]
+        rows = [tuple(buttons[i:i + 2]) for i in range(0, len(buttons), 2)]
+        rows.append((Button(_("Autre / hors Île-de-France"),
+                            f"f:d:{step.id}:{OTHER_DEPARTMENT}"),))
+        return rows
+
+    def _nav(self, at: str, state: State) -> tuple[Button, ...]:
+        restart = Button(_("🔄 Recommencer"), "f:r")
+        if not state["path"]:
+            return (restart,)
+        return (Button(_("⬅️ Retour"), f"f:b:{at}"), restart)
+
+    def addressees(self, outcome: Outcome, department: str | None) -> tuple[AddresseeLine, ...]:
+        """Resolve the outcome's addressee with the directory snapshot."""
+        return RESOLVERS[outcome.addressee](self.directory, department)
+
+    def _outcome_text(self, outcome: Outcome, state: State) -> str:
+        department = state.get("department")
+        parts = [f"<b>{_esc(outcome.title)}</b>", fmt(outcome.now)]
+        lines = self.addressees(outcome, department)
+        if lines:
+            parts.append(f"<b>{_('Destinataire')}</b>\n" + addressee_html(lines, department))
+        for title, body in ((N_("Comment transmettre"), outcome.send),
+                            (N_("À écrire"), outcome.write),
+                            (N_("À ne pas écrire"), outcome.avoid)):
+            if body:
+                parts.append(f"<b>{_(title)}</b>\n{fmt(body)}")
+        basis = "\n".join(f"• {_esc(t)}" for _i, t in self._basis(outcome))
+        parts.append(f"<b>{_('Base légale')}</b>\n{basis}")
+        parts.append(f"<i>{_(PRIVACY)}</i>")
+        return "\n\n".join(parts)
+
+    def _outcome_buttons(self, outcome: Outcome, state: State,
+                         flow: Flow) -> tuple[tuple[Button, ...], ...]:
+        rows: list[tuple[Button, ...]] = [(Button(_(DOC_LABELS[d]), f"f:doc:{d}"),)
+                                          for d in outcome.documents if d in DOC_LABELS]
+        if "record" in outcome.documents:
+            rows.append((Button(_("🗂 Relevé de décision (PDF)"), "f:rec"),))
+        if outcome.referent:
+            category = outcome.category or flow.category
+            rows.append((Button(_("🤝 Être contacté par un référent"), f"e:new:{category}"),))
+        rows += [(Button("📚 " + _short(title), f"k:more:{entry_id}"),)
+                 for entry_id, title in self._basis(outcome)]
+        rows.append((*self._nav(outcome.id, state), Button(_("✅ Terminer"), "f:x")))
+        rows.append((_button(EMERGENCY),))
+        return tuple(rows)
+
+    def _basis(self, outcome: Outcome) -> list[tuple[str, str]]:
+        return [(entry_id, self._title(entry_id)) for entry_id in outcome.basis]
+
+    def _title(self, entry_id: str) -> str:
+        entries = getattr(self.knowledge, "entries", None)
+        entry = entries.get(entry_id) if isinstance(entries, Mapping) else None
+        title = entry.get("title") if isinstance(entry, Mapping) else getattr(entry, "title", None)
+        return str(title) if title else entry_id
+
+    # -- documents --------------------------------------------------------------------------
+    def _document(self, state: State, kind: str, today: dt.date | None) -> Reply:
+        flow, node = self._node(state)
+        if not isinstance(node, Outcome) or kind not in node.documents:
+            raise StaleAction(f"document {kind!r} not offered here")
+        ctx = documents.DocumentContext(
+            flow_title=flow.title, outcome=node,
+            addressees=self.addressees(node, state.get("department")),
+            basis=tuple(self._basis(node)), answers=self._answers(state),
+            department=state.get("department"), today=today or dt.date.today())
+        doc = documents.build(kind, ctx)
+        return Reply(_esc(doc.caption), documents=(doc,),
+                     extra={"event": "flow_document", "flow": flow.id, "outcome": node.id,
+                            "kind": kind})
+
+    def _answers(self, state: State) -> tuple[tuple[str, str], ...]:
+        """(question, answer) for every answered step on the path, in order."""
+        out = []
+        for ref in state["path"]:
+            flow_id, _sep, step_id = ref.partition(":")
+            step = self.flows[flow_id].steps[step_id]
+            answer = state["answers"].get(ref)
+            if step.type == "choice" and isinstance(answer, int) and answer < len(step.choices):
+                out.append((step.text, step.choices[answer].label))
+            elif step.type == "department" and answer is not None:
+                out.append((step.text, department_label(str(answer))))
+        return tuple(out)
+
+
+# -- helpers -------------------------------------------------------------------------------
+def fmt(text: str) -> str:
+    """Flow text → Telegram HTML: escape, `**bold**`, "- " bullets."""
+    escaped = _esc(text.strip())
+    escaped = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", escaped)
+    return re.sub(r"(?m)^- ", "• ", escaped)
+
+
+def department_label(code: str) -> str:
+    """"93 Seine-Saint-Denis", or the "autre" label."""
+    if code in DEPARTMENT_NAMES:
+        return f"{code} {DEPARTMENT_NAMES[code]}"
+    return _("Autre / hors Île-de-France")
+
+
+def addressee_html(lines: tuple[AddresseeLine, ...], department: str | None) -> str:
+    """Addressee block: each candidate, "à confirmer" when competence is uncertain."""
+    out = []
+    for line in lines:
+        out.append(f"<u>{_esc(_(line.role))}</u>")
+        if line.contacts:
+            out += [_contact_html(c, line.certain) for c in line.contacts]
+        elif department in DEPARTMENTS:
+            out.append("• " + _esc(_("Non trouvé dans l'annuaire : coordonnées à "
+                                            "confirmer.")))
+        else:
+            out.append("• " + _esc(_("Hors annuaire : recherchez l'interlocuteur "
+                                            "compétent de votre département.")))
+    return "\n".join(out)
+
+
+def _contact_html(contact: Contact, certain: bool) -> str:
+    name = _esc(contact.name)
+    head = f"• {name}" + ("" if certain else f" — <i>{_esc(_('à confirmer'))}</i>")
+    details = [_esc(d) for d in (
+        contact.phone and _("tél. {phone}").format(phone=contact.phone), contact.email,
+        contact.address, contact.website) if d]
+    if not details:
+        details = [f"<i>{_esc(_('coordonnées à confirmer'))}</i>"]
+    return head + "\n  " + " · ".join(details)
+
+
+def _index(raw: str, size: int) -> int:
+    if not raw.isdigit() or int(raw) >= size:
+        raise StaleAction(f"choice {raw!r} out of range")
+    return int(raw)
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _esc(text: str) -> str:
+    """Escape for Telegram HTML (apostrophes need no escaping outside attributes)."""
+    return html.escape(text, quote=False)
+
+
+def _button(button: Button) -> Button:
+    """Translate a module-level button label at display time."""
+    return Button(_(button.label), button.data, button.url)
