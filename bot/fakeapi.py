@@ -566,30 +566,37 @@ class FakeBotAPI:
         if method == "getUpdates":
             return await self._poll(params, files, rule)
         call = Call(0, method, params, files, time.monotonic())
+        if rule is not None and rule.kind == "timeout":
+            return await self._timeout(call, rule)
         try:
-            if rule is not None and rule.kind != "timeout":
+            if rule is not None:
                 call.failure = rule.kind
                 raise self._failure_error(rule)
-            if rule is not None and not rule.after_send:
-                return await self._lost(call, rule)
-            call.result = await self._dispatch(method, params, files, call)
+            call.result = await self._dispatch(call)
         except Exception as exc:
-            error = exc if isinstance(exc, ApiError) else ApiError(
-                500, f"Internal Server Error: fakeapi failed on {method}: {exc!r}")
-            if not isinstance(exc, ApiError):
-                log.exception("fakeapi: %s failed", method)
-            call.status, call.description = error.code, error.description
-            self._record(call)
-            return web.json_response(error.body(), status=error.code)
-        if rule is not None:
-            return await self._lost(call, rule)
+            return self._error(call, exc)
         self._record(call)
         return _ok(call.result)
 
-    async def _lost(self, call: Call, rule: _Failure) -> web.Response:
-        """Timeout: record, then hold the request so the client gives up."""
+    def _error(self, call: Call, exc: Exception) -> web.Response:
+        """Record a failed call and answer like Telegram (500 for a bug of the stand-in)."""
+        error = exc if isinstance(exc, ApiError) else ApiError(
+            500, f"Internal Server Error: fakeapi failed on {call.method}: {exc!r}")
+        if not isinstance(exc, ApiError):
+            log.exception("fakeapi: %s failed", call.method)
+        call.status, call.description = error.code, error.description
+        self._record(call)
+        return web.json_response(error.body(), status=error.code)
+
+    async def _timeout(self, call: Call, rule: _Failure) -> web.Response:
+        """Hold the request so the client gives up; with after_send, carry it out first."""
         call.failure = "timeout"
-        if not rule.after_send:
+        if rule.after_send:
+            try:
+                call.result = await self._dispatch(call)
+            except ApiError as error:
+                call.status, call.description = error.code, error.description
+        else:
             call.status = 0
         self._record(call)
         await self._hold(rule.hold)
@@ -608,15 +615,14 @@ class FakeBotAPI:
         except ApiError as error:
             return web.json_response(error.body(), status=error.code)
 
-    async def _dispatch(self, method: str, params: JSON, files: dict[str, UploadedFile],
-                        call: Call) -> Any:
-        handler = self.handlers.get(method)
+    async def _dispatch(self, call: Call) -> Any:
+        handler = self.handlers.get(call.method)
         if handler is None:
-            log.warning("fakeapi: method %s not implemented", method)
+            log.warning("fakeapi: method %s not implemented", call.method)
             raise ApiError(404, "Not Found: method not found")
         self._current_call = call
         try:
-            return await handler(params, files)
+            return await handler(call.params, call.files)
         finally:
             self._current_call = None
 
