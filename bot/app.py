@@ -23,6 +23,7 @@ from telegram.ext import (
 from bot.config import Settings
 from bot.content_service import follow_published, record_startup_version
 from bot.handlers import build_router
+from bot.handlers.escalation import install_escalations
 from bot.handlers.runner import on_update
 from bot.sender import make_sender
 from bot.services import Services
@@ -72,6 +73,7 @@ async def build_services(settings: Settings, *, clock: Clock | None = None,
         pseudonym_key=settings.resolved_pseudonym_key(),
     )
     await record_startup_version(services)
+    await install_escalations(services)
     return services
 
 

@@ -1,0 +1,112 @@
+"""Categories, outcomes and the texts of escalation notifications (French, via `vvs.i18n`)."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from escalation.models import Escalation, Referent
+from vvs.i18n import N_, _, use_language
+from vvs.ui import Button
+
+IDF_DEPARTMENTS = ("75", "77", "78", "91", "92", "93", "94", "95")
+REGIONAL = "idf"  # referents of the regional council: may act on every département
+
+CATEGORIES = {
+    "victime": N_("Médecin victime de violences"),
+    "vss": N_("Violences sexistes ou sexuelles"),
+    "majeur": N_("Signalement : victime majeure"),
+    "mineur": N_("Signalement : victime mineure"),
+    "ip": N_("Information préoccupante"),
+    "question": N_("Question juridique restée sans réponse"),
+    "autre": N_("Autre demande"),
+}
+
+# Outcome categories at closing, counted in the annual review of the scheme.
+OUTCOMES = {
+    "conseil": N_("Conseil ou information donnés"),
+    "orientation": N_("Orientation vers une ressource"),
+    "plainte": N_("Accompagnement au dépôt de plainte"),
+    "plainte_ordre": N_("Plainte déposée par l'Ordre pour le compte du médecin"),
+    "soutien": N_("Écoute et soutien"),
+    "injoignable": N_("Médecin injoignable ou sans suite"),
+    "hors_champ": N_("Hors du champ du dispositif"),
+    "abus": N_("Usage abusif (médecin bloqué)"),
+}
+CLOSING_OUTCOMES = tuple(k for k in OUTCOMES if k != "abus")
+
+
+def category_label(code: str) -> str:
+    return _(CATEGORIES.get(code, CATEGORIES["autre"]))
+
+
+def outcome_label(code: str) -> str:
+    return _(OUTCOMES.get(code, code))
+
+
+def referent_title(ref: Referent) -> str:
+    """'Dr Martin (référent 93)', escaped for HTML."""
+    name = ref.name.strip()
+    if not name.lower().startswith(("dr", "pr")):
+        name = _("Dr {name}").format(name=name)
+    if ref.department == REGIONAL:
+        return _("{name} (conseil régional)").format(name=html.escape(name))
+    return _("{name} (référent {dept})").format(name=html.escape(name), dept=ref.department)
+
+
+def payload(text: str, buttons: list[list[Button]] | None = None,
+            lang: str = "fr") -> dict[str, Any]:
+    """An outbox payload as `bot.sender` reads it."""
+    rows = [[{"label": b.label, "data": b.data} for b in row] for row in buttons or []]
+    return {"text": text, "buttons": rows, "lang": lang}
+
+
+def referent_buttons(esc_id: int) -> list[list[Button]]:
+    return [[Button(_("Je prends en charge"), f"e:take:{esc_id}"),
+             Button(_("Clore"), f"e:close:{esc_id}")]]
+
+
+def taken_buttons(esc_id: int) -> list[list[Button]]:
+    """What the referent in charge can do."""
+    return [[Button(_("Répondre"), f"e:reply:{esc_id}"), Button(_("Clore"), f"e:close:{esc_id}")],
+            [Button(_("Rendre la demande"), f"e:rel:{esc_id}"),
+             Button(_("Confier à un autre référent"), f"e:ra:{esc_id}")],
+            [Button(_("Bloquer ce médecin (abus)"), f"e:block:{esc_id}")]]
+
+
+def physician_link(esc: Escalation) -> str:
+    name = html.escape(esc.physician_name or _("Médecin"))
+    if esc.chat_id is None:
+        return name
+    return f'<a href="tg://user?id={esc.chat_id}">{name}</a>'
+
+
+def notification(esc: Escalation, message: str | None, kind: str) -> dict[str, Any]:
+    """The card referents receive: new request, reminder, regional escalation."""
+    with use_language("fr"):
+        head = {
+            "new": _("🔔 <b>Nouvelle demande n°{id}</b>"),
+            "reopened": _("🔔 <b>Demande n°{id} à nouveau sans référent</b>"),
+            "reminder": _("⏰ <b>Rappel : demande n°{id} toujours sans référent</b>"),
+            "regional": _("🚩 <b>Demande n°{id} transmise au conseil régional</b>"),
+        }[kind].format(id=esc.id)
+        lines = [head,
+                 _("Motif : {cat}").format(cat=category_label(esc.category)),
+                 _("Département : {dept}").format(dept=esc.department),
+                 _("Médecin : {who}").format(who=physician_link(esc)),
+                 _("Téléphone : {phone}").format(
+                     phone=html.escape(esc.phone) if esc.phone else _("non communiqué"))]
+        if message:
+            lines.append(_("Message : {text}").format(text=html.escape(message)))
+        if kind == "regional":
+            lines.append(_("Aucun référent départemental ne l'a prise en charge (ou aucun "
+                           "n'est inscrit, ou la notification n'a pu être remise)."))
+        lines.append(_("Ce médecin souhaite être recontacté. Prenez la demande en charge pour "
+                       "lui répondre par ce bot ; il ne voit pas votre identifiant Telegram."))
+        return payload("\n".join(lines), referent_buttons(int(esc.id or 0)))
+
+
+def info(text: str, lang: str = "fr", buttons: list[list[Button]] | None = None
+         ) -> dict[str, Any]:
+    """A plain informational payload."""
+    return payload(text, buttons, lang)
