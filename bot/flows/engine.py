@@ -160,8 +160,9 @@ class FlowEngine:
     def _back(self, state: State, at: str) -> tuple[State, Reply]:
         if at != state["step"] or not state["path"]:
             raise StaleAction("nothing to go back to")
-        state["answers"].pop(f"{state['flow']}:{state['step']}", None)
-        state["flow"], state["step"] = state["path"].pop().split(":", 1)
+        previous = state["path"].pop()
+        state["answers"].pop(previous, None)  # that question is asked again
+        state["flow"], state["step"] = previous.split(":", 1)
         self._node(state)
         return state, self._reply(state)
 
