@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import logging
 import os
 import socket
@@ -43,10 +44,9 @@ log = logging.getLogger(__name__)
 
 def default_content_sets() -> list[ContentSet]:
     """Every admin-edited file set, in load order (later sets may check earlier ones)."""
-    from knowledge.loader import KnowledgeSet
-
     from annuaire.loader import AnnuaireSet
     from bot.flows.loader import FlowSet
+    from knowledge.loader import KnowledgeSet
 
     return [KnowledgeSet(), AnnuaireSet(), FlowSet()]
 
@@ -72,9 +72,27 @@ async def build_services(settings: Settings, *, clock: Clock | None = None,
         flood=FloodGuard(settings.flood_rate_per_second, settings.flood_burst),
         pseudonym_key=settings.resolved_pseudonym_key(),
     )
+    services.outbox.dead_alert = _admin_alert(services)
     await record_startup_version(services)
     await install_escalations(services)
     return services
+
+
+def _admin_alert(services: Services):
+    """On a dead letter, tell the admins (never about their own alerts: no loop)."""
+
+    async def alert(session, msg, error: str) -> None:
+        if msg.purpose == "admin_alert":
+            return
+        with use_language("fr"):
+            text = _("⚠️ Message non délivrable ({purpose}) après {n} essai(s) : {error}"
+                     ).format(purpose=msg.purpose or "-", n=msg.attempts + 1,
+                              error=html.escape(error[:200]))
+        for admin_id in services.settings.admin_ids:
+            await services.outbox.enqueue(session, admin_id, {"text": text},
+                                          purpose="admin_alert")
+
+    return alert
 
 
 async def _unbound_sender(chat_id: int, payload: dict, dup: bool) -> int:
@@ -128,7 +146,7 @@ def build_application(services: Services, *, token: str, base_url: str,
     """The PTB Application, built in one place; handlers registered in one place."""
     builder = (Application.builder().token(token).base_url(base_url)
                .concurrent_updates(PerUserProcessor())
-               .rate_limiter(AIORateLimiter(max_retries=2))
+               .rate_limiter(AIORateLimiter(max_retries=0))
                .post_init(_post_init).post_shutdown(_post_shutdown))
     if base_file_url:
         builder = builder.base_file_url(base_file_url)

@@ -31,7 +31,7 @@ def make_sender(bot: Bot) -> Sender:
                 chat_id, text, parse_mode=ParseMode.HTML,
                 reply_markup=inline_keyboard(payload_buttons(payload)),
                 disable_web_page_preview=True,
-                rate_limit_args={"max_retries": 0})  # the outbox schedules its own retries
+                )
         except RetryAfter as exc:
             retry = exc.retry_after
             seconds = retry.total_seconds() if hasattr(retry, "total_seconds") else float(retry)

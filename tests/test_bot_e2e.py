@@ -192,3 +192,13 @@ async def test_other_replica_follows_published_content(db, tmp_path: Path) -> No
     finally:
         await first.engine.dispose()
         await second.engine.dispose()
+
+
+async def test_reply_survives_a_short_429_and_a_5xx(db, tmp_path: Path) -> None:
+    async with running_bot(make_settings(db.url, tmp_path), content_sets=sets()) as (api, _s):
+        api.fail_next("sendMessage", "429", retry_after=1, chat_id=DOCTOR)
+        sent = await Chat(api, DOCTOR).command("/urgence")
+        assert "112" in texts(sent)
+        api.fail_next("sendMessage", "502", chat_id=DOCTOR)
+        sent = await Chat(api, DOCTOR).command("/urgence")
+        assert "112" in texts(sent)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from telegram import (
     Bot,
@@ -15,9 +17,12 @@ from telegram import (
     ReplyKeyboardRemove,
 )
 from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from vvs.i18n import _
 from vvs.ui import MESSAGE_MAX_CHARS, Button, Reply
+
+T = TypeVar("T")
 
 
 def inline_keyboard(buttons: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | None:
@@ -66,6 +71,29 @@ def split_text(text: str, limit: int = MESSAGE_MAX_CHARS) -> list[str]:
     return chunks
 
 
+MAX_INLINE_WAIT = 10.0  # longer flood waits surface as an error rather than a frozen chat
+
+
+async def with_retry(call: Callable[[], Awaitable[T]]) -> T:
+    """One retry for an answer the user is waiting for: after a short 429 wait or a 5xx.
+
+    A timeout is not retried: the message may have been delivered already.
+    """
+    try:
+        return await call()
+    except RetryAfter as exc:
+        wait = exc.retry_after
+        seconds = wait.total_seconds() if hasattr(wait, "total_seconds") else float(wait)
+        if seconds > MAX_INLINE_WAIT:
+            raise
+        await asyncio.sleep(seconds)
+    except (TimedOut, Forbidden, BadRequest):
+        raise
+    except NetworkError:
+        await asyncio.sleep(1.0)
+    return await call()
+
+
 async def send_reply(bot: Bot, chat_id: int, reply: Reply) -> Message | None:
     """Send one reply (text, then documents and venues); return the last text message."""
     last: Message | None = None
@@ -73,14 +101,15 @@ async def send_reply(bot: Bot, chat_id: int, reply: Reply) -> Message | None:
         parts = split_text(reply.text)
         for i, part in enumerate(parts):
             markup = reply_markup(reply) if i == len(parts) - 1 else None
-            last = await bot.send_message(chat_id, part, parse_mode=ParseMode.HTML,
-                                          reply_markup=markup, disable_web_page_preview=True)
+            last = await with_retry(lambda p=part, m=markup: bot.send_message(
+                chat_id, p, parse_mode=ParseMode.HTML, reply_markup=m,
+                disable_web_page_preview=True))
     for doc in reply.documents:
-        await bot.send_document(chat_id, io.BytesIO(doc.content), filename=doc.filename,
-                                caption=doc.caption or None)
+        await with_retry(lambda d=doc: bot.send_document(
+            chat_id, io.BytesIO(d.content), filename=d.filename, caption=d.caption or None))
     for venue in reply.venues:
-        await bot.send_venue(chat_id, venue.lat, venue.lon, venue.title[:100],
-                             venue.address[:100] or "-")
+        await with_retry(lambda v=venue: bot.send_venue(
+            chat_id, v.lat, v.lon, v.title[:100], v.address[:100] or "-"))
     return last
 
 

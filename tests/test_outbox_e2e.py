@@ -1,0 +1,96 @@
+"""The outbox against the Bot API stand-in: 5xx/429, timeouts, 403, and a restart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from annuaire.loader import AnnuaireSet
+from bot.app import build_application, build_services
+from bot.fakeapi import FakeBotAPI
+from tests.botharness import TOKEN, make_settings
+from vvs.clock import FakeClock
+from vvs.db import transaction
+
+CHAT, ADMIN = 701, 900
+
+
+async def _services(db, tmp_path: Path, clock: FakeClock):
+    return await build_services(make_settings(db.url, tmp_path), clock=clock,
+                                content_sets=[AnnuaireSet()])
+
+
+async def _drain(services, clock: FakeClock, rounds: int = 12) -> None:
+    for _ in range(rounds):
+        await services.outbox.deliver_due()
+        clock.advance(minutes=11)
+
+
+async def test_message_survives_restart_and_is_delivered_once_after_5xx_and_429(
+        db, tmp_path: Path, clock: FakeClock) -> None:
+    async with FakeBotAPI(token=TOKEN) as api:
+        first = await _services(db, tmp_path, clock)
+        async with transaction(first.sessions) as session:
+            await first.outbox.enqueue(session, CHAT, {"text": "Votre demande a été prise."})
+        await first.engine.dispose()  # "killed" before any delivery
+
+        second = await _services(db, tmp_path, clock)
+        try:
+            app = build_application(second, token=TOKEN, base_url=api.base_url, updater=False)
+            async with app:
+                api.fail_next("sendMessage", "500", times=2)
+                api.fail_next("sendMessage", "429", retry_after=30)
+                await second.outbox.deliver_due()
+                await second.outbox.deliver_due()
+                clock.advance(seconds=5)
+                await second.outbox.deliver_due()
+                assert api.attempts("sendMessage", CHAT) == 2
+                clock.advance(seconds=5)
+                await second.outbox.deliver_due()  # 429 now
+                clock.advance(seconds=10)
+                await second.outbox.deliver_due()  # retry_after (30 s) not elapsed
+                assert api.attempts("sendMessage", CHAT) == 3
+                await _drain(second, clock)
+        finally:
+            await second.engine.dispose()
+    delivered = [m for m in api.sent_messages(CHAT) if "prise" in (m.text or "")]
+    assert len(delivered) == 1 and api.attempts("sendMessage", CHAT) == 4
+
+
+async def test_timeout_after_send_labels_the_copy(db, tmp_path: Path, clock: FakeClock) -> None:
+    async with FakeBotAPI(token=TOKEN) as api:
+        services = await _services(db, tmp_path, clock)
+        try:
+            app = build_application(services, token=TOKEN, base_url=api.base_url,
+                                    updater=False)
+            async with app:
+                api.fail_next("sendMessage", "timeout", after_send=True, hold=6)
+                async with transaction(services.sessions) as session:
+                    await services.outbox.enqueue(session, CHAT, {"text": "Bonjour"})
+                await services.outbox.deliver_due()
+                await _drain(services, clock)
+        finally:
+            await services.engine.dispose()
+    copies = [m.plain for m in api.sent_messages(CHAT)]
+    assert len(copies) == 2 and "doublon" in copies[1] and "doublon" not in copies[0]
+
+
+async def test_blocked_user_is_dead_lettered_and_admins_alerted(
+        db, tmp_path: Path, clock: FakeClock) -> None:
+    async with FakeBotAPI(token=TOKEN) as api:
+        services = await _services(db, tmp_path, clock)
+        try:
+            app = build_application(services, token=TOKEN, base_url=api.base_url,
+                                    updater=False)
+            async with app:
+                api.block(CHAT)
+                async with transaction(services.sessions) as session:
+                    await services.outbox.enqueue(session, CHAT, {"text": "x"}, purpose="test")
+                await _drain(services, clock)
+                async with services.sessions() as session:
+                    dead = await services.outbox.dead_letters(session)
+        finally:
+            await services.engine.dispose()
+    assert api.attempts("sendMessage", CHAT) == 1  # never retried
+    assert len(dead) == 1 and dead[0].payload is None
+    alerts = api.sent_messages(ADMIN)
+    assert len(alerts) == 1 and "non délivrable" in alerts[0].plain
