@@ -1,0 +1,1 @@
+"""Knowledge base: entries (Markdown + front matter), loader/validator, search, rendering."""

@@ -1,0 +1,329 @@
+"""Search over the knowledge entries, for questions typed by physicians in French.
+
+Pipeline (the same for entries and questions): fold case, accents and punctuation → SMS
+spellings (`synonyms.yaml`, `sms`) → typo correction against the entries' vocabulary
+(questions only) → acronyms and synonym groups as alternatives (`acronyms`, `synonyms`)
+→ stop words out → French Snowball stems.
+
+Each entry gets three signals: a field-weighted BM25 (title, questions, keywords, summary,
+details), the idf-weighted *coverage* of the question's words by the entry (words unknown
+to the whole base lower it: that is what makes off-topic questions abstain), and the best
+rapidfuzz similarity with the entry's title and sample questions. They are combined into a
+score in [0, 1]; questions that name an off-topic concept (`out_of_scope.yaml`) are
+penalised. Below `THRESHOLD` the search abstains and returns the closest entries as
+suggestions only.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import snowballstemmer
+import yaml
+from rapidfuzz import fuzz, process
+
+if TYPE_CHECKING:
+    from knowledge.model import Entry
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+SYNONYMS_FILE = PACKAGE_DIR / "synonyms.yaml"
+OUT_OF_SCOPE_FILE = PACKAGE_DIR / "out_of_scope.yaml"
+
+# Field weights of the BM25 part (sample questions are the closest to what users type).
+FIELD_WEIGHTS = {"title": 2.0, "questions": 1.5, "keywords": 1.5, "summary": 1.0,
+                 "details": 0.4}
+BM25_K1, BM25_B = 1.2, 0.5
+# Score = W_COVER * coverage + W_BM25 * saturated BM25 + W_FUZZ * fuzzy similarity.
+W_COVER, W_BM25, W_FUZZ = 0.45, 0.30, 0.25
+BM25_HALF = 12.0  # raw BM25 at which the saturated part reaches 0.5
+UNKNOWN_WEIGHT = 0.8  # weight of a word unknown to the base, as a fraction of the max idf
+OUT_OF_SCOPE_FACTOR = 0.55
+THRESHOLD = 0.42
+SUGGESTION_FLOOR = 0.12
+
+_STOP_TEXT = """
+a ai aie aient aies ait alors as au aucun aucune aupres aussi autre autres aux avais avait
+avant avec avez avoir avons bah ben bien bon bonjour c ca car ce ceci cela celle celles celui
+cependant certain certaine certains ces cet cette ceux chaque chez ci combien comme comment
+d dans de deja des dois doit doivent donc dont du elle elles en encore es est est-ce et etc
+etais etait etant ete etre eu eux exactement faire fais fait faites faut hello i il ils j je
+jusqu l la le les leur leurs lui m ma mais me meme mes moi mon n ne ni nos notre nous o on ont
+ou oui par parce pas peu peut peuvent peux plus plutot pour pourquoi pouvez pouvons puis
+puisque qu quand que quel quelle quelles quels qui quoi s sa sais sait sans se ses si sinon
+soit sont sous suis sur svp t ta te tes toi ton tous tout toute toutes tres tu un une vais
+veut veux voila vos votre vous vraiment y merci question questions dr
+devons devez dire dit doit-on faut-il quelqu quelque quelques chose choses cas etc
+"""
+STOP_WORDS = frozenset(_STOP_TEXT.split())
+
+_NON_WORD = re.compile(r"[^0-9a-z_]+")
+_ARTICLE = re.compile(r"\b(?:art(?:icle)?s?\.?\s*)?([lrd])\s*\.?\s*(\d{1,4}(?:[-.]\d+)+)\b")
+_NUMBER_DASH = re.compile(r"(\d)[-.](?=\d)")
+
+_stemmer = snowballstemmer.stemmer("french")
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """French Snowball stem of a folded word (numbers and article ids unchanged)."""
+    if any(c.isdigit() for c in word):
+        return word
+    return _stemmer.stemWord(word)
+
+
+def fold(text: str) -> str:
+    """Lowercase, strip accents, keep article numbers (`R.4127-44` → `r4127_44`)."""
+    text = text.lower().replace("œ", "oe").replace("æ", "ae").replace("’", "'")
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    text = _ARTICLE.sub(lambda m: " " + m.group(1) + m.group(2) + " ", text)
+    text = _NUMBER_DASH.sub(r"\1_", text)
+    return _NON_WORD.sub(" ", text.replace("-", " ")).strip()
+
+
+@dataclass(frozen=True)
+class Tables:
+    """Committed language tables: SMS spellings, acronyms, synonym groups, off-topic cues."""
+
+    sms: dict[str, tuple[str, ...]]
+    expansions: dict[tuple[str, ...], tuple[tuple[str, ...], ...]]  # stems → alternatives
+    max_span: int
+    out_of_scope: tuple[tuple[str, ...], ...]
+
+    @staticmethod
+    def load(synonyms: Path = SYNONYMS_FILE, out_of_scope: Path = OUT_OF_SCOPE_FILE) -> Tables:
+        """Read the YAML tables (missing files mean empty tables)."""
+        syn = _read_yaml(synonyms)
+        sms = {fold(str(k)): tuple(fold(str(v)).split())
+               for k, v in (syn.get("sms") or {}).items()}
+        expansions: dict[tuple[str, ...], set[tuple[str, ...]]] = {}
+        for short, long in (syn.get("acronyms") or {}).items():
+            forms = [long] if isinstance(long, str) else list(long)
+            _add_group(expansions, [str(short), *forms])
+        for group in syn.get("synonyms") or []:
+            _add_group(expansions, [str(g) for g in group])
+        cues = tuple(t for t in (_stems(fold(c)) for c in _read_yaml(out_of_scope)
+                                 .get("cues") or []) if t)
+        frozen = {k: tuple(sorted(v)) for k, v in expansions.items()}
+        return Tables(sms, frozen, max((len(k) for k in frozen), default=1), cues)
+
+
+def _read_yaml(path: Path) -> dict:
+    if not path.exists():
+        return {}
+    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+
+
+def _stems(text: str) -> tuple[str, ...]:
+    return tuple(stem(w) for w in text.split() if w not in STOP_WORDS)
+
+
+def _add_group(expansions: dict[tuple[str, ...], set[tuple[str, ...]]],
+               members: Sequence[str]) -> None:
+    """Each member of a group counts as any other member."""
+    forms = [s for s in (_stems(fold(m)) for m in members) if s]
+    for form in forms:
+        expansions.setdefault(form, set()).update(f for f in forms if f != form)
+
+
+@dataclass
+class Unit:
+    """One concept of a question: its own stems or any alternative spelled elsewhere."""
+
+    alternatives: list[tuple[str, ...]] = field(default_factory=list)
+    known: bool = True
+
+
+def analyse(text: str, tables: Tables, correct: dict[str, str] | None = None) -> list[Unit]:
+    """Text → concepts (units) with their alternatives, after SMS, typos and stop words."""
+    words: list[str] = []
+    for word in fold(text).split():
+        words.extend(tables.sms.get(word, (word,)))
+    if correct is not None:
+        words = [correct.get(w, w) for w in words]
+    stems = [stem(w) for w in words if w not in STOP_WORDS]
+    units: list[Unit] = []
+    i = 0
+    while i < len(stems):
+        for span in range(min(tables.max_span, len(stems) - i), 0, -1):
+            key = tuple(stems[i : i + span])
+            if key in tables.expansions:
+                units.append(Unit([key, *tables.expansions[key]]))
+                i += span
+                break
+        else:
+            units.append(Unit([(stems[i],)]))
+            i += 1
+    return units
+
+
+def terms_of(units: Iterable[Unit]) -> list[str]:
+    """Every stem of every alternative (the bag of words of an entry field)."""
+    return [t for u in units for alt in u.alternatives for t in alt]
+
+
+def fuzzy_text(units: Iterable[Unit]) -> str:
+    """The question as its own stems, for rapidfuzz."""
+    return " ".join(t for u in units for t in u.alternatives[0])
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """`answered` is False when no entry is close enough: `results` are then suggestions."""
+
+    answered: bool
+    results: tuple[tuple[str, float], ...]
+
+
+class SearchIndex:
+    """Built once per snapshot; `search` only reads it."""
+
+    def __init__(self, entries: Sequence[Entry], tables: Tables) -> None:
+        self.ids = tuple(e.id for e in entries)
+        self.tables = tables
+        fields = {name: [terms_of(analyse(_field(e, name), tables)) for e in entries]
+                  for name in FIELD_WEIGHTS}
+        vocab = sorted({t for bags in fields.values() for bag in bags for t in bag})
+        self.term_ids = {t: i for i, t in enumerate(vocab)}
+        self.words = self._words(entries)
+        self._build_weights(fields)
+        self.fuzzy_choices: list[str] = []
+        self.fuzzy_owner: list[int] = []
+        for n, entry in enumerate(entries):
+            for text in (entry.title, *entry.questions):
+                self.fuzzy_choices.append(fuzzy_text(analyse(text, tables)))
+                self.fuzzy_owner.append(n)
+        self.fuzzy_owner_arr = np.array(self.fuzzy_owner, dtype=np.int64)
+
+    def _words(self, entries: Sequence[Entry]) -> dict[str, str]:
+        """Folded word → stem, for the entries' vocabulary and the tables (typo targets)."""
+        words: set[str] = set()
+        for e in entries:
+            for text in (e.title, e.summary, e.details, *e.questions, *e.keywords):
+                words.update(fold(text).split())
+        words = {w for w in words if len(w) >= 4 and not w.isdigit() and w not in STOP_WORDS}
+        return {w: stem(w) for w in sorted(words)}
+
+    def _build_weights(self, fields: dict[str, list[list[str]]]) -> None:
+        n_docs, n_terms = len(self.ids), len(self.term_ids)
+        present = np.zeros((n_docs, n_terms), dtype=bool)
+        weights = np.zeros((n_docs, n_terms), dtype=np.float64)
+        tfs = {}
+        for name, bags in fields.items():
+            tf = np.zeros((n_docs, n_terms), dtype=np.float64)
+            for d, bag in enumerate(bags):
+                for t in bag:
+                    tf[d, self.term_ids[t]] += 1
+            tfs[name] = tf
+            if name != "details":
+                present |= tf > 0
+        df = (sum(tfs.values()) > 0).sum(axis=0)
+        self.idf = np.log(1 + (n_docs - df + 0.5) / (df + 0.5))
+        self.max_idf = math.log(1 + (n_docs + 0.5) / 0.5) if n_docs else 1.0
+        for name, tf in tfs.items():
+            length = tf.sum(axis=1, keepdims=True)
+            norm = BM25_K1 * (1 - BM25_B + BM25_B * length / max(float(length.mean()), 1.0))
+            weights += FIELD_WEIGHTS[name] * self.idf * tf * (BM25_K1 + 1) / (tf + norm)
+        self.weights = weights
+        self.present = present | (tfs["details"] > 0)
+
+    def corrections(self, text: str) -> dict[str, str]:
+        """Unknown words (typos) → the closest word of the base, when close enough."""
+        out: dict[str, str] = {}
+        for word in set(fold(text).split()):
+            word = " ".join(self.tables.sms.get(word, (word,)))
+            if (len(word) < 4 or word in STOP_WORDS or word.isdigit() or " " in word
+                    or stem(word) in self.term_ids or (stem(word),) in self.tables.expansions):
+                continue
+            cutoff = 80 if len(word) >= 6 else 84
+            match = process.extractOne(word, self.words.keys(), scorer=fuzz.ratio,
+                                       score_cutoff=cutoff)
+            if match is not None:
+                out[word] = match[0]
+        return out
+
+    def scores(self, question: str) -> tuple[np.ndarray, bool]:
+        """Calibrated score per entry and whether an off-topic cue was seen."""
+        units = analyse(question, self.tables, self.corrections(question))
+        if not units or not self.ids:
+            return np.zeros(len(self.ids)), False
+        coverage = self._coverage(units)
+        ids = [self.term_ids[t] for t in set(terms_of(units)) if t in self.term_ids]
+        bm25 = self.weights[:, ids].sum(axis=1) if ids else np.zeros(len(self.ids))
+        bm25_part = bm25 / (bm25 + BM25_HALF)
+        fuzzy = self._fuzzy(fuzzy_text(units))
+        score = W_COVER * coverage + W_BM25 * bm25_part + W_FUZZ * fuzzy
+        off_topic = self._off_topic(units)
+        if off_topic:
+            score = score * OUT_OF_SCOPE_FACTOR
+        return np.clip(score, 0.0, 1.0), off_topic
+
+    def _coverage(self, units: list[Unit]) -> np.ndarray:
+        """Idf-weighted share of the question's concepts found in each entry."""
+        total = np.zeros(len(self.ids))
+        weight_sum = 0.0
+        for unit in units:
+            best = np.zeros(len(self.ids))
+            weight = 0.0
+            for alt in unit.alternatives:
+                ids = [self.term_ids[t] for t in alt if t in self.term_ids]
+                if not ids:
+                    continue
+                idf = self.idf[ids]
+                share = (self.present[:, ids] * idf).sum(axis=1) / (idf.sum() * len(alt)
+                                                                      / len(ids))
+                best = np.maximum(best, share)
+                weight = max(weight, float(idf.mean()))
+            if weight == 0.0:
+                weight = UNKNOWN_WEIGHT * self.max_idf
+            total += weight * best
+            weight_sum += weight
+        return total / weight_sum if weight_sum else total
+
+    def _fuzzy(self, text: str) -> np.ndarray:
+        """Best similarity (0..1) of the question with each entry's title and questions."""
+        out = np.zeros(len(self.ids))
+        if not text or not self.fuzzy_choices:
+            return out
+        sims = process.cdist([text], self.fuzzy_choices, scorer=fuzz.token_sort_ratio,
+                             dtype=np.float32)[0] / 100.0
+        np.maximum.at(out, self.fuzzy_owner_arr, sims)
+        return out
+
+    def _off_topic(self, units: list[Unit]) -> bool:
+        stems = [t for u in units for t in u.alternatives[0]]
+        for cue in self.tables.out_of_scope:
+            n = len(cue)
+            if any(tuple(stems[i : i + n]) == cue for i in range(len(stems) - n + 1)):
+                return True
+        return False
+
+    def search(self, question: str, top: int = 3) -> SearchResult:
+        """Best `top` entries; `answered` only when the best one is close enough."""
+        score, _off = self.scores(question)
+        order = np.argsort(-score, kind="stable")[: max(top, 1)]
+        best = float(score[order[0]]) if len(order) else 0.0
+        answered = best >= THRESHOLD
+        floor = 0.0 if answered else SUGGESTION_FLOOR
+        results = tuple((self.ids[i], round(float(score[i]), 4)) for i in order[:top]
+                        if score[i] > floor)
+        return SearchResult(answered and bool(results), results)
+
+
+def _field(entry: Entry, name: str) -> str:
+    value = getattr(entry, name)
+    return "\n".join(value) if isinstance(value, tuple) else str(value)
+
+
+def build_index(root: Path | None, entries: Sequence[Entry],
+                tables: Tables | None = None) -> SearchIndex:
+    """Build the index of a snapshot (tables from the package unless given)."""
+    return SearchIndex(entries, tables or Tables.load())
