@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     pseudonym_key: SecretStr | None = None
     content_dir: Path = PROJECT_ROOT
     log_level: str = "INFO"
+    data_controller: str | None = None  # shown by /confidentialite; set by the operator
     # Escalations (see README)
     escalation_reminder_minutes: int = Field(default=240, ge=1)
     escalation_regional_minutes: int = Field(default=1440, ge=1)

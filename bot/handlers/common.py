@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 from bot.handlers.turn import Turn
 from vvs.emergency import all_numbers_text
 from vvs.i18n import _, current_language, set_language
@@ -101,11 +103,14 @@ async def confidentialite(turn: Turn) -> None:
         "remise.\n"
         "• Les échanges avec un bot Telegram ne sont pas chiffrés de bout en bout : "
         "n'écrivez jamais l'identité d'un patient.\n"
-        "• Responsables : chaque partenaire (conseil régional de l'Ordre des médecins "
-        "d'Île-de-France, ARS Île-de-France) est responsable de ses propres traitements "
-        "(article 5 de la convention de partenariat).\n"
+        "• Responsabilité : l'article 5 de la convention de partenariat (conseil régional "
+        "de l'Ordre des médecins d'Île-de-France et ARS Île-de-France) prévoit que chaque "
+        "partie est responsable des données qu'elle collecte et traite pour les annuaires "
+        "et les communications du dispositif, dans le respect du RGPD. Responsable du "
+        "traitement de cet assistant : {controller}.\n"
         "• /effacer supprime tout ce qui est rattaché à vous."
-    ).format(days=days)))
+    ).format(days=days, controller=html.escape(
+        turn.services.settings.data_controller or _("à préciser par l'exploitant du service")))))
 
 
 async def langue(turn: Turn) -> None:
