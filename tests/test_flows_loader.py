@@ -174,6 +174,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def test_admin_check_and_graph(capsys, tmp_path: Path) -> None:
+    # The real knowledge base: every entry the flows cite must exist.
     args = _parser().parse_args(["--content-dir", str(ROOT), "flows", "check"])
     assert args.func(args) == 0
     assert "0 erreur(s)" in capsys.readouterr().out
@@ -185,7 +186,9 @@ def test_admin_check_and_graph(capsys, tmp_path: Path) -> None:
     assert args.func(args) == 1
 
 
-def test_admin_check_fails_on_a_broken_copy(copy, capsys, tmp_path: Path) -> None:
+def test_admin_check_fails_on_a_broken_copy(copy, capsys, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("bot.flows.loader._knowledge_snapshot", lambda root: fake_knowledge())
     copy("majeur", "next: lieu-accord}", "next: nulle-part}")
     args = _parser().parse_args(["--content-dir", str(tmp_path), "flows", "check"])
     assert args.func(args) == 1

@@ -382,7 +382,11 @@ def _knowledge_snapshot(root: Path) -> Any:
         from knowledge.loader import KnowledgeSet
     except ImportError:
         return None
-    snapshot, _findings = KnowledgeSet().load(root, MappingProxyType({}))
+    try:
+        snapshot, _findings = KnowledgeSet().load(root, MappingProxyType({}))
+    except Exception:  # the knowledge set reports its own errors; flows are checked anyway
+        log.exception("knowledge entries could not be loaded")
+        return None
     return snapshot
 
 

@@ -78,9 +78,11 @@ def _competent(directory: Any, kind: str, department: str | None) -> tuple[tuple
     return entries, certain
 
 
-def _line(directory: Any, role: str, kind: str, department: str | None) -> AddresseeLine:
+def _line(directory: Any, role: str, kind: str, department: str | None,
+          options: bool = False) -> AddresseeLine:
+    """`options`: every entry is a valid choice (orientation), so none is "à confirmer"."""
     entries, certain = _competent(directory, kind, department)
-    return AddresseeLine(role, kind, tuple(_contact(e) for e in entries), certain)
+    return AddresseeLine(role, kind, tuple(_contact(e) for e in entries), certain or options)
 
 
 def aucun(directory: Any, department: str | None) -> tuple[AddresseeLine, ...]:
@@ -110,14 +112,15 @@ def crip_enfant(directory: Any, department: str | None) -> tuple[AddresseeLine, 
 def conseil_enfance(directory: Any, department: str | None) -> tuple[AddresseeLine, ...]:
     """Minor, doubt: the CRIP for advice and the UAPED."""
     return (_line(directory, N_("Conseil : la CRIP du département"), "crip", department),
-            _line(directory, N_("UAPED"), "uaped", department))
+            _line(directory, N_("UAPED"), "uaped", department, options=True))
 
 
 def orientation_majeur(directory: Any, department: str | None) -> tuple[AddresseeLine, ...]:
     """Adult without consent: where to orient the victim, and the CDOM for the physician."""
     return (_line(directory, N_("Orientation : unité médico-judiciaire (UMJ)"), "umj",
-                  department),
-            _line(directory, N_("Orientation : aide aux victimes"), "association", department),
+                  department, options=True),
+            _line(directory, N_("Orientation : aide aux victimes"), "association", department,
+                  options=True),
             _line(directory, N_("Pour vous : commission VVS du conseil départemental de l'Ordre"),
                   "cdom", department))
 
