@@ -156,6 +156,7 @@ def build_application(services: Services, *, token: str, base_url: str,
     router = build_router()
     application.bot_data["services"] = services
     application.bot_data["router"] = router
+    services.extras["router"] = router
     application.add_handler(TypeHandler(Update, on_update))
     application.add_error_handler(error_handler)
     services.outbox.sender = make_sender(application.bot)

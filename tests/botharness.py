@@ -76,7 +76,7 @@ class Chat:
         return await self.exchange(lambda: self.api.send_command(
             self.user_id, text, language_code=self.language, first_name=self.first_name))
 
-    def _button_message(self, label: str | None = None):
+    def button_message(self, label: str | None = None):
         """The latest real answer (not a sentinel's) with a button containing `label`."""
         for message in reversed(self.api.sent_messages(self.user_id)):
             if _is_sentinel_answer(message) or message.deleted:
@@ -86,13 +86,13 @@ class Chat:
         raise LookupError(f"no button containing {label!r}")
 
     async def press(self, label: str) -> list:
-        message = self._button_message(label)
+        message = self.button_message(label)
         data = message.button_data(label)
         return await self.exchange(lambda: self.api.press_button(
             self.user_id, message.message_id, data))
 
     async def press_data(self, data: str, message_id: int | None = None) -> list:
-        target = message_id or self._button_message().message_id
+        target = message_id or self.button_message().message_id
         return await self.exchange(lambda: self.api.press_button(self.user_id, target, data))
 
 

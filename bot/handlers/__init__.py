@@ -19,8 +19,6 @@ def _menu_buttons(router: Router) -> None:
             await common.urgence(turn)
         elif key in router.menu_items:
             await router.menu_items[key](turn)
-        elif key.split(":")[0] in {"flow", "ask", "annuaire"}:
-            await common.not_yet(turn)
         else:
             raise StaleAction(key)
 
@@ -61,7 +59,7 @@ def build_router() -> Router:
 
 def _feature_setups() -> list:
     """Feature modules, each with `setup(router)`; listed here so wiring stays in one place."""
-    from bot.handlers import admin_cmds, annuaire, escalation
+    from bot.handlers import admin_cmds, annuaire, escalation, flows
 
     # escalation last: it wraps the free-text handlers so a reply to a relayed message is relayed
-    return [admin_cmds.setup, annuaire.setup, escalation.setup]
+    return [admin_cmds.setup, annuaire.setup, flows.setup, escalation.setup]

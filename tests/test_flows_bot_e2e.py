@@ -1,0 +1,101 @@
+"""Flows through the real bot: menu, deep links, back/restart, a restart of the bot mid-flow,
+stale buttons, PDF documents read back with pdftotext."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.botharness import Chat, buttons, make_settings, running_bot, texts
+
+DOCTOR = 801
+needs_pdftotext = pytest.mark.skipif(shutil.which("pdftotext") is None,
+                                     reason="poppler-utils not installed")
+
+
+def pdf_text(content: bytes, tmp_path: Path) -> str:
+    path = tmp_path / "doc.pdf"
+    path.write_bytes(content)
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True,
+                          capture_output=True, text=True).stdout
+
+
+@needs_pdftotext
+async def test_minor_offence_to_signalement_with_pdf(db, tmp_path: Path) -> None:
+    async with running_bot(make_settings(db.url, tmp_path)) as (api, services):
+        chat = Chat(api, DOCTOR)
+        sent = await chat.command("/start mineur")
+        assert "danger grave et immédiat" in texts(sent)
+        await chat.press("Non")
+        await chat.press("infraction")
+        sent = await chat.press("Seine-Saint-Denis")
+        outcome = texts(sent)
+        assert "procureur" in outcome and "CRIP" in outcome
+        assert "Bobigny" in outcome  # the parquet competent for the 93, from the annuaire
+        sent = await chat.press("Modèle de signalement")
+        docs = [m.document for m in sent if m.document is not None]
+        assert len(docs) == 1 and docs[0].filename.endswith(".pdf")
+        text = pdf_text(docs[0].content, tmp_path)
+        assert "modèle indicatif" in text.lower()
+        assert "Bobigny" in text and "226-14" in text
+        async with services.sessions() as session:
+            from sqlalchemy import select
+
+            from vvs.models import Event
+            kinds = (await session.exec(select(Event.kind, Event.detail))).all()
+        assert ("flow_outcome", "signalement") in [tuple(k) for k in kinds]
+
+
+async def test_back_restart_and_stale_button(db, tmp_path: Path) -> None:
+    async with running_bot(make_settings(db.url, tmp_path)) as (api, _s):
+        chat = Chat(api, DOCTOR)
+        await chat.command("/start mineur")
+        first_step = chat.button_message("Non")
+        sent = await chat.press("Non")
+        assert "infraction" in texts(sent)
+        sent = await chat.press("Retour")
+        assert "danger grave et immédiat" in texts(sent)
+        # the keyboard of the question already answered is now stale
+        sent = await chat.press_data(first_step.button_data("Non"), first_step.message_id)
+        assert "infraction" in texts(sent)
+        sent = await chat.press_data(first_step.button_data("Oui"), first_step.message_id)
+        assert "n'est plus valable" in texts(sent) or "expiré" in texts(sent)
+        assert "infraction" in texts(sent)  # the current step is shown again
+        sent = await chat.press("Recommencer")
+        assert "danger grave et immédiat" in texts(sent)
+        sent = await chat.press_data("f:c:danger:99")
+        assert "n'est plus valable" in texts(sent) or "expiré" in texts(sent)
+
+
+async def test_flow_survives_a_restart_of_the_bot(db, tmp_path: Path) -> None:
+    from bot.fakeapi import FakeBotAPI
+    from tests.botharness import TOKEN
+
+    settings = make_settings(db.url, tmp_path)
+    async with FakeBotAPI(token=TOKEN) as api:  # one Telegram: update ids keep increasing
+        async with running_bot(settings, api=api):
+            chat = Chat(api, DOCTOR)
+            await chat.command("/start majeur")
+            step = chat.button_message()
+        async with running_bot(settings, api=api):
+            await _press_after_restart(api, step)
+
+
+async def _press_after_restart(api, step) -> None:
+    """The new process continues where the physician was: the old keyboard still works."""
+    label = step.buttons[0].text
+    sent = await Chat(api, DOCTOR).press_data(step.button_data(label), step.message_id)
+    assert sent and "n'est plus valable" not in texts(sent)
+    assert buttons(sent)
+
+
+async def test_emergency_phrase_mid_flow_then_flow_continues(db, tmp_path: Path) -> None:
+    async with running_bot(make_settings(db.url, tmp_path)) as (api, _s):
+        chat = Chat(api, DOCTOR)
+        await chat.command("/start majeur")
+        sent = await chat.say("il est devant la porte avec un couteau")
+        assert "112" in sent[0].plain and "114" in sent[0].plain
+        assert "toujours en cours" in texts(sent)
