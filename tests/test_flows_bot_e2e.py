@@ -99,3 +99,18 @@ async def test_emergency_phrase_mid_flow_then_flow_continues(db, tmp_path: Path)
         sent = await chat.say("il est devant la porte avec un couteau")
         assert "112" in sent[0].plain and "114" in sent[0].plain
         assert "toujours en cours" in texts(sent)
+
+
+async def test_question_answered_with_sources_or_abstains(db, tmp_path: Path) -> None:
+    async with running_bot(make_settings(db.url, tmp_path)) as (api, _s):
+        chat = Chat(api, DOCTOR)
+        sent = await chat.say("c koi la crip ?")
+        card = texts(sent)
+        assert "CRIP" in card and "en cours de validation" in card and "Mis à jour" in card
+        sent = await chat.press("En savoir plus")
+        assert len(texts(sent)) > 100
+        sent = await chat.say("comment remplir un certificat de décès ?")
+        assert "pas de réponse sûre" in texts(sent)
+        assert any("référent" in b for b in buttons(sent))
+        sent = await chat.say("ma patiente Mme Dupont née le 12/03/1980 refuse le signalement")
+        assert "semble contenir" in texts(sent)
