@@ -272,7 +272,8 @@ def _build_entry(ctx: _Ctx, fm: LineDict, stem: str, body: str, body_line: int,
 def check_related(parsed: list[Parsed], entries: Mapping[str, Entry],
                   findings: list[ContentError]) -> None:
     """Every related id must name another existing entry."""
-    known = {p.declared_id for p in parsed if isinstance(p.declared_id, str)}
+    # a file that failed to parse still names an entry: do not cascade into its referrers
+    known = {Path(p.file).stem for p in parsed}
     for item in parsed:
         if item.entry is None:
             continue

@@ -29,6 +29,7 @@ import numpy as np
 import snowballstemmer
 import yaml
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
 
 if TYPE_CHECKING:
     from knowledge.model import Entry
@@ -194,6 +195,11 @@ class SearchIndex:
         vocab = sorted({t for bags in fields.values() for bag in bags for t in bag})
         self.term_ids = {t: i for i, t in enumerate(vocab)}
         self.words = self._words(entries)
+        self.words_by_initial: dict[str, tuple[str, ...]] = {}
+        for word in self.words:
+            self.words_by_initial.setdefault(word[0], ())
+            self.words_by_initial[word[0]] += (word,)
+        self.cue_stems = {t for cue in tables.out_of_scope for t in cue}
         self._build_weights(fields)
         self.fuzzy_choices: list[str] = []
         self.fuzzy_owner: list[int] = []
@@ -236,16 +242,23 @@ class SearchIndex:
         self.present = present | (tfs["details"] > 0)
 
     def corrections(self, text: str) -> dict[str, str]:
-        """Unknown words (typos) → the closest word of the base, when close enough."""
+        """Unknown words (typos) → the closest word of the base, when close enough.
+
+        One edit (a transposition counts as one) from 5 letters, two from 8; the first
+        letter must match. Words of the off-topic cues are never corrected.
+        """
         out: dict[str, str] = {}
         for word in set(fold(text).split()):
             word = " ".join(self.tables.sms.get(word, (word,)))
-            if (len(word) < 4 or word in STOP_WORDS or word.isdigit() or " " in word
-                    or stem(word) in self.term_ids or (stem(word),) in self.tables.expansions):
+            if (len(word) < 5 or word in STOP_WORDS or any(c.isdigit() for c in word)
+                    or " " in word or stem(word) in self.term_ids
+                    or (stem(word),) in self.tables.expansions
+                    or stem(word) in self.cue_stems):
                 continue
-            cutoff = 80 if len(word) >= 6 else 84
-            match = process.extractOne(word, self.words.keys(), scorer=fuzz.ratio,
-                                       score_cutoff=cutoff)
+            max_edits = 2 if len(word) >= 8 else 1
+            candidates = self.words_by_initial.get(word[0], ())
+            match = process.extractOne(word, candidates, scorer=OSA.distance,
+                                       score_cutoff=max_edits)
             if match is not None:
                 out[word] = match[0]
         return out
@@ -261,7 +274,7 @@ class SearchIndex:
         bm25_part = bm25 / (bm25 + BM25_HALF)
         fuzzy = self._fuzzy(fuzzy_text(units))
         score = W_COVER * coverage + W_BM25 * bm25_part + W_FUZZ * fuzzy
-        off_topic = self._off_topic(units)
+        off_topic = self._off_topic(units) or self._off_topic(analyse(question, self.tables))
         if off_topic:
             score = score * OUT_OF_SCOPE_FACTOR
         return np.clip(score, 0.0, 1.0), off_topic
@@ -312,9 +325,9 @@ class SearchIndex:
         order = np.argsort(-score, kind="stable")[: max(top, 1)]
         best = float(score[order[0]]) if len(order) else 0.0
         answered = best >= THRESHOLD
-        floor = 0.0 if answered else SUGGESTION_FLOOR
-        results = tuple((self.ids[i], round(float(score[i]), 4)) for i in order[:top]
-                        if score[i] > floor)
+        results = tuple((self.ids[i], round(float(score[i]), 4)) for rank, i in
+                        enumerate(order[:top])
+                        if score[i] > SUGGESTION_FLOOR or (answered and rank == 0))
         return SearchResult(answered and bool(results), results)
 
 

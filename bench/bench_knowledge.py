@@ -1,0 +1,130 @@
+"""Knowledge search benchmark: our engine vs plain BM25 (bm25s) vs plain rapidfuzz.
+
+Run: `.venv/bin/python bench/bench_knowledge.py [-v]` from the repository root. Prints,
+for the shared development set and for bench/knowledge_eval.tsv: in-scope accuracy
+(answered and top-1 expected), out-of-scope abstention, median and p99 latency, load time.
+Baselines get the abstention threshold that is best for them on the development set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from knowledge.evaluation import Case, engine_search, evaluate, read_cases  # noqa: E402
+from knowledge.loader import load_knowledge  # noqa: E402
+from knowledge.model import Entry  # noqa: E402
+from knowledge.search import fold  # noqa: E402
+
+DEV = ROOT.parent / "shared" / "eval" / "qa-dev.tsv"
+OWN = ROOT / "bench" / "knowledge_eval.tsv"
+Scorer = Callable[[str], list[tuple[str, float]]]
+
+
+def bm25_baseline(entries: list[Entry]) -> Scorer:
+    """bm25s over title + questions + keywords + summary, folded, no stemming."""
+    import bm25s
+
+    corpus = [fold(" ".join([e.title, *e.questions, *e.keywords, e.summary])) for e in entries]
+    retriever = bm25s.BM25()
+    retriever.index(bm25s.tokenize(corpus, stopwords="fr", show_progress=False),
+                    show_progress=False)
+
+    def score(q: str) -> list[tuple[str, float]]:
+        tokens = bm25s.tokenize([fold(q)], stopwords="fr", show_progress=False)
+        scores = retriever.get_scores(tokens.vocab and [
+            w for w, i in tokens.vocab.items() if i in set(tokens.ids[0])])
+        order = np.argsort(-scores)[:3]
+        return [(entries[i].id, float(scores[i])) for i in order]
+
+    return score
+
+
+def fuzz_baseline(entries: list[Entry]) -> Scorer:
+    """rapidfuzz WRatio of the question against each entry's title and questions."""
+    from rapidfuzz import fuzz, process
+
+    choices, owner = [], []
+    for n, e in enumerate(entries):
+        for text in (e.title, *e.questions):
+            choices.append(fold(text))
+            owner.append(n)
+
+    def score(q: str) -> list[tuple[str, float]]:
+        sims = process.cdist([fold(q)], choices, scorer=fuzz.WRatio)[0]
+        best: dict[int, float] = {}
+        for o, s in zip(owner, sims, strict=True):
+            best[o] = max(best.get(o, 0.0), float(s))
+        ranked = sorted(best.items(), key=lambda x: -x[1])[:3]
+        return [(entries[i].id, s) for i, s in ranked]
+
+    return score
+
+
+def with_threshold(scorer: Scorer, threshold: float):
+    def run(q: str) -> tuple[bool, list[str]]:
+        ranked = scorer(q)
+        return (bool(ranked) and ranked[0][1] >= threshold), [i for i, _s in ranked]
+    return run
+
+
+def best_threshold(scorer: Scorer, cases: list[Case]) -> float:
+    """Threshold maximising (accuracy + abstention) / 2 on `cases`."""
+    cached = {c.question: scorer(c.question) for c in cases}
+    candidates = sorted({r[0][1] for r in cached.values() if r} | {0.0})
+    best, best_value = 0.0, -1.0
+    for t in candidates:
+        m = evaluate(lambda q, t=t: (cached[q][0][1] >= t, [i for i, _ in cached[q]]), cases)
+        value = (m.accuracy + m.abstention) / 2
+        if value > best_value:
+            best, best_value = t, value
+    return best
+
+
+def report(name: str, label: str, search, cases: list[Case], verbose: bool) -> None:
+    m = evaluate(search, cases)
+    print(f"  {name:<10} {label:<5} in-scope {m.in_scope_right:>3}/{m.in_scope:<3} "
+          f"{m.accuracy:6.1%}   out-of-scope abstained {m.out_scope_abstained:>2}/"
+          f"{m.out_scope:<2} {m.abstention:6.1%}   median {m.latency(0.5):6.2f} ms   "
+          f"p99 {m.latency(0.99):6.2f} ms")
+    if verbose:
+        for failure in m.failures:
+            print("      ", failure)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="list the failures")
+    args = parser.parse_args()
+    start = time.perf_counter()
+    kb, _findings = load_knowledge(ROOT)
+    load_ms = (time.perf_counter() - start) * 1000
+    entries = list(kb.entries.values())
+    print(f"{len(entries)} entries; engine load (parse + validate + index) {load_ms:.0f} ms")
+    sets = [("dev", read_cases(DEV))] if DEV.exists() else []
+    sets.append(("own", read_cases(OWN)))
+    dev_cases = sets[0][1]
+    t0 = time.perf_counter()
+    bm25 = bm25_baseline(entries)
+    t1 = time.perf_counter()
+    fz = fuzz_baseline(entries)
+    t2 = time.perf_counter()
+    print(f"baseline load: bm25s {1000 * (t1 - t0):.0f} ms, rapidfuzz {1000 * (t2 - t1):.0f} ms")
+    systems = [("engine", engine_search(kb)),
+               ("bm25s", with_threshold(bm25, best_threshold(bm25, dev_cases))),
+               ("rapidfuzz", with_threshold(fz, best_threshold(fz, dev_cases)))]
+    for name, search in systems:
+        for label, cases in sets:
+            report(name, label, search, cases, args.verbose and name == "engine")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,227 @@
+"""Knowledge replies as `vvs.ui.Reply`: answer cards, details, related entries, themes.
+
+Callback data (prefix `k`): `k:e:<id>` open an entry, `k:more:<id>` its details,
+`k:rel:<id>` related entries, `k:not:<id>` "not my question", `k:theme:<theme>` entries of
+a theme, `k:t` the themes. The referent contact button is `e:new:question` (escalation).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from babel.dates import format_date
+
+from knowledge.model import THEMES, Entry, KnowledgeBase
+from knowledge.search import SearchResult
+from vvs.errors import StaleAction
+from vvs.i18n import _, current_language
+from vvs.ui import CALLBACK_MAX_BYTES, MESSAGE_MAX_CHARS, Button, Reply
+
+PREFIX = "k"
+ESCALATE_DATA = "e:new:question"
+LABEL_MAX = 60
+ENTRY_KINDS = ("e", "more", "rel", "not")
+_BOLD = re.compile(r"\*\*(.+?)\*\*")
+_DATA = re.compile(r"^[a-z0-9:-]+$")
+
+
+@dataclass(frozen=True)
+class Action:
+    """A parsed, validated knowledge button press."""
+
+    kind: str  # "e" | "more" | "rel" | "not" | "theme" | "themes"
+    arg: str | None = None
+
+
+def parse_callback(data: str, kb: KnowledgeBase) -> Action:
+    """Parse `k:…` callback data; raise StaleAction when forged or no longer valid."""
+    if (not isinstance(data, str) or len(data.encode()) > CALLBACK_MAX_BYTES
+            or not _DATA.match(data)):
+        raise StaleAction(f"invalid knowledge callback: {data!r}")
+    parts = data.split(":")
+    if parts[0] != PREFIX:
+        raise StaleAction(f"not a knowledge callback: {data!r}")
+    if parts[1:] == ["t"]:
+        return Action("themes")
+    if len(parts) == 3 and parts[1] in ENTRY_KINDS and parts[2] in kb.entries:
+        return Action(parts[1], parts[2])
+    if len(parts) == 3 and parts[1] == "theme" and parts[2] in kb.themes:
+        return Action("theme", parts[2])
+    raise StaleAction(f"unknown knowledge callback: {data!r}")
+
+
+def handle_callback(kb: KnowledgeBase, data: str,
+                    suggestions: Sequence[str] = ()) -> Reply:
+    """The reply to a knowledge button; `suggestions` are the last search's other ids."""
+    action = parse_callback(data, kb)
+    if action.kind == "themes":
+        return render_themes(kb)
+    if action.kind == "theme":
+        return render_theme(kb, str(action.arg))
+    entry = kb.entries[str(action.arg)]
+    if action.kind == "more":
+        return render_details(kb, entry)
+    if action.kind == "rel":
+        return render_related(kb, entry)
+    if action.kind == "not":
+        return render_not_mine(kb, entry, suggestions)
+    return render_entry(entry)
+
+
+def render_search(kb: KnowledgeBase, result: SearchResult) -> Reply:
+    """The answer card of the best entry, or an honest abstention with suggestions."""
+    if result.answered and result.results:
+        return render_entry(kb.entries[result.results[0][0]])
+    return render_abstention(kb, [i for i, _s in result.results])
+
+
+# -- cards ---------------------------------------------------------------------------------
+def render_entry(entry: Entry) -> Reply:
+    """Title, summary, draft mention, sources, review date; buttons to go further."""
+    lines = [f"<b>{esc(entry.title)}</b>"]
+    if entry.is_draft:
+        lines.append("<i>" + esc(_("Contenu en cours de validation")) + "</i>")
+    lines += ["", *markdown_lines(entry.summary), "", *source_lines(entry), "",
+              "<i>" + esc(_("Mis à jour le {date}").format(
+                  date=long_date(entry))) + "</i>"]
+    buttons = [Button(_("En savoir plus"), f"{PREFIX}:more:{entry.id}")]
+    if entry.related:
+        buttons.append(Button(_("Fiches liées"), f"{PREFIX}:rel:{entry.id}"))
+    buttons += [Button(_("Ce n'est pas ma question"), f"{PREFIX}:not:{entry.id}"),
+                Button(_(THEMES[entry.theme]), f"{PREFIX}:theme:{entry.theme}")]
+    return Reply(fit(lines), tuple((b,) for b in buttons))
+
+
+def render_details(kb: KnowledgeBase, entry: Entry) -> Reply:
+    """The entry's body (details), with a way back to the card."""
+    lines = [f"<b>{esc(entry.title)}</b>", "", *markdown_lines(entry.details)]
+    buttons = [Button(_("Résumé et sources"), f"{PREFIX}:e:{entry.id}")]
+    if entry.related:
+        buttons.append(Button(_("Fiches liées"), f"{PREFIX}:rel:{entry.id}"))
+    return Reply(fit(lines), tuple((b,) for b in buttons))
+
+
+def render_related(kb: KnowledgeBase, entry: Entry) -> Reply:
+    """The entries related to `entry`, one button each."""
+    text = _("Fiches liées à « {title} » :").format(title=entry.title)
+    ids = [i for i in entry.related if i in kb.entries]
+    return Reply(esc(text), (*entry_buttons(kb, ids), (theme_list_button(),)))
+
+
+def render_not_mine(kb: KnowledgeBase, entry: Entry, suggestions: Sequence[str] = ()) -> Reply:
+    """Other candidates (the search's suggestions, else related entries), and a referent."""
+    ids = [i for i in suggestions if i != entry.id and i in kb.entries]
+    ids = ids or [i for i in entry.related if i in kb.entries]
+    text = _("Voici d'autres fiches qui pourraient correspondre. Vous pouvez aussi "
+             "parcourir les thèmes ou être contacté par un référent.")
+    return Reply(esc(text), (*entry_buttons(kb, ids[:5]), *way_out()))
+
+
+def render_abstention(kb: KnowledgeBase, suggestions: Sequence[str]) -> Reply:
+    """No sure answer: say so, offer the closest entries, the themes and a referent."""
+    lines = [esc(_("Je n'ai pas de réponse sûre à cette question dans mes fiches."))]
+    ids = [i for i in suggestions if i in kb.entries]
+    if ids:
+        lines.append(esc(_("Les fiches les plus proches sont peut-être utiles :")))
+    lines.append(esc(_("Vous pouvez aussi reformuler, parcourir les thèmes, ou "
+                               "être contacté par un référent de l'Ordre.")))
+    return Reply("\n".join(lines), (*entry_buttons(kb, ids), *way_out()))
+
+
+def render_themes(kb: KnowledgeBase) -> Reply:
+    """The list of themes that have entries."""
+    buttons = tuple((Button(_(THEMES[t]), f"{PREFIX}:theme:{t}"),) for t in kb.themes)
+    return Reply(esc(_("Choisissez un thème :")), buttons)
+
+
+def render_theme(kb: KnowledgeBase, theme: str) -> Reply:
+    """The entries of one theme."""
+    text = f"<b>{esc(_(THEMES[theme]))}</b>"
+    return Reply(text, (*entry_buttons(kb, kb.themes.get(theme, ())), (theme_list_button(),)))
+
+
+# -- helpers -------------------------------------------------------------------------------
+def esc(text: str) -> str:
+    """Escape text for Telegram HTML (quotes need no escaping outside attributes)."""
+    return html.escape(text, quote=False)
+
+
+def entry_buttons(kb: KnowledgeBase, ids: Sequence[str]) -> tuple[tuple[Button, ...], ...]:
+    """One button per entry, labelled with its (shortened) title."""
+    return tuple((Button(short(kb.entries[i].title), f"{PREFIX}:e:{i}"),) for i in ids)
+
+
+def way_out() -> tuple[tuple[Button, ...], ...]:
+    """The themes, then the referent contact."""
+    return (theme_list_button(),), (escalate_button(),)
+
+
+def theme_list_button() -> Button:
+    return Button(_("Tous les thèmes"), f"{PREFIX}:t")
+
+
+def escalate_button() -> Button:
+    return Button(_("Être contacté par un référent"), ESCALATE_DATA)
+
+
+def short(text: str, limit: int = LABEL_MAX) -> str:
+    """Cut a label at a word boundary."""
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+def long_date(entry: Entry) -> str:
+    """The review date, spelled out in the current language."""
+    return format_date(entry.reviewed_on, format="long", locale=current_language())
+
+
+def markdown_lines(text: str) -> list[str]:
+    """The small Markdown used in entries (**bold**, '- ' bullets) as escaped HTML lines."""
+    out = []
+    for raw in text.strip().splitlines():
+        line = esc(raw.rstrip())
+        line = _BOLD.sub(r"<b>\1</b>", line)
+        stripped = line.lstrip()
+        if stripped.startswith(("- ", "* ")):
+            line = "• " + stripped[2:]
+        elif stripped.startswith("#"):
+            line = "<b>" + stripped.lstrip("#").strip() + "</b>"
+        out.append(line)
+    return out
+
+
+def source_lines(entry: Entry) -> list[str]:
+    """'Sources :' then one line per source, linked when a link is known."""
+    lines = ["<b>" + esc(_("Sources :")) + "</b>"]
+    for source in entry.sources:
+        ref = esc(source.ref)
+        if source.url:
+            lines.append(f'• <a href="{html.escape(source.url, quote=True)}">{ref}</a>')
+        else:
+            lines.append(f"• {ref} " + esc(_("(référence à vérifier)")))
+    return lines
+
+
+def fit(lines: Sequence[str], limit: int = MESSAGE_MAX_CHARS) -> str:
+    """Join lines, dropping whole lines from the end (tags stay balanced) to fit `limit`."""
+    text = "\n".join(lines)
+    if len(text) <= limit:
+        return text
+    kept: list[str] = []
+    size = 2  # room for "\n…"
+    for line in lines:
+        if size + len(line) + 1 > limit:
+            break
+        kept.append(line)
+        size += len(line) + 1
+    if not kept:  # a single huge first line: cut it as plain text
+        plain = html.unescape(re.sub(r"<[^>]+>", "", lines[0]))
+        cut = limit - 2
+        while len(esc(plain[:cut])) > limit - 2:
+            cut -= 16
+        return esc(plain[:cut]) + "\n…"
+    return "\n".join(kept) + "\n…"

@@ -1,0 +1,86 @@
+"""Knowledge search: physicians' French (typos, acronyms, SMS, word order) and abstention."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from knowledge.loader import load_knowledge
+from knowledge.model import KnowledgeBase
+from knowledge.search import analyse, fold
+
+FIXTURE = Path(__file__).parent / "data" / "knowledge"
+
+
+@pytest.fixture(scope="module")
+def kb() -> KnowledgeBase:
+    base, _findings = load_knowledge(FIXTURE, date(2026, 11, 24))
+    return base
+
+
+def top(kb: KnowledgeBase, question: str) -> str | None:
+    result = kb.search(question)
+    return result.results[0][0] if result.answered else None
+
+
+def test_fold_handles_case_accents_and_article_numbers() -> None:
+    assert fold("Préoccupante, ÉVALUATION") == "preoccupante evaluation"
+    assert fold("art. R.4127-44 du CSP") == "r4127_44 du csp"
+    assert fold("l'article 226-14") == "l article 226_14"
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("que couvre le secret médical ?", "secret-medical"),  # sample question
+    ("QUE COUVRE LE SECRET MEDICAL", "secret-medical"),  # case and accents
+    ("le secret medcial couvre quoi", "secret-medical"),  # typo, word order
+    ("c koi le secret médical", "secret-medical"),  # SMS
+    ("comment faire une IP", "info-preoccupante"),  # acronym → expansion
+    ("transmettre des informations préoccupantes", "info-preoccupante"),  # plural
+    ("a qui transmettre une information preocupante", "info-preoccupante"),  # typo
+    ("jdois écrire à la CRIP pour un gamin maltraité ?", "info-preoccupante"),  # SMS + synonym
+    ("patiente battue par son mari, danger immédiat", "violences-conjugales"),  # synonyms
+    ("emprise danger immediat femme", "violences-conjugales"),  # word order
+])
+def test_in_scope_questions_are_answered(kb: KnowledgeBase, question: str,
+                                         expected: str) -> None:
+    assert top(kb, question) == expected
+
+
+@pytest.mark.parametrize("question", [
+    "dose maximale de paracétamol",
+    "certificat de décès à domicile",
+    "secret médical envers l'assureur du patient",
+    "déclarer un effet indésirable",
+    "arrêt maladie de plus de trois mois",
+    "qui a gagné le match hier",
+    "",
+    "???",
+])
+def test_out_of_scope_questions_abstain(kb: KnowledgeBase, question: str) -> None:
+    result = kb.search(question)
+    assert not result.answered
+
+
+def test_abstention_still_offers_close_entries_as_suggestions(kb: KnowledgeBase) -> None:
+    result = kb.search("secret médical envers l'assureur du patient")
+    assert not result.answered
+    assert result.results and result.results[0][0] == "secret-medical"
+
+
+def test_scores_are_in_unit_interval_and_sorted(kb: KnowledgeBase) -> None:
+    result = kb.search("secret médical et violences conjugales", top=3)
+    scores = [s for _i, s in result.results]
+    assert scores == sorted(scores, reverse=True)
+    assert all(0.0 <= s <= 1.0 for s in scores)
+    assert len(kb.search("secret", top=1).results) <= 1
+
+
+def test_acronym_and_long_form_are_alternatives() -> None:
+    from knowledge.search import Tables
+
+    tables = Tables.load()
+    [unit] = analyse("ITT", tables)
+    assert ("itt",) in unit.alternatives
+    assert ("incapacit", "total", "travail") in unit.alternatives
