@@ -162,7 +162,6 @@ async def _send(turn: Turn) -> None:
     else:
         turn.edit_pressed = True
         turn.reply(screens.sent(esc))
-        await turn.event("escalation_requested", category=data["cat"], department=data["dept"])
     turn.conv.idle()
 
 
