@@ -96,7 +96,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of `vvs-admin`."""
     args = build_parser().parse_args(argv)
     try:
-        code = args.func(args)
+        command = getattr(args, "func", None) or args.handler  # feature groups use `handler`
+        code = command(args)
     except ConfigError as exc:
         print(f"Configuration invalide — {exc}", file=sys.stderr)
         code = 2
