@@ -202,3 +202,38 @@ async def test_reply_survives_a_short_429_and_a_5xx(db, tmp_path: Path) -> None:
         api.fail_next("sendMessage", "502", chat_id=DOCTOR)
         sent = await Chat(api, DOCTOR).command("/urgence")
         assert "112" in texts(sent)
+
+
+async def test_unexpected_error_gets_a_plain_french_answer(db, tmp_path: Path) -> None:
+    # Only the directory is loaded here, so a question (knowledge) fails inside the handler.
+    async with running_bot(make_settings(db.url, tmp_path), content_sets=sets()) as (api, _s):
+        api.send_text(DOCTOR, "qu'est-ce que le secret médical ?")
+        call = await api.wait_for("sendMessage", chat_id=DOCTOR)
+    assert "une erreur s'est produite" in call.params["text"] and "112" in call.params["text"]
+
+
+async def test_expired_procedure_is_announced_at_next_message(db, tmp_path: Path) -> None:
+    from vvs.clock import FakeClock
+
+    clock = FakeClock()
+    settings = make_settings(db.url, tmp_path)
+    async with running_bot(settings, clock=clock, content_sets=sets()) as (api, _s):
+        chat = Chat(api, DOCTOR)
+        await chat.command("/annuaire")
+        clock.advance(hours=25)
+        sent = await chat.command("/urgence")
+    assert "plus d'un jour" in texts(sent) and "112" in texts(sent)
+
+
+async def test_flooding_user_is_slowed_politely_others_are_served(db, tmp_path: Path) -> None:
+    settings = make_settings(db.url, tmp_path, flood_burst=3, flood_rate_per_second=0.01)
+    async with running_bot(settings, content_sets=sets()) as (api, _s):
+        for _ in range(10):
+            api.send_command(DOCTOR, "/urgence")
+        await api.wait_for(lambda c: "beaucoup de messages" in str(c.params.get("text")),
+                           chat_id=DOCTOR)
+        sent = await Chat(api, OTHER).command("/urgence")
+        assert "112" in texts(sent)
+    answers = [m.plain for m in api.sent_messages(DOCTOR)]
+    assert sum("112" in a for a in answers) == 3
+    assert sum("beaucoup de messages" in a for a in answers) == 1
