@@ -46,7 +46,7 @@ def test_signalement_draft_for_couple_violence(eng) -> None:
     assert "Article 226-14, 3°, du code pénal" in text
     assert "« [à compléter] »" in text
     assert text.count("[à compléter]") >= 6
-    assert "N'affirmez pas vous-même qui est l'auteur" in text
+    assert "Ne nommez pas l'auteur présumé" in text
 
 
 def test_signalement_draft_for_a_minor_lists_uncertain_parquets(eng) -> None:
