@@ -59,7 +59,7 @@ class Outbox:
     """Enqueue in the caller's transaction; `deliver_due` sends what is due."""
 
     def __init__(self, sessions: SessionFactory, clock: Clock, sender: Sender,
-                 max_attempts: int = 8, lease: timedelta = timedelta(seconds=60)) -> None:
+                 max_attempts: int = 8, lease: timedelta = timedelta(minutes=5)) -> None:
         self.sessions = sessions
         self.clock = clock
         self.sender = sender
