@@ -40,14 +40,24 @@ OUT_OF_SCOPE_FILE = PACKAGE_DIR / "out_of_scope.yaml"
 
 # Field weights of the BM25 part (sample questions are the closest to what users type).
 FIELD_WEIGHTS = {"title": 2.0, "questions": 1.5, "keywords": 1.5, "summary": 1.0,
-                 "details": 0.4}
+                 "details": 0.8}
 BM25_K1, BM25_B = 1.2, 0.5
-# Score = W_COVER * coverage + W_BM25 * saturated BM25 + W_FUZZ * fuzzy similarity.
-W_COVER, W_BM25, W_FUZZ = 0.45, 0.30, 0.25
-BM25_HALF = 12.0  # raw BM25 at which the saturated part reaches 0.5
-UNKNOWN_WEIGHT = 0.8  # weight of a word unknown to the base, as a fraction of the max idf
+# How much a word found in each field counts for coverage.
+PRESENCE_WEIGHTS = {"title": 1.0, "questions": 1.0, "keywords": 1.0, "summary": 0.7,
+                    "details": 0.4}
+# Score = W_COVER * coverage + W_BM25 * BM25 part + W_FUZZ * fuzzy similarity. The BM25
+# part is relative to the best entry (ranking), times a saturation of the best raw BM25
+# (absolute evidence): BM25_HALF is the raw BM25 at which that saturation reaches 0.5.
+W_COVER, W_BM25, W_FUZZ = 0.34, 0.42, 0.24
+BM25_HALF = 12.0
+# Coverage weights: idf + IDF_SMOOTH; concepts of the synonym tables at least CONCEPT_WEIGHT
+# (they are the domain's core words, common across entries); a word unknown to the base
+# UNKNOWN_WEIGHT times the heaviest word (this is what makes off-topic questions abstain).
+IDF_SMOOTH = 0.5
+CONCEPT_WEIGHT = 2.0
+UNKNOWN_WEIGHT = 0.8
 OUT_OF_SCOPE_FACTOR = 0.55
-THRESHOLD = 0.42
+THRESHOLD = 0.44
 SUGGESTION_FLOOR = 0.12
 
 _STOP_TEXT = """
@@ -62,6 +72,8 @@ puisque qu quand que quel quelle quelles quels qui quoi s sa sais sait sans se s
 soit sont sous suis sur svp t ta te tes toi ton tous tout toute toutes tres tu un une vais
 veut veux voila vos votre vous vraiment y merci question questions dr
 devons devez dire dit doit-on faut-il quelqu quelque quelques chose choses cas etc
+son sa leur nos vos sera serai serais serait seront seras serons serez fut aura aurai
+aurais aurait auront avait avais eu ca cela ceci voici aujourd hui
 """
 STOP_WORDS = frozenset(_STOP_TEXT.split())
 
@@ -220,7 +232,7 @@ class SearchIndex:
 
     def _build_weights(self, fields: dict[str, list[list[str]]]) -> None:
         n_docs, n_terms = len(self.ids), len(self.term_ids)
-        present = np.zeros((n_docs, n_terms), dtype=bool)
+        present = np.zeros((n_docs, n_terms), dtype=np.float64)
         weights = np.zeros((n_docs, n_terms), dtype=np.float64)
         tfs = {}
         for name, bags in fields.items():
@@ -229,8 +241,7 @@ class SearchIndex:
                 for t in bag:
                     tf[d, self.term_ids[t]] += 1
             tfs[name] = tf
-            if name != "details":
-                present |= tf > 0
+            present = np.maximum(present, PRESENCE_WEIGHTS[name] * (tf > 0))
         df = (sum(tfs.values()) > 0).sum(axis=0)
         self.idf = np.log(1 + (n_docs - df + 0.5) / (df + 0.5))
         self.max_idf = math.log(1 + (n_docs + 0.5) / 0.5) if n_docs else 1.0
@@ -239,7 +250,7 @@ class SearchIndex:
             norm = BM25_K1 * (1 - BM25_B + BM25_B * length / max(float(length.mean()), 1.0))
             weights += FIELD_WEIGHTS[name] * self.idf * tf * (BM25_K1 + 1) / (tf + norm)
         self.weights = weights
-        self.present = present | (tfs["details"] > 0)
+        self.present = present
 
     def corrections(self, text: str) -> dict[str, str]:
         """Unknown words (typos) → the closest word of the base, when close enough.
@@ -271,7 +282,8 @@ class SearchIndex:
         coverage = self._coverage(units)
         ids = [self.term_ids[t] for t in set(terms_of(units)) if t in self.term_ids]
         bm25 = self.weights[:, ids].sum(axis=1) if ids else np.zeros(len(self.ids))
-        bm25_part = bm25 / (bm25 + BM25_HALF)
+        best = float(bm25.max())
+        bm25_part = bm25 / (best + BM25_HALF) if best > 0 else bm25
         fuzzy = self._fuzzy(fuzzy_text(units))
         score = W_COVER * coverage + W_BM25 * bm25_part + W_FUZZ * fuzzy
         off_topic = self._off_topic(units) or self._off_topic(analyse(question, self.tables))
@@ -294,9 +306,11 @@ class SearchIndex:
                 share = (self.present[:, ids] * idf).sum(axis=1) / (idf.sum() * len(alt)
                                                                       / len(ids))
                 best = np.maximum(best, share)
-                weight = max(weight, float(idf.mean()))
+                weight = max(weight, float(idf.mean()) + IDF_SMOOTH)
             if weight == 0.0:
-                weight = UNKNOWN_WEIGHT * self.max_idf
+                weight = UNKNOWN_WEIGHT * (self.max_idf + IDF_SMOOTH)
+            elif len(unit.alternatives) > 1:
+                weight = max(weight, CONCEPT_WEIGHT)
             total += weight * best
             weight_sum += weight
         return total / weight_sum if weight_sum else total
