@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Start a throw-away PostgreSQL on loopback for the tests; prints the URL to use.
+# Start (or reuse) a throw-away PostgreSQL on loopback for the tests; prints a fresh
+# database URL to use.
 set -euo pipefail
 PORT="${PGPORT_TEST:-55432}"
 DIR="${PGDATA_TEST:-/tmp/vvs-pg-$PORT}"
@@ -13,7 +14,7 @@ if ! as_pg "$BIN/pg_ctl" -D "$DIR" status >/dev/null 2>&1; then
   as_pg "$BIN/pg_ctl" -D "$DIR" -l "$DIR/log" -w \
     -o "-h 127.0.0.1 -p $PORT -k /tmp -c fsync=off -c max_connections=200" start >/dev/null
 fi
-as_pg "$BIN/psql" -h 127.0.0.1 -p "$PORT" -U postgres -tAc \
-  "SELECT 1 FROM pg_database WHERE datname='vvs_test'" | grep -q 1 \
-  || as_pg "$BIN/createdb" -h 127.0.0.1 -p "$PORT" -U postgres vvs_test
-echo "postgresql://postgres@127.0.0.1:$PORT/vvs_test"
+# A database of its own for each run, so two test runs never reset each other's schema.
+NAME="vvs_test_$(date +%s)_$$"
+as_pg "$BIN/createdb" -h 127.0.0.1 -p "$PORT" -U postgres "$NAME"
+echo "postgresql://postgres@127.0.0.1:$PORT/$NAME"

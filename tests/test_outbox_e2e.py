@@ -63,7 +63,7 @@ async def test_timeout_after_send_labels_the_copy(db, tmp_path: Path, clock: Fak
             app = build_application(services, token=TOKEN, base_url=api.base_url,
                                     updater=False)
             async with app:
-                api.fail_next("sendMessage", "timeout", after_send=True, hold=6)
+                api.fail_next("sendMessage", "timeout", after_send=True, hold=12)
                 async with transaction(services.sessions) as session:
                     await services.outbox.enqueue(session, CHAT, {"text": "Bonjour"})
                 await services.outbox.deliver_due()
