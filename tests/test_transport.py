@@ -81,7 +81,20 @@ async def test_python_m_bot_answers_start_and_stops_on_sigterm(tmp_path: Path) -
                 lambda c: c.method == "sendMessage" and "reply_markup" in c.params,
                 chat_id=DOCTOR, timeout=30)
             assert "Que souhaitez-vous faire" in call.params["text"]
+            proc.send_signal(signal.SIGHUP)  # reload the content, as an admin's /recharger
+            for _ in range(100):
+                if _publications(tmp_path / "data" / "vvs.db"):
+                    break
+                await asyncio.sleep(0.1)
+            assert _publications(tmp_path / "data" / "vvs.db") == [("sighup", 1)]
         finally:
             proc.send_signal(signal.SIGTERM)
             _out, err = await asyncio.wait_for(proc.communicate(), 30)
         assert proc.returncode == 0, err.decode()[-2000:]
+
+
+def _publications(db: Path) -> list[tuple[str, int]]:
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        return list(conn.execute("SELECT origin, accepted FROM content_publication"))
