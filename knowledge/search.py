@@ -103,13 +103,29 @@ def fold(text: str) -> str:
 
 
 @dataclass(frozen=True)
+class Cue:
+    """An off-topic concept, ignored when the question also names one of `unless`."""
+
+    stems: tuple[str, ...]
+    unless: frozenset[str] = frozenset()
+
+    @staticmethod
+    def parse(item: str | dict) -> Cue:
+        """`"concept"` or `{cue: "concept", unless: [words...]}`."""
+        if isinstance(item, dict):
+            unless = frozenset(t for w in item.get("unless") or [] for t in _stems(fold(w)))
+            return Cue(_stems(fold(str(item["cue"]))), unless)
+        return Cue(_stems(fold(str(item))))
+
+
+@dataclass(frozen=True)
 class Tables:
     """Committed language tables: SMS spellings, acronyms, synonym groups, off-topic cues."""
 
     sms: dict[str, tuple[str, ...]]
     expansions: dict[tuple[str, ...], tuple[tuple[str, ...], ...]]  # stems → alternatives
     max_span: int
-    out_of_scope: tuple[tuple[str, ...], ...]
+    out_of_scope: tuple[Cue, ...]
 
     @staticmethod
     def load(synonyms: Path = SYNONYMS_FILE, out_of_scope: Path = OUT_OF_SCOPE_FILE) -> Tables:
@@ -123,8 +139,8 @@ class Tables:
             _add_group(expansions, [str(short), *forms])
         for group in syn.get("synonyms") or []:
             _add_group(expansions, [str(g) for g in group])
-        cues = tuple(t for t in (_stems(fold(c)) for c in _read_yaml(out_of_scope)
-                                 .get("cues") or []) if t)
+        cues = tuple(c for c in (Cue.parse(item) for item in _read_yaml(out_of_scope)
+                                 .get("cues") or []) if c.stems)
         frozen = {k: tuple(sorted(v)) for k, v in expansions.items()}
         return Tables(sms, frozen, max((len(k) for k in frozen), default=1), cues)
 
@@ -211,7 +227,7 @@ class SearchIndex:
         for word in self.words:
             self.words_by_initial.setdefault(word[0], ())
             self.words_by_initial[word[0]] += (word,)
-        self.cue_stems = {t for cue in tables.out_of_scope for t in cue}
+        self.cue_stems = {t for cue in tables.out_of_scope for t in cue.stems}
         self._build_weights(fields)
         self.fuzzy_choices: list[str] = []
         self.fuzzy_owner: list[int] = []
@@ -286,7 +302,7 @@ class SearchIndex:
         bm25_part = bm25 / (best + BM25_HALF) if best > 0 else bm25
         fuzzy = self._fuzzy(fuzzy_text(units))
         score = W_COVER * coverage + W_BM25 * bm25_part + W_FUZZ * fuzzy
-        off_topic = self._off_topic(units) or self._off_topic(analyse(question, self.tables))
+        off_topic = self.off_topic(units) or self.off_topic(analyse(question, self.tables))
         if off_topic:
             score = score * OUT_OF_SCOPE_FACTOR
         return np.clip(score, 0.0, 1.0), off_topic
@@ -325,11 +341,17 @@ class SearchIndex:
         np.maximum.at(out, self.fuzzy_owner_arr, sims)
         return out
 
-    def _off_topic(self, units: list[Unit]) -> bool:
-        stems = [t for u in units for t in u.alternatives[0]]
+    def off_topic(self, units: list[Unit]) -> bool:
+        """True when a cue appears in the question, spelled out or as an acronym's form."""
+        sequences = [[t for u in units for t in u.alternatives[0]],
+                     *(list(alt) for u in units for alt in u.alternatives[1:])]
+        words = {t for seq in sequences for t in seq}
         for cue in self.tables.out_of_scope:
-            n = len(cue)
-            if any(tuple(stems[i : i + n]) == cue for i in range(len(stems) - n + 1)):
+            if cue.unless & words:
+                continue
+            n = len(cue.stems)
+            if any(tuple(seq[i : i + n]) == cue.stems
+                   for seq in sequences for i in range(len(seq) - n + 1)):
                 return True
         return False
 

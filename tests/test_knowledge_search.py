@@ -84,3 +84,18 @@ def test_acronym_and_long_form_are_alternatives() -> None:
     [unit] = analyse("ITT", tables)
     assert ("itt",) in unit.alternatives
     assert ("incapacit", "total", "travail") in unit.alternatives
+
+
+def test_off_topic_cues_with_exceptions_and_acronyms(kb: KnowledgeBase) -> None:
+    index = kb.index
+    assert index.off_topic(analyse("arrêt de travail de trois mois", index.tables))
+    assert not index.off_topic(analyse("ITT ou arrêt de travail ?", index.tables))
+    assert index.off_topic(analyse("formulaire AT pour un patient", index.tables))
+    assert not index.off_topic(analyse("la déclaration remplace-t-elle la plainte",
+                                       index.tables))
+
+
+def test_typo_correction_is_conservative(kb: KnowledgeBase) -> None:
+    index = kb.index
+    assert index.corrections("secret medcial") == {"medcial": "medical"}
+    assert "mutuelle" not in index.corrections("mutuelle")  # not "tutelle": first letter
