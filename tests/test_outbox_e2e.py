@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from annuaire.loader import AnnuaireSet
 from bot.app import build_application, build_services
 from bot.fakeapi import FakeBotAPI
+from bot.services import Services
 from tests.botharness import TOKEN, make_settings
 from vvs.clock import FakeClock
 from vvs.db import transaction
@@ -17,6 +20,19 @@ CHAT, ADMIN = 701, 900
 async def _services(db, tmp_path: Path, clock: FakeClock):
     return await build_services(make_settings(db.url, tmp_path), clock=clock,
                                 content_sets=[AnnuaireSet()])
+
+
+@asynccontextmanager
+async def bound_services(db, tmp_path: Path, clock: FakeClock,  # noqa: ANN001
+                         api: FakeBotAPI) -> AsyncIterator[Services]:
+    """Services whose outbox sends through a bot bound to the stand-in (no polling)."""
+    services = await _services(db, tmp_path, clock)
+    try:
+        async with build_application(services, token=TOKEN, base_url=api.base_url,
+                                     updater=False):
+            yield services
+    finally:
+        await services.engine.dispose()
 
 
 async def _drain(services, clock: FakeClock, rounds: int = 12) -> None:
@@ -57,39 +73,27 @@ async def test_message_survives_restart_and_is_delivered_once_after_5xx_and_429(
 
 
 async def test_timeout_after_send_labels_the_copy(db, tmp_path: Path, clock: FakeClock) -> None:
-    async with FakeBotAPI(token=TOKEN) as api:
-        services = await _services(db, tmp_path, clock)
-        try:
-            app = build_application(services, token=TOKEN, base_url=api.base_url,
-                                    updater=False)
-            async with app:
-                api.fail_next("sendMessage", "timeout", after_send=True, hold=12)
-                async with transaction(services.sessions) as session:
-                    await services.outbox.enqueue(session, CHAT, {"text": "Bonjour"})
-                await services.outbox.deliver_due()
-                await _drain(services, clock)
-        finally:
-            await services.engine.dispose()
+    async with FakeBotAPI(token=TOKEN) as api, \
+            bound_services(db, tmp_path, clock, api) as services:
+        api.fail_next("sendMessage", "timeout", after_send=True, hold=12)
+        async with transaction(services.sessions) as session:
+            await services.outbox.enqueue(session, CHAT, {"text": "Bonjour"})
+        await services.outbox.deliver_due()
+        await _drain(services, clock)
     copies = [m.plain for m in api.sent_messages(CHAT)]
     assert len(copies) == 2 and "doublon" in copies[1] and "doublon" not in copies[0]
 
 
 async def test_blocked_user_is_dead_lettered_and_admins_alerted(
         db, tmp_path: Path, clock: FakeClock) -> None:
-    async with FakeBotAPI(token=TOKEN) as api:
-        services = await _services(db, tmp_path, clock)
-        try:
-            app = build_application(services, token=TOKEN, base_url=api.base_url,
-                                    updater=False)
-            async with app:
-                api.block(CHAT)
-                async with transaction(services.sessions) as session:
-                    await services.outbox.enqueue(session, CHAT, {"text": "x"}, purpose="test")
-                await _drain(services, clock)
-                async with services.sessions() as session:
-                    dead = await services.outbox.dead_letters(session)
-        finally:
-            await services.engine.dispose()
+    async with FakeBotAPI(token=TOKEN) as api, \
+            bound_services(db, tmp_path, clock, api) as services:
+        api.block(CHAT)
+        async with transaction(services.sessions) as session:
+            await services.outbox.enqueue(session, CHAT, {"text": "x"}, purpose="test")
+        await _drain(services, clock)
+        async with services.sessions() as session:
+            dead = await services.outbox.dead_letters(session)
     assert api.attempts("sendMessage", CHAT) == 1  # never retried
     assert len(dead) == 1 and dead[0].payload is None
     alerts = api.sent_messages(ADMIN)
