@@ -134,7 +134,8 @@ async def test_directory_by_text_and_location(db, tmp_path: Path) -> None:
     assert api.calls_to("sendVenue", chat_id=DOCTOR)
 
 
-async def test_reload_refuses_broken_edit_and_old_content_keeps_serving(db, tmp_path: Path) -> None:
+async def test_reload_refuses_broken_edit_and_old_content_keeps_serving(
+        db, tmp_path: Path) -> None:
     import shutil
 
     from sqlalchemy import select as sa_select

@@ -23,7 +23,7 @@ async def _services(db, tmp_path: Path, clock: FakeClock):
 
 
 @asynccontextmanager
-async def bound_services(db, tmp_path: Path, clock: FakeClock,  # noqa: ANN001
+async def bound_services(db, tmp_path: Path, clock: FakeClock,
                          api: FakeBotAPI) -> AsyncIterator[Services]:
     """Services whose outbox sends through a bot bound to the stand-in (no polling)."""
     services = await _services(db, tmp_path, clock)
