@@ -88,7 +88,10 @@ def main() -> None:
     except ConfigError as exc:
         print(f"Configuration invalide — {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    logging.basicConfig(level=settings.log_level.upper(),
+    level = settings.log_level.upper()
+    if settings.demo and "log_level" not in settings.model_fields_set:
+        level = "WARNING"  # the terminal is the demo's chat window: keep it readable
+    logging.basicConfig(level=level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
