@@ -2,13 +2,15 @@
 
 Run: `.venv/bin/python bench/bench_knowledge.py [-v]` from the repository root. Prints,
 for the shared development set and for bench/knowledge_eval.tsv: in-scope accuracy
-(answered and top-1 expected), out-of-scope abstention, median and p99 latency, load time.
+(answered and top-1 expected), out-of-scope abstention, median and p99 latency, load time;
+then the same sets with a typo (two letters swapped) in every word of six letters or more.
 Baselines get the abstention threshold that is best for them on the development set.
 """
 
 from __future__ import annotations
 
 import argparse
+import random
 import sys
 import time
 from collections.abc import Callable
@@ -89,9 +91,23 @@ def best_threshold(scorer: Scorer, cases: list[Case]) -> float:
     return best
 
 
+def with_typos(cases: list[Case], seed: int = 7) -> list[Case]:
+    """The same questions with one typo (two letters swapped) in each word of 6+ letters."""
+    rng = random.Random(seed)
+    out = []
+    for case in cases:
+        words = case.question.split()
+        for n, word in enumerate(words):
+            if len(word) >= 6 and word.isalpha():
+                i = rng.randrange(1, len(word) - 2)
+                words[n] = word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+        out.append(Case(case.expected, " ".join(words)))
+    return out
+
+
 def report(name: str, label: str, search, cases: list[Case], verbose: bool) -> None:
     m = evaluate(search, cases)
-    print(f"  {name:<10} {label:<5} in-scope {m.in_scope_right:>3}/{m.in_scope:<3} "
+    print(f"  {name:<10} {label:<8} in-scope {m.in_scope_right:>3}/{m.in_scope:<3} "
           f"{m.accuracy:6.1%}   out-of-scope abstained {m.out_scope_abstained:>2}/"
           f"{m.out_scope:<2} {m.abstention:6.1%}   median {m.latency(0.5):6.2f} ms   "
           f"p99 {m.latency(0.99):6.2f} ms")
@@ -111,6 +127,7 @@ def main() -> None:
     print(f"{len(entries)} entries; engine load (parse + validate + index) {load_ms:.0f} ms")
     sets = [("dev", read_cases(DEV))] if DEV.exists() else []
     sets.append(("own", read_cases(OWN)))
+    sets += [(label + "+typo", with_typos(cases)) for label, cases in list(sets)]
     dev_cases = sets[0][1]
     t0 = time.perf_counter()
     bm25 = bm25_baseline(entries)

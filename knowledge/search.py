@@ -126,6 +126,7 @@ class Tables:
     expansions: dict[tuple[str, ...], tuple[tuple[str, ...], ...]]  # stems → alternatives
     max_span: int
     out_of_scope: tuple[Cue, ...]
+    cue_words: frozenset[str] = frozenset()  # folded words of the cues (typo targets too)
 
     @staticmethod
     def load(synonyms: Path = SYNONYMS_FILE, out_of_scope: Path = OUT_OF_SCOPE_FILE) -> Tables:
@@ -142,7 +143,11 @@ class Tables:
         cues = tuple(c for c in (Cue.parse(item) for item in _read_yaml(out_of_scope)
                                  .get("cues") or []) if c.stems)
         frozen = {k: tuple(sorted(v)) for k, v in expansions.items()}
-        return Tables(sms, frozen, max((len(k) for k in frozen), default=1), cues)
+        raw = [c["cue"] if isinstance(c, dict) else c for c in _read_yaml(out_of_scope)
+               .get("cues") or []]
+        cue_words = frozenset(w for c in raw for w in fold(str(c)).split()
+                              if len(w) >= 5 and w not in STOP_WORDS)
+        return Tables(sms, frozen, max((len(k) for k in frozen), default=1), cues, cue_words)
 
 
 def _read_yaml(path: Path) -> dict:
@@ -244,6 +249,7 @@ class SearchIndex:
             for text in (e.title, e.summary, e.details, *e.questions, *e.keywords):
                 words.update(fold(text).split())
         words = {w for w in words if len(w) >= 4 and not w.isdigit() and w not in STOP_WORDS}
+        words |= self.tables.cue_words  # so that a misspelt off-topic word is recognised
         return {w: stem(w) for w in sorted(words)}
 
     def _build_weights(self, fields: dict[str, list[list[str]]]) -> None:
