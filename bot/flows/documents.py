@@ -90,7 +90,7 @@ def _contact_text(contact: Contact, certain: bool) -> str:
     parts = [contact.name + ("" if certain else " (à confirmer)")]
     details = [d for d in (contact.address, contact.phone and f"tél. {contact.phone}",
                            contact.email) if d]
-    parts.append(", ".join(details) if details else "coordonnées à confirmer")
+    parts.append(", ".join(details) if details else _("coordonnées à confirmer"))
     return " — ".join(parts)
 
 

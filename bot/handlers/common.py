@@ -6,18 +6,18 @@ import html
 
 from bot.handlers.turn import Turn
 from vvs.emergency import all_numbers_text
-from vvs.i18n import _, current_language, set_language
+from vvs.i18n import N_, _, current_language, set_language
 from vvs.privacy import erase_user
 from vvs.ui import Button, Reply
 
 MENU_ITEMS = (
-    ("m:flow:majeur", "🧑 Signaler : victime majeure"),
-    ("m:flow:mineur", "🧒 Signaler : victime mineure"),
-    ("m:flow:ip", "📨 Information préoccupante"),
-    ("m:ask", "⚖️ Poser une question juridique"),
-    ("m:annuaire", "📍 Trouver une ressource"),
-    ("m:flow:victime", "🛡️ Je suis moi-même victime"),
-    ("m:urg", "🚨 Numéros d'urgence"),
+    ("m:flow:majeur", N_("🧑 Signaler : victime majeure")),
+    ("m:flow:mineur", N_("🧒 Signaler : victime mineure")),
+    ("m:flow:ip", N_("📨 Information préoccupante")),
+    ("m:ask", N_("⚖️ Poser une question juridique")),
+    ("m:annuaire", N_("📍 Trouver une ressource")),
+    ("m:flow:victime", N_("🛡️ Je suis moi-même victime")),
+    ("m:urg", N_("🚨 Numéros d'urgence")),
 )
 
 
