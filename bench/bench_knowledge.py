@@ -28,6 +28,7 @@ from knowledge.search import fold  # noqa: E402
 
 DEV = ROOT.parent / "shared" / "eval" / "qa-dev.tsv"
 OWN = ROOT / "bench" / "knowledge_eval.tsv"
+HOLDOUT = ROOT / "bench" / "knowledge_holdout.tsv"
 Scorer = Callable[[str], list[tuple[str, float]]]
 
 
@@ -128,6 +129,7 @@ def main() -> None:
     sets = [("dev", read_cases(DEV))] if DEV.exists() else []
     sets.append(("own", read_cases(OWN)))
     sets += [(label + "+typo", with_typos(cases)) for label, cases in list(sets)]
+    sets.append(("holdout", read_cases(HOLDOUT)))
     dev_cases = sets[0][1]
     t0 = time.perf_counter()
     bm25 = bm25_baseline(entries)

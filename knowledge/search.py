@@ -56,8 +56,11 @@ BM25_HALF = 12.0
 IDF_SMOOTH = 0.5
 CONCEPT_WEIGHT = 2.0
 UNKNOWN_WEIGHT = 0.8
+# Entries that cover less than COVERAGE_GATE of the question are scaled down by
+# sqrt(coverage / COVERAGE_GATE): matching one shared word ("secret", "enfant") is not enough.
+COVERAGE_GATE = 0.5
 OUT_OF_SCOPE_FACTOR = 0.55
-THRESHOLD = 0.44
+THRESHOLD = 0.49
 SUGGESTION_FLOOR = 0.12
 
 _STOP_TEXT = """
@@ -292,7 +295,9 @@ class SearchIndex:
             candidates = self.words_by_initial.get(word[0], ())
             match = process.extractOne(word, candidates, scorer=OSA.distance,
                                        score_cutoff=max_edits)
-            if match is not None:
+            # an off-topic word is a target only one edit away: a real word unknown to the
+            # base ("fracture") must not turn into an off-topic one ("facturer")
+            if match is not None and (match[1] <= 1 or match[0] not in self.tables.cue_words):
                 out[word] = match[0]
         return out
 
@@ -308,6 +313,7 @@ class SearchIndex:
         bm25_part = bm25 / (best + BM25_HALF) if best > 0 else bm25
         fuzzy = self._fuzzy(fuzzy_text(units))
         score = W_COVER * coverage + W_BM25 * bm25_part + W_FUZZ * fuzzy
+        score = score * np.sqrt(np.minimum(1.0, coverage / COVERAGE_GATE))
         off_topic = self.off_topic(units) or self.off_topic(analyse(question, self.tables))
         if off_topic:
             score = score * OUT_OF_SCOPE_FACTOR
@@ -348,16 +354,15 @@ class SearchIndex:
         return out
 
     def off_topic(self, units: list[Unit]) -> bool:
-        """True when a cue appears in the question, spelled out or as an acronym's form."""
+        """True when a cue appears in the question (in order, at most one word between its
+        words), spelled out or as an acronym's form."""
         sequences = [[t for u in units for t in u.alternatives[0]],
                      *(list(alt) for u in units for alt in u.alternatives[1:])]
         words = {t for seq in sequences for t in seq}
         for cue in self.tables.out_of_scope:
-            if cue.unless & words:
+            if cue.unless & words or not set(cue.stems) <= words:
                 continue
-            n = len(cue.stems)
-            if any(tuple(seq[i : i + n]) == cue.stems
-                   for seq in sequences for i in range(len(seq) - n + 1)):
+            if any(_in_order(cue.stems, seq) for seq in sequences):
                 return True
         return False
 
@@ -371,6 +376,22 @@ class SearchIndex:
                         enumerate(order[:top])
                         if score[i] > SUGGESTION_FLOOR or (answered and rank == 0))
         return SearchResult(answered and bool(results), results)
+
+
+def _in_order(cue: tuple[str, ...], seq: list[str]) -> bool:
+    """`cue` occurs in `seq` in order, with at most one other word between two of its words."""
+    for start, word in enumerate(seq):
+        if word != cue[0]:
+            continue
+        pos = start
+        for part in cue[1:]:
+            window = seq[pos + 1 : pos + 3]
+            if part not in window:
+                break
+            pos += 1 + window.index(part)
+        else:
+            return True
+    return False
 
 
 def _field(entry: Entry, name: str) -> str:

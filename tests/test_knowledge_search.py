@@ -93,9 +93,13 @@ def test_off_topic_cues_with_exceptions_and_acronyms(kb: KnowledgeBase) -> None:
     assert index.off_topic(analyse("formulaire AT pour un patient", index.tables))
     assert not index.off_topic(analyse("la déclaration remplace-t-elle la plainte",
                                        index.tables))
+    assert index.off_topic(analyse("certificat médical de décès", index.tables))  # gap
+    assert not index.off_topic(analyse("décès puis certificat", index.tables))  # order
 
 
 def test_typo_correction_is_conservative(kb: KnowledgeBase) -> None:
     index = kb.index
     assert index.corrections("secret medcial") == {"medcial": "medical"}
     assert "mutuelle" not in index.corrections("mutuelle")  # not "tutelle": first letter
+    assert index.corrections("fracture") == {}  # not "facturer", two edits from a cue word
+    assert index.corrections("acident du travail") == {"acident": "accident"}
