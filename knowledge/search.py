@@ -9,9 +9,9 @@ Each entry gets three signals: a field-weighted BM25 (title, questions, keywords
 details), the idf-weighted *coverage* of the question's words by the entry (words unknown
 to the whole base lower it: that is what makes off-topic questions abstain), and the best
 rapidfuzz similarity with the entry's title and sample questions. They are combined into a
-score in [0, 1]; questions that name an off-topic concept (`out_of_scope.yaml`) are
-penalised. Below `THRESHOLD` the search abstains and returns the closest entries as
-suggestions only.
+score in [0, 1], scaled down when the entry covers little of the question; questions that
+name an off-topic concept (`out_of_scope.yaml`) are penalised. Below `THRESHOLD` the
+search abstains and returns the closest entries as suggestions only.
 """
 
 from __future__ import annotations
@@ -176,7 +176,6 @@ class Unit:
     """One concept of a question: its own stems or any alternative spelled elsewhere."""
 
     alternatives: list[tuple[str, ...]] = field(default_factory=list)
-    known: bool = True
 
 
 def analyse(text: str, tables: Tables, correct: dict[str, str] | None = None) -> list[Unit]:
@@ -276,6 +275,8 @@ class SearchIndex:
             weights += FIELD_WEIGHTS[name] * self.idf * tf * (BM25_K1 + 1) / (tf + norm)
         self.weights = weights
         self.present = present
+        for array in (self.idf, self.weights, self.present):
+            array.flags.writeable = False  # the index is part of an immutable snapshot
 
     def corrections(self, text: str) -> dict[str, str]:
         """Unknown words (typos) → the closest word of the base, when close enough.
