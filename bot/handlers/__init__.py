@@ -61,5 +61,4 @@ def _feature_setups() -> list:
     """Feature modules, each with `setup(router)`; listed here so wiring stays in one place."""
     from bot.handlers import admin_cmds, annuaire, escalation, flows, knowledge
 
-    # escalation last: it wraps the free-text handlers so a reply to a relayed message is relayed
     return [admin_cmds.setup, knowledge.setup, annuaire.setup, flows.setup, escalation.setup]

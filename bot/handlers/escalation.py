@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import html
 
-from bot.handlers import common
-from bot.handlers.router import Router, TurnHandler
+from bot.handlers.router import Router
 from bot.handlers.turn import Turn
 from bot.services import Services
 from escalation import screens
@@ -343,19 +342,15 @@ async def on_relay_text(turn: Turn) -> None:
     await _relay(turn, esc)
 
 
-def reply_aware(handler: TurnHandler | None) -> TurnHandler:
+async def on_reply(turn: Turn) -> bool:
     """A text sent as a reply to a relayed message (or a notification) is relayed."""
-
-    async def wrapped(turn: Turn) -> None:
-        """Relay a reply to an escalation message; anything else goes to `handler`."""
-        if turn.reply_to_message_id is not None and turn.is_private:
-            esc = await _svc(turn).by_reply(turn.session, turn.chat_id, turn.reply_to_message_id)
-            if esc is not None:
-                await _relay(turn, esc)
-                return
-        await (handler or common.not_yet)(turn)
-
-    return wrapped
+    if not turn.is_private or turn.reply_to_message_id is None:
+        return False
+    esc = await _svc(turn).by_reply(turn.session, turn.chat_id, turn.reply_to_message_id)
+    if esc is None:
+        return False
+    await _relay(turn, esc)
+    return True
 
 
 # ---------------------------------------------------------------- wiring
@@ -448,10 +443,7 @@ def setup(router: Router) -> None:
     router.modes[RELAY] = on_relay_text
     router.rerender[CONFIRM] = _rerender
     router.rerender[MESSAGE] = _rerender
-    router.idle_text = reply_aware(router.idle_text)
-    for mode, handler in list(router.modes.items()):
-        if mode != RELAY:
-            router.modes[mode] = reply_aware(handler)
+    router.reply_hooks.append(on_reply)
 
 
 async def _confirm_text(turn: Turn) -> None:

@@ -24,6 +24,8 @@ class Router:
     location: dict[str, TurnHandler] = field(default_factory=dict)  # by mode; "*" default
     contact: dict[str, TurnHandler] = field(default_factory=dict)
     idle_text: TurnHandler | None = None
+    # consulted first for a message sent as a reply; True means "handled"
+    reply_hooks: list[Callable[[Turn], Awaitable[bool]]] = field(default_factory=list)
     menu_items: dict[str, TurnHandler] = field(default_factory=dict)  # "m:<item>" targets
     deep_links: dict[str, TurnHandler] = field(default_factory=dict)  # /start <arg>
     descriptions: list[tuple[str, str]] = field(default_factory=list)  # for setMyCommands

@@ -175,6 +175,10 @@ async def _on_text(turn: Turn, router: Router) -> None:
     if turn.text in (_("Annuler"), _("Ne pas partager")) and turn.conv.mode != "esc_contact":
         await common.annuler(turn)
         return
+    if turn.reply_to_message_id is not None:
+        for hook in router.reply_hooks:
+            if await hook(turn):
+                return
     handler = router.modes.get(turn.conv.mode) or router.idle_text
     if handler is None:
         await common.not_yet(turn)
