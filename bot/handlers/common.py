@@ -45,7 +45,7 @@ def welcome_text() -> str:
 async def start(turn: Turn) -> None:
     """/start: greet, then the main menu (deep links open a flow directly)."""
     turn.conv.idle()
-    await turn.event("start", detail=(turn.args[0][:20] if turn.args else None) and "deeplink")
+    await turn.event("start")
     turn.reply(Reply(welcome_text()), main_menu())
 
 
