@@ -16,13 +16,17 @@ search abstains and returns the closest entries as suggestions only.
 
 from __future__ import annotations
 
+import gzip
+import json
 import math
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from importlib import resources
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -59,6 +63,16 @@ UNKNOWN_WEIGHT = 0.8
 # Entries that cover less than COVERAGE_GATE of the question are scaled down by
 # sqrt(coverage / COVERAGE_GATE): matching one shared word ("secret", "enfant") is not enough.
 COVERAGE_GATE = 0.5
+# A question's content word that the base does not know at all: a real French word (in the
+# lexicon) is a topic the base does not cover and weighs UNKNOWN_FRENCH_WEIGHT times the
+# heaviest word in coverage, and each one scales the score by UNKNOWN_FRENCH_FACTOR; a
+# non-word (an uncorrectable typo, a name, an unknown acronym) keeps UNKNOWN_WEIGHT.
+UNKNOWN_FRENCH_WEIGHT = 0.8
+UNKNOWN_FRENCH_FACTOR = 1.0
+# A word of the lexicon seen at least LEXICON_PROTECT times is never corrected (rarer forms,
+# "pliante", are more often typos of a word of the base, "plainte").
+LEXICON_PROTECT = 100
+FAMILY_PREFIX = 8
 OUT_OF_SCOPE_FACTOR = 0.55
 THRESHOLD = 0.49
 SUGGESTION_FLOOR = 0.12
@@ -85,6 +99,31 @@ _ARTICLE = re.compile(r"\b(?:art(?:icle)?s?\.?\s*)?([lrd])\s*\.?\s*(\d{1,4}(?:[-
 _NUMBER_DASH = re.compile(r"(\d)[-.](?=\d)")
 
 _stemmer = snowballstemmer.stemmer("french")
+
+
+@lru_cache(maxsize=1)
+def french_lexicon() -> Mapping[str, int]:
+    """Folded French word → frequency (pyspellchecker's French list; empty if absent).
+
+    A word of this list is a real word: a frequent one is never "corrected" into a word
+    of the base, and when the base does not know it, it names a topic the base does not
+    cover. Its rarest forms (count 50) come from a dictionary rather than from usage.
+    """
+    try:
+        raw = (resources.files("spellchecker") / "resources" / "fr.json.gz").read_bytes()
+        counts = json.loads(gzip.decompress(raw))
+    except (ModuleNotFoundError, OSError, ValueError):
+        return MappingProxyType({})
+    words: dict[str, int] = {}
+    for word, count in counts.items():
+        if not word.isalpha():
+            continue
+        if not word.isascii():
+            word = unicodedata.normalize("NFKD", word.replace("œ", "oe").replace("æ", "ae"))
+            word = word.encode("ascii", "ignore").decode()
+        word = word.lower()
+        words[word] = max(count, words.get(word, 0))
+    return MappingProxyType(words)
 
 
 @lru_cache(maxsize=65536)
@@ -176,6 +215,7 @@ class Unit:
     """One concept of a question: its own stems or any alternative spelled elsewhere."""
 
     alternatives: list[tuple[str, ...]] = field(default_factory=list)
+    words: tuple[str, ...] = ()  # the folded words of the question behind it
 
 
 def analyse(text: str, tables: Tables, correct: dict[str, str] | None = None) -> list[Unit]:
@@ -185,18 +225,19 @@ def analyse(text: str, tables: Tables, correct: dict[str, str] | None = None) ->
         words.extend(tables.sms.get(word, (word,)))
     if correct is not None:
         words = [correct.get(w, w) for w in words]
-    stems = [stem(w) for w in words if w not in STOP_WORDS]
+    words = [w for w in words if w not in STOP_WORDS]
+    stems = [stem(w) for w in words]
     units: list[Unit] = []
     i = 0
     while i < len(stems):
         for span in range(min(tables.max_span, len(stems) - i), 0, -1):
             key = tuple(stems[i : i + span])
             if key in tables.expansions:
-                units.append(Unit([key, *tables.expansions[key]]))
+                units.append(Unit([key, *tables.expansions[key]], tuple(words[i : i + span])))
                 i += span
                 break
         else:
-            units.append(Unit([(stems[i],)]))
+            units.append(Unit([(stems[i],)], (words[i],)))
             i += 1
     return units
 
@@ -235,6 +276,12 @@ class SearchIndex:
             self.words_by_initial.setdefault(word[0], ())
             self.words_by_initial[word[0]] += (word,)
         self.cue_stems = {t for cue in tables.out_of_scope for t in cue.stems}
+        self.lexicon = french_lexicon()
+        self.words_by_prefix: dict[str, tuple[str, ...]] = {}
+        for word in self.words:
+            if len(word) >= FAMILY_PREFIX:
+                key = word[:FAMILY_PREFIX]
+                self.words_by_prefix[key] = (*self.words_by_prefix.get(key, ()), word)
         self._build_weights(fields)
         self.fuzzy_choices: list[str] = []
         self.fuzzy_owner: list[int] = []
@@ -282,7 +329,9 @@ class SearchIndex:
         """Unknown words (typos) → the closest word of the base, when close enough.
 
         One edit (a transposition counts as one) from 5 letters, two from 8; the first
-        letter must match. Words of the off-topic cues are never corrected.
+        letter must match. Words of the off-topic cues are never corrected, nor real French
+        words (the lexicon): those only join a word of the base of the same family (the
+        same first FAMILY_PREFIX letters: "psychologue" → "psychologique").
         """
         out: dict[str, str] = {}
         for word in set(fold(text).split()):
@@ -291,6 +340,11 @@ class SearchIndex:
                     or " " in word or stem(word) in self.term_ids
                     or (stem(word),) in self.tables.expansions
                     or stem(word) in self.cue_stems):
+                continue
+            if self.lexicon.get(word, 0) >= LEXICON_PROTECT:
+                family = self.words_by_prefix.get(word[:FAMILY_PREFIX], ())
+                if len(word) >= FAMILY_PREFIX and family:
+                    out[word] = min(family, key=lambda w: (OSA.distance(word, w), w))
                 continue
             max_edits = 2 if len(word) >= 8 else 1
             candidates = self.words_by_initial.get(word[0], ())
@@ -315,6 +369,7 @@ class SearchIndex:
         fuzzy = self._fuzzy(fuzzy_text(units))
         score = W_COVER * coverage + W_BM25 * bm25_part + W_FUZZ * fuzzy
         score = score * np.sqrt(np.minimum(1.0, coverage / COVERAGE_GATE))
+        score = score * UNKNOWN_FRENCH_FACTOR ** self.unknown_french(units)
         off_topic = self.off_topic(units) or self.off_topic(analyse(question, self.tables))
         if off_topic:
             score = score * OUT_OF_SCOPE_FACTOR
@@ -337,12 +392,22 @@ class SearchIndex:
                 best = np.maximum(best, share)
                 weight = max(weight, float(idf.mean()) + IDF_SMOOTH)
             if weight == 0.0:
-                weight = UNKNOWN_WEIGHT * (self.max_idf + IDF_SMOOTH)
+                share = (UNKNOWN_FRENCH_WEIGHT if self.is_french(unit) else UNKNOWN_WEIGHT)
+                weight = share * (self.max_idf + IDF_SMOOTH)
             elif len(unit.alternatives) > 1:
                 weight = max(weight, CONCEPT_WEIGHT)
             total += weight * best
             weight_sum += weight
         return total / weight_sum if weight_sum else total
+
+    def is_french(self, unit: Unit) -> bool:
+        """A unit made of real French words (the lexicon), not a typo, name or number."""
+        return bool(unit.words) and all(w in self.lexicon for w in unit.words)
+
+    def unknown_french(self, units: list[Unit]) -> int:
+        """How many of the question's concepts are French words the base never uses."""
+        return sum(1 for u in units if self.is_french(u) and not any(
+            t in self.term_ids for alt in u.alternatives for t in alt))
 
     def _fuzzy(self, text: str) -> np.ndarray:
         """Best similarity (0..1) of the question with each entry's title and questions."""
