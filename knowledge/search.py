@@ -67,8 +67,11 @@ COVERAGE_GATE = 0.5
 # lexicon) is a topic the base does not cover and weighs UNKNOWN_FRENCH_WEIGHT times the
 # heaviest word in coverage, and each one scales the score by UNKNOWN_FRENCH_FACTOR; a
 # non-word (an uncorrectable typo, a name, an unknown acronym) keeps UNKNOWN_WEIGHT.
-UNKNOWN_FRENCH_WEIGHT = 0.8
-UNKNOWN_FRENCH_FACTOR = 1.0
+UNKNOWN_FRENCH_WEIGHT = 1.2
+UNKNOWN_FRENCH_FACTOR = 0.85
+# ... in proportion to its rarity: 0 for a word seen RARITY_COMMON times or more in the
+# lexicon (everyday words: "fois", "fils"), 1 for RARITY_RARE times or fewer ("fièvre").
+RARITY_COMMON, RARITY_RARE = 30_000, 1_000
 # A word of the lexicon seen at least LEXICON_PROTECT times is never corrected (rarer forms,
 # "pliante", are more often typos of a word of the base, "plainte").
 LEXICON_PROTECT = 100
@@ -392,7 +395,9 @@ class SearchIndex:
                 best = np.maximum(best, share)
                 weight = max(weight, float(idf.mean()) + IDF_SMOOTH)
             if weight == 0.0:
-                share = (UNKNOWN_FRENCH_WEIGHT if self.is_french(unit) else UNKNOWN_WEIGHT)
+                share = UNKNOWN_WEIGHT
+                if self.is_french(unit):
+                    share += (UNKNOWN_FRENCH_WEIGHT - UNKNOWN_WEIGHT) * self.rarity(unit)
                 weight = share * (self.max_idf + IDF_SMOOTH)
             elif len(unit.alternatives) > 1:
                 weight = max(weight, CONCEPT_WEIGHT)
@@ -404,9 +409,15 @@ class SearchIndex:
         """A unit made of real French words (the lexicon), not a typo, name or number."""
         return bool(unit.words) and all(w in self.lexicon for w in unit.words)
 
-    def unknown_french(self, units: list[Unit]) -> int:
-        """How many of the question's concepts are French words the base never uses."""
-        return sum(1 for u in units if self.is_french(u) and not any(
+    def rarity(self, unit: Unit) -> float:
+        """0 for everyday words, 1 for rare ones (log scale between RARITY_COMMON and _RARE)."""
+        count = min(self.lexicon.get(w, 0) for w in unit.words) if unit.words else 0
+        span = math.log(RARITY_COMMON / RARITY_RARE)
+        return min(1.0, max(0.0, math.log(RARITY_COMMON / max(count, 1)) / span))
+
+    def unknown_french(self, units: list[Unit]) -> float:
+        """The summed rarity of the question's French words that the base never uses."""
+        return sum(self.rarity(u) for u in units if self.is_french(u) and not any(
             t in self.term_ids for alt in u.alternatives for t in alt))
 
     def _fuzzy(self, text: str) -> np.ndarray:
