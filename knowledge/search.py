@@ -2,15 +2,17 @@
 
 Pipeline (the same for entries and questions): fold case, accents and punctuation → SMS
 spellings (`synonyms.yaml`, `sms`) → typo correction against the entries' vocabulary
-(questions only) → acronyms and synonym groups as alternatives (`acronyms`, `synonyms`)
-→ stop words out → French Snowball stems.
+(questions only; real French words of the lexicon, `french_lexicon`, are never corrected,
+they only join a word of the base of the same family) → acronyms and synonym groups as
+alternatives (`acronyms`, `synonyms`) → stop words out → French Snowball stems.
 
 Each entry gets three signals: a field-weighted BM25 (title, questions, keywords, summary,
 details), the idf-weighted *coverage* of the question's words by the entry (words unknown
 to the whole base lower it: that is what makes off-topic questions abstain), and the best
 rapidfuzz similarity with the entry's title and sample questions. They are combined into a
 score in [0, 1], scaled down when the entry covers little of the question; questions that
-name an off-topic concept (`out_of_scope.yaml`) are penalised. Below `THRESHOLD` the
+name an off-topic concept (`out_of_scope.yaml`) are penalised, and so are questions with
+rare French words the base never uses (a topic it does not cover). Below `THRESHOLD` the
 search abstains and returns the closest entries as suggestions only.
 """
 

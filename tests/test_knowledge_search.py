@@ -103,3 +103,25 @@ def test_typo_correction_is_conservative(kb: KnowledgeBase) -> None:
     assert "mutuelle" not in index.corrections("mutuelle")  # not "tutelle": first letter
     assert index.corrections("fracture") == {}  # not "facturer", two edits from a cue word
     assert index.corrections("acident du travail") == {"acident": "accident"}
+
+
+def test_real_french_words_are_not_corrected(kb: KnowledgeBase) -> None:
+    pytest.importorskip("spellchecker")
+    index = kb.index
+    assert index.corrections("danser") == {}  # a French word, not a typo of "danger"
+    assert index.corrections("dnager") == {"dnager": "danger"}
+    # a French word unknown to the base joins a word of the same family
+    assert index.corrections("confidentiel") == {"confidentiel": "confidentialite"}
+
+
+def test_unknown_french_words_count_by_rarity(kb: KnowledgeBase) -> None:
+    pytest.importorskip("spellchecker")
+    index = kb.index
+
+    def unknown(question: str) -> float:
+        return index.unknown_french(analyse(question, index.tables,
+                                            index.corrections(question)))
+
+    assert unknown("secret du patient") == 0  # every word known to the base
+    assert unknown("une fois le patient") == 0  # an everyday word barely counts
+    assert unknown("fièvre du patient") > 0.3  # a topic word the base does not cover
