@@ -114,3 +114,23 @@ async def test_question_answered_with_sources_or_abstains(db, tmp_path: Path) ->
         assert any("référent" in b for b in buttons(sent))
         sent = await chat.say("ma patiente Mme Dupont née le 12/03/1980 refuse le signalement")
         assert "semble contenir" in texts(sent)
+
+
+async def test_victim_route_to_its_end_then_referent_offer(db, tmp_path: Path) -> None:
+    async with running_bot(make_settings(db.url, tmp_path)) as (api, _s):
+        chat = Chat(api, DOCTOR)
+        sent = await chat.command("/victime")
+        assert "17" in texts(sent) or "112" in texts(sent)  # safety first
+        await chat.press("Oui")
+        sent = await chat.press("Agression")
+        for _ in range(4):  # care, complaint, declaration, CDOM support
+            sent = await chat.press("Continuer")
+        assert "Salarié" in " ".join(buttons(sent))
+        await chat.press("Libéral")
+        sent = await chat.press("Continuer")  # prevention → which département
+        sent = await chat.press("Hauts-de-Seine")
+        end = texts(sent)
+        assert "Conseil départemental" in end or "CDOM" in end
+        assert any("référent" in b for b in buttons(sent))
+        sent = await chat.press("référent")
+        assert "pas une ligne d'urgence" in texts(sent) or "urgence" in texts(sent)
