@@ -5,6 +5,10 @@ for the shared development set and for bench/knowledge_eval.tsv: in-scope accura
 (answered and top-1 expected), out-of-scope abstention, median and p99 latency, load time;
 then the same sets with a typo (two letters swapped) in every word of six letters or more.
 Baselines get the abstention threshold that is best for them on the development set.
+
+`--holdout2 tune|test|both` adds bench/knowledge_holdout2.tsv split by physical line number
+of the file: odd lines are the TUNE half (free to look at while tuning), even lines the
+TEST half (measure only, a few times). `--engine` skips the baselines.
 """
 
 from __future__ import annotations
@@ -29,7 +33,20 @@ from knowledge.search import fold  # noqa: E402
 DEV = ROOT.parent / "shared" / "eval" / "qa-dev.tsv"
 OWN = ROOT / "bench" / "knowledge_eval.tsv"
 HOLDOUT = ROOT / "bench" / "knowledge_holdout.tsv"
+HOLDOUT2 = ROOT / "bench" / "knowledge_holdout2.tsv"
 Scorer = Callable[[str], list[tuple[str, float]]]
+
+
+def read_half(path: Path, parity: int) -> list[Case]:
+    """The cases on the file's lines whose 1-based number has this parity (1 odd, 0 even)."""
+    cases = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if n % 2 != parity or not line.strip() or line.startswith("#"):
+            continue
+        expected, question = line.split("\t", 1)
+        ids = frozenset() if expected.strip() == "-" else frozenset(expected.strip().split("|"))
+        cases.append(Case(ids, question.strip()))
+    return cases
 
 
 def bm25_baseline(entries: list[Entry]) -> Scorer:
@@ -120,6 +137,9 @@ def report(name: str, label: str, search, cases: list[Case], verbose: bool) -> N
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="list the failures")
+    parser.add_argument("--holdout2", choices=["tune", "test", "both"],
+                        help="add holdout2's odd-line (tune) and/or even-line (test) half")
+    parser.add_argument("--engine", action="store_true", help="skip the baselines")
     args = parser.parse_args()
     start = time.perf_counter()
     kb, _findings = load_knowledge(ROOT)
@@ -130,16 +150,22 @@ def main() -> None:
     sets.append(("own", read_cases(OWN)))
     sets += [(label + "+typo", with_typos(cases)) for label, cases in list(sets)]
     sets.append(("holdout", read_cases(HOLDOUT)))
-    dev_cases = sets[0][1]
-    t0 = time.perf_counter()
-    bm25 = bm25_baseline(entries)
-    t1 = time.perf_counter()
-    fz = fuzz_baseline(entries)
-    t2 = time.perf_counter()
-    print(f"baseline load: bm25s {1000 * (t1 - t0):.0f} ms, rapidfuzz {1000 * (t2 - t1):.0f} ms")
-    systems = [("engine", engine_search(kb)),
-               ("bm25s", with_threshold(bm25, best_threshold(bm25, dev_cases))),
-               ("rapidfuzz", with_threshold(fz, best_threshold(fz, dev_cases)))]
+    if args.holdout2 in ("tune", "both"):
+        sets.append(("h2-tune", read_half(HOLDOUT2, 1)))
+    if args.holdout2 in ("test", "both"):
+        sets.append(("h2-test", read_half(HOLDOUT2, 0)))
+    systems = [("engine", engine_search(kb))]
+    if not args.engine:
+        dev_cases = sets[0][1]
+        t0 = time.perf_counter()
+        bm25 = bm25_baseline(entries)
+        t1 = time.perf_counter()
+        fz = fuzz_baseline(entries)
+        t2 = time.perf_counter()
+        print(f"baseline load: bm25s {1000 * (t1 - t0):.0f} ms, "
+              f"rapidfuzz {1000 * (t2 - t1):.0f} ms")
+        systems += [("bm25s", with_threshold(bm25, best_threshold(bm25, dev_cases))),
+                    ("rapidfuzz", with_threshold(fz, best_threshold(fz, dev_cases)))]
     for name, search in systems:
         for label, cases in sets:
             report(name, label, search, cases, args.verbose and name == "engine")
