@@ -16,7 +16,7 @@ from vvs.db import transaction
 from vvs.dedupe import claim_update
 from vvs.emergency import detect_emergency, emergency_reply
 from vvs.errors import StaleAction
-from vvs.i18n import _, normalize, set_language
+from vvs.i18n import _, normalize, set_language, use_language
 from vvs.ui import Button, Reply
 
 log = logging.getLogger(__name__)
@@ -45,9 +45,10 @@ async def on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     allowed, warn = services.flood.allow(services.user_key(user.id))
     if not allowed:
         if warn:
-            await context.bot.send_message(chat.id, _(
-                "Vous envoyez beaucoup de messages à la fois : je les traite un par un, "
-                "merci de patienter quelques secondes."))
+            with use_language(normalize(user.language_code)):
+                text = _("Vous envoyez beaucoup de messages à la fois : je mets de côté les "
+                         "suivants quelques secondes. Renvoyez votre message dans un instant.")
+            await context.bot.send_message(chat.id, text)
         if update.callback_query:
             await update.callback_query.answer()
         return
@@ -58,8 +59,7 @@ async def on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await edit_keyboard(context.bot, chat.id, turn.message_id)
     for reply in turn.replies:
         await send_reply(context.bot, chat.id, reply)
-    if turn.replies or turn.services.wake is None:
-        services.wake.set()  # something may have been queued in the outbox
+    services.wake.set()  # the turn may have queued outbox messages: deliver them now
 
 
 async def _run_turn(update: Update, services: Services, router: Router) -> Turn:
