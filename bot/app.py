@@ -8,7 +8,7 @@ import html
 import logging
 import os
 import socket
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -100,21 +100,31 @@ async def _unbound_sender(chat_id: int, payload: dict, dup: bool) -> int:
 
 
 class PerUserProcessor(BaseUpdateProcessor):
-    """Updates of one user in order, different users concurrently."""
+    """Updates of one user in order, different users concurrently.
+
+    The user's lock is taken before a concurrency slot, so a user who floods the bot waits
+    on their own lock and never holds the slots other users need.
+    """
 
     def __init__(self, max_concurrent_updates: int = 64) -> None:
         super().__init__(max_concurrent_updates)
         self._locks: dict[int, asyncio.Lock] = {}
+        self._waiting: dict[int, int] = {}
 
-    async def do_process_update(self, update: object, coroutine: Any) -> None:
+    async def process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = _user_id(update)
         lock = self._locks.setdefault(key, asyncio.Lock())
+        self._waiting[key] = self._waiting.get(key, 0) + 1
         try:
-            async with lock:
-                await coroutine
+            async with lock, self._semaphore:
+                await self.do_process_update(update, coroutine)
         finally:
-            if not lock.locked() and not getattr(lock, "_waiters", None):
-                self._locks.pop(key, None)
+            self._waiting[key] -= 1
+            if not self._waiting[key]:
+                del self._waiting[key], self._locks[key]
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        await coroutine
 
     async def initialize(self) -> None:
         return None
