@@ -18,12 +18,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from annuaire import cli  # noqa: E402
-from annuaire.gazetteer import default_gazetteer  # noqa: E402
-from annuaire.loader import load_directory  # noqa: E402
+from annuaire import cli
+from annuaire.gazetteer import default_gazetteer
+from annuaire.loader import load_directory
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_FILES = (Path("/work/shared/eval/annuaire-dev.tsv"), REPO / "bench" / "annuaire_holdout.tsv")
+DEFAULT_FILES = (Path("/work/shared/eval/annuaire-dev.tsv"),
+                 REPO / "bench" / "annuaire_holdout.tsv")
 KEYS = {"dept": "department"}
 
 
