@@ -152,12 +152,18 @@ async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> N
 
 
 def build_application(services: Services, *, token: str, base_url: str,
-                      base_file_url: str | None = None, updater: bool = True) -> Application:
-    """The PTB Application, built in one place; handlers registered in one place."""
+                      base_file_url: str | None = None, updater: bool = True,
+                      rate_limit: bool = True) -> Application:
+    """The PTB Application, built in one place; handlers registered in one place.
+
+    `rate_limit=False` only for benchmarks of our own processing against the stand-in:
+    Telegram itself caps a bot at about 30 messages a second.
+    """
     builder = (Application.builder().token(token).base_url(base_url)
                .concurrent_updates(PerUserProcessor())
-               .rate_limiter(AIORateLimiter(max_retries=0))
                .post_init(_post_init).post_shutdown(_post_shutdown))
+    if rate_limit:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=0))
     if base_file_url:
         builder = builder.base_file_url(base_file_url)
     if not updater:
