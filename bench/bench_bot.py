@@ -34,12 +34,12 @@ async def run(users: int, messages: int, per_user: bool, tmp: Path,
             application = build_application(services, token=TOKEN, base_url=api.base_url,
                                             rate_limit=limiter)
             if not per_user:
-                application._update_processor = _sequential()  # noqa: SLF001 - PTB default
+                application._update_processor = _sequential()
             done = asyncio.Event()
             expected = users * messages
             sent_at: dict[int, list[float]] = {}
 
-            def on_call(call) -> None:  # noqa: ANN001
+            def on_call(call) -> None:
                 if call.method == "sendMessage" and call.chat_id in sent_at \
                         and sent_at[call.chat_id]:
                     latencies.append(time.monotonic() - sent_at[call.chat_id].pop(0))
@@ -49,7 +49,7 @@ async def run(users: int, messages: int, per_user: bool, tmp: Path,
             api.subscribe(on_call)
             async with started(application, polling=True):
                 start = time.monotonic()
-                for n in range(messages):
+                for _round in range(messages):
                     for user in range(users):
                         uid = 10_000 + user
                         sent_at.setdefault(uid, []).append(time.monotonic())
@@ -63,7 +63,7 @@ async def run(users: int, messages: int, per_user: bool, tmp: Path,
             "p99 ms": latencies[int(len(latencies) * 0.99) - 1] * 1e3}
 
 
-def _sequential():  # noqa: ANN202
+def _sequential():
     from telegram.ext import SimpleUpdateProcessor
 
     return SimpleUpdateProcessor(1)
