@@ -22,7 +22,8 @@ def _categorical(name: str, value: str | None) -> str | None:
     if value is None:
         return None
     if not _CATEGORICAL.match(value):
-        raise ValueError(f"event {name} must be a short code, got {value!r}")
+        # the message must not echo the value: it could be text a user typed
+        raise ValueError(f"event {name} must be a short code (got {len(value)} characters)")
     return value
 
 
