@@ -1,10 +1,11 @@
 """Search over the knowledge entries, for questions typed by physicians in French.
 
 Pipeline (the same for entries and questions): fold case, accents and punctuation → SMS
-spellings (`synonyms.yaml`, `sms`) → typo correction against the entries' vocabulary
-(questions only; real French words of the lexicon, `french_lexicon`, are never corrected,
-they only join a word of the base of the same family) → acronyms and synonym groups as
-alternatives (`acronyms`, `synonyms`) → stop words out → French Snowball stems.
+spellings (`synonyms.yaml`, `sms`; ages "6a", "je" glued to a verb "jfais") → typo
+correction against the entries' vocabulary (questions only; real French words of the
+lexicon, `french_lexicon`, are never corrected, they only join a word of the base of the
+same family) → acronyms and synonym groups as alternatives (`acronyms`, `synonyms`) → stop
+words out → French Snowball stems.
 
 Each entry gets three signals: a field-weighted BM25 (title, questions, keywords, summary,
 details), the idf-weighted *coverage* of the question's words by the entry (words unknown
@@ -13,7 +14,8 @@ rapidfuzz similarity with the entry's title and sample questions. They are combi
 score in [0, 1], scaled down when the entry covers little of the question; questions that
 name an off-topic concept (`out_of_scope.yaml`) are penalised, and so are questions with
 rare French words the base never uses (a topic it does not cover). Below `THRESHOLD` the
-search abstains and returns the closest entries as suggestions only.
+search abstains and returns the closest entries as suggestions only, unless the best entry
+is a clear winner (`MARGIN_FLOOR`, `MARGIN`) and no off-topic concept was named.
 """
 
 from __future__ import annotations
@@ -70,7 +72,7 @@ COVERAGE_GATE = 0.5
 # heaviest word in coverage, and each one scales the score by UNKNOWN_FRENCH_FACTOR; a
 # non-word (an uncorrectable typo, a name, an unknown acronym) keeps UNKNOWN_WEIGHT.
 UNKNOWN_FRENCH_WEIGHT = 1.2
-UNKNOWN_FRENCH_FACTOR = 0.85
+UNKNOWN_FRENCH_FACTOR = 0.9
 # ... in proportion to its rarity: 0 for a word seen RARITY_COMMON times or more in the
 # lexicon (everyday words: "fois", "fils"), 1 for RARITY_RARE times or fewer ("fièvre").
 RARITY_COMMON, RARITY_RARE = 30_000, 1_000
@@ -80,6 +82,10 @@ LEXICON_PROTECT = 100
 FAMILY_PREFIX = 8
 OUT_OF_SCOPE_FACTOR = 0.55
 THRESHOLD = 0.49
+# Below THRESHOLD the search still answers when the best entry is at least MARGIN_FLOOR and
+# leads the second by MARGIN (a clear winner, typical of terse or texting-style questions
+# whose words are half unknown), unless the question names an off-topic concept.
+MARGIN_FLOOR, MARGIN = 0.32, 0.07
 SUGGESTION_FLOOR = 0.12
 
 _STOP_TEXT = """
@@ -102,6 +108,9 @@ STOP_WORDS = frozenset(_STOP_TEXT.split())
 _NON_WORD = re.compile(r"[^0-9a-z_]+")
 _ARTICLE = re.compile(r"\b(?:art(?:icle)?s?\.?\s*)?([lrd])\s*\.?\s*(\d{1,4}(?:[-.]\d+)+)\b")
 _NUMBER_DASH = re.compile(r"(\d)[-.](?=\d)")
+# Texting forms: "6a" / "85ans" (an age), "jfais" / "jpeux" (je + verb).
+_AGE = re.compile(r"(\d{1,3})(?:a|ans)")
+_JE_VERB = re.compile(r"j([bcdfghjklmnpqrstvwxz][a-z]+)")
 
 _stemmer = snowballstemmer.stemmer("french")
 
@@ -147,6 +156,25 @@ def fold(text: str) -> str:
     text = _ARTICLE.sub(lambda m: " " + m.group(1) + m.group(2) + " ", text)
     text = _NUMBER_DASH.sub(r"\1_", text)
     return _NON_WORD.sub(" ", text.replace("-", " ")).strip()
+
+
+def texting(word: str, sms: Mapping[str, tuple[str, ...]]) -> tuple[str, ...]:
+    """A folded token → the words it stands for in texting style (itself if none).
+
+    The `sms` table first, then general forms: a number glued to "a"/"ans" is an age
+    ("6a" → "6 ans"), "j" glued to a real French word is "je" ("jfais" → "je fais").
+    """
+    if word in sms:
+        return sms[word]
+    if word[0].isdigit():
+        age = _AGE.fullmatch(word)
+        return (age.group(1), "ans") if age else (word,)
+    if word[0] == "j" and len(word) >= 3:
+        verb = _JE_VERB.fullmatch(word)
+        lexicon = french_lexicon()
+        if verb and word not in lexicon and lexicon.get(verb.group(1), 0) >= LEXICON_PROTECT:
+            return ("je", *sms.get(verb.group(1), (verb.group(1),)))
+    return (word,)
 
 
 @dataclass(frozen=True)
@@ -227,7 +255,7 @@ def analyse(text: str, tables: Tables, correct: dict[str, str] | None = None) ->
     """Text → concepts (units) with their alternatives, after SMS, typos and stop words."""
     words: list[str] = []
     for word in fold(text).split():
-        words.extend(tables.sms.get(word, (word,)))
+        words.extend(texting(word, tables.sms))
     if correct is not None:
         words = [correct.get(w, w) for w in words]
     words = [w for w in words if w not in STOP_WORDS]
@@ -340,7 +368,7 @@ class SearchIndex:
         """
         out: dict[str, str] = {}
         for word in set(fold(text).split()):
-            word = " ".join(self.tables.sms.get(word, (word,)))
+            word = " ".join(texting(word, self.tables.sms))
             if (len(word) < 5 or word in STOP_WORDS or any(c.isdigit() for c in word)
                     or " " in word or stem(word) in self.term_ids
                     or (stem(word),) in self.tables.expansions
@@ -447,10 +475,12 @@ class SearchIndex:
 
     def search(self, question: str, top: int = 3) -> SearchResult:
         """Best `top` entries; `answered` only when the best one is close enough."""
-        score, _off = self.scores(question)
-        order = np.argsort(-score, kind="stable")[: max(top, 1)]
+        score, off_topic = self.scores(question)
+        order = np.argsort(-score, kind="stable")[: max(top, 2)]
         best = float(score[order[0]]) if len(order) else 0.0
-        answered = best >= THRESHOLD
+        second = float(score[order[1]]) if len(order) > 1 else 0.0
+        answered = best >= THRESHOLD or (not off_topic and best >= MARGIN_FLOOR
+                                         and best - second >= MARGIN)
         results = tuple((self.ids[i], round(float(score[i]), 4)) for rank, i in
                         enumerate(order[:top])
                         if score[i] > SUGGESTION_FLOOR or (answered and rank == 0))

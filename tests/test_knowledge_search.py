@@ -9,7 +9,7 @@ import pytest
 
 from knowledge.loader import load_knowledge
 from knowledge.model import KnowledgeBase
-from knowledge.search import analyse, fold
+from knowledge.search import analyse, fold, texting
 
 FIXTURE = Path(__file__).parent / "data" / "knowledge"
 
@@ -75,6 +75,17 @@ def test_scores_are_in_unit_interval_and_sorted(kb: KnowledgeBase) -> None:
     assert scores == sorted(scores, reverse=True)
     assert all(0.0 <= s <= 1.0 for s in scores)
     assert len(kb.search("secret", top=1).results) <= 1
+
+
+def test_texting_forms_are_spelt_out() -> None:
+    sms = {"koi": ("quoi",), "pr": ("pour",)}
+    assert texting("koi", sms) == ("quoi",)
+    assert texting("6a", sms) == ("6", "ans")
+    assert texting("85ans", sms) == ("85", "ans")
+    assert texting("jfais", sms) == ("je", "fais")
+    assert texting("jpeux", sms) == ("je", "peux")
+    assert texting("jardin", sms) == ("jardin",)  # a real word stays
+    assert texting("r4127_44", sms) == ("r4127_44",)
 
 
 def test_acronym_and_long_form_are_alternatives() -> None:
