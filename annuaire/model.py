@@ -32,8 +32,8 @@ KINDS: MappingProxyType[str, str] = MappingProxyType({
 # Words that, in a query, point at a kind (folded, abbreviations expanded).
 KIND_WORDS: MappingProxyType[str, tuple[str, ...]] = MappingProxyType({
     "cdom": ("cdom", "ordre", "conseil de l ordre", "ordre des medecins"),
-    "crom": ("crom", "conseil regional"),
-    "cnom": ("cnom", "conseil national"),
+    "crom": ("crom", "conseil regional", "ordre regional"),
+    "cnom": ("cnom", "conseil national", "ordre national"),
     "parquet": ("parquet", "tribunal", "procureur", "tribunal judiciaire", "justice"),
     "crip": ("crip", "ccip", "information preoccupante", "informations preoccupantes"),
     "umj": ("umj", "medico judiciaire", "unite medico judiciaire", "legiste"),
@@ -45,6 +45,19 @@ KIND_WORDS: MappingProxyType[str, tuple[str, ...]] = MappingProxyType({
     "ligne-nationale": ("numero national", "ligne nationale"),
     "observatoire": ("observatoire", "onvs"),
 })
+
+# A more specific kind overrides a generic one named by the same words ("ordre national des
+# médecins" is the CNOM, not a CDOM).
+KIND_OVERRIDES: MappingProxyType[str, frozenset[str]] = MappingProxyType({
+    "crom": frozenset({"cdom"}),
+    "cnom": frozenset({"cdom"}),
+})
+
+# Phrases that contain a kind word but name something else: a "tribunal pour enfants" or a
+# "tribunal de proximité" is not the parquet. Removed before kinds are detected.
+NOT_KIND_PHRASES: tuple[str, ...] = ("tribunal pour enfants", "tribunal pour enfant",
+                                     "tribunal des enfants", "juge des enfants",
+                                     "tribunal de proximite", "chambre de proximite")
 
 # Kinds whose competence is territorial: the entries that serve a place come first.
 TERRITORIAL_KINDS = frozenset({"crip", "parquet", "cdom", "uaped", "umj"})

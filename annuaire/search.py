@@ -20,7 +20,15 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from annuaire.gazetteer import Gazetteer, Place, default_gazetteer, haversine_km
-from annuaire.model import KIND_WORDS, KINDS, TERRITORIAL_KINDS, Directory, Entry
+from annuaire.model import (
+    KIND_OVERRIDES,
+    KIND_WORDS,
+    KINDS,
+    NOT_KIND_PHRASES,
+    TERRITORIAL_KINDS,
+    Directory,
+    Entry,
+)
 from annuaire.text import normalize
 
 STOPWORDS = frozenset(("de", "du", "des", "la", "le", "les", "l", "d", "a", "au", "aux", "en",
@@ -209,8 +217,11 @@ def _rerank(index: SearchIndex, folded: str, score: np.ndarray, top: int) -> lis
 def detect_kinds(folded: str) -> set[str]:
     """Kinds named in a normalised query ("tribunal" → parquet, "asso" → association)."""
     padded = f" {folded} "
-    return {kind for kind, phrases in KIND_WORDS.items()
-            if any(f" {p} " in padded for p in phrases)}
+    for phrase in NOT_KIND_PHRASES:
+        padded = padded.replace(f" {phrase} ", " ")
+    kinds = {kind for kind, phrases in KIND_WORDS.items()
+             if any(f" {p} " in padded for p in phrases)}
+    return kinds - {k for kind in kinds for k in KIND_OVERRIDES.get(kind, ())}
 
 
 def near(directory: Directory, lat: float, lon: float, kind: str | None = None,

@@ -97,3 +97,13 @@ def test_competent(directory) -> None:
     assert [e.id for e in competent(directory, "crip", bondy).entries] == ["crip-93"]
     nowhere = competent(directory, "uaped", bondy)
     assert nowhere.entries == () and not nowhere.certain
+
+
+def test_kind_words_specific_and_masked() -> None:
+    # The national / regional Ordre is not a departmental council.
+    assert detect_kinds(normalize("ordre national des medecins")) == {"cnom"}
+    assert detect_kinds(normalize("ordre regional des medecins")) == {"crom"}
+    # A juvenile or local court is not the parquet, though "tribunal" is in its name.
+    assert detect_kinds(normalize("tribunal pour enfants versailles")) == set()
+    assert detect_kinds(normalize("trib de proximité gonesse")) == set()
+    assert detect_kinds(normalize("tribunal de gonesse")) == {"parquet"}
