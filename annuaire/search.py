@@ -171,8 +171,14 @@ class SearchIndex:
         rows = np.flatnonzero(wanted)
         if not len(rows):
             return out
-        sims = process.cdist([query], [self.labels[i] for i in rows],
-                             scorer=fuzz.token_set_ratio, dtype=np.float32, workers=1)[0]
+        labels = [self.labels[i] for i in rows]
+        # token_set_ratio is 100 for any label containing the query's words ("police" in
+        # "référents police médecins 95"); averaging with token_sort_ratio favours the label
+        # that says just that.
+        sims = (process.cdist([query], labels, scorer=fuzz.token_set_ratio, dtype=np.float32,
+                              workers=1)[0]
+                + process.cdist([query], labels, scorer=fuzz.token_sort_ratio,
+                                dtype=np.float32, workers=1)[0]) / 2
         best: dict[int, float] = defaultdict(float)
         for owner, sim in zip(self.label_owner[rows].tolist(), sims.tolist(), strict=True):
             best[owner] = max(best[owner], sim / 100.0)

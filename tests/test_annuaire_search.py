@@ -107,3 +107,10 @@ def test_kind_words_specific_and_masked() -> None:
     assert detect_kinds(normalize("tribunal pour enfants versailles")) == set()
     assert detect_kinds(normalize("trib de proximité gonesse")) == set()
     assert detect_kinds(normalize("tribunal de gonesse")) == {"parquet"}
+
+
+def test_phrase_prefers_the_label_that_says_just_that() -> None:
+    repo, _ = load_directory(Path(__file__).resolve().parent.parent)
+    assert repo is not None
+    # "police" is the alias of the 17 and a word of "référents police médecins 95".
+    assert search(repo, "police")[0].entry.id == "ligne-17"
