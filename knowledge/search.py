@@ -84,8 +84,9 @@ OUT_OF_SCOPE_FACTOR = 0.55
 THRESHOLD = 0.49
 # Below THRESHOLD the search still answers when the best entry is at least MARGIN_FLOOR and
 # leads the second by MARGIN (a clear winner, typical of terse or texting-style questions
-# whose words are half unknown), unless the question names an off-topic concept.
-MARGIN_FLOOR, MARGIN = 0.32, 0.07
+# whose words are half unknown), unless the question names an off-topic concept or the
+# base has little evidence on its words (best raw BM25 below MARGIN_EVIDENCE).
+MARGIN_FLOOR, MARGIN, MARGIN_EVIDENCE = 0.30, 0.15, 10.0
 SUGGESTION_FLOOR = 0.12
 
 _STOP_TEXT = """
@@ -391,9 +392,14 @@ class SearchIndex:
 
     def scores(self, question: str) -> tuple[np.ndarray, bool]:
         """Calibrated score per entry and whether an off-topic cue was seen."""
+        score, off_topic, _evidence = self.signals(question)
+        return score, off_topic
+
+    def signals(self, question: str) -> tuple[np.ndarray, bool, float]:
+        """`scores`, plus the best raw BM25 (absolute evidence on the question's words)."""
         units = analyse(question, self.tables, self.corrections(question))
         if not units or not self.ids:
-            return np.zeros(len(self.ids)), False
+            return np.zeros(len(self.ids)), False, 0.0
         coverage = self._coverage(units)
         ids = [self.term_ids[t] for t in set(terms_of(units)) if t in self.term_ids]
         bm25 = self.weights[:, ids].sum(axis=1) if ids else np.zeros(len(self.ids))
@@ -406,7 +412,7 @@ class SearchIndex:
         off_topic = self.off_topic(units) or self.off_topic(analyse(question, self.tables))
         if off_topic:
             score = score * OUT_OF_SCOPE_FACTOR
-        return np.clip(score, 0.0, 1.0), off_topic
+        return np.clip(score, 0.0, 1.0), off_topic, best
 
     def _coverage(self, units: list[Unit]) -> np.ndarray:
         """Idf-weighted share of the question's concepts found in each entry."""
@@ -475,12 +481,13 @@ class SearchIndex:
 
     def search(self, question: str, top: int = 3) -> SearchResult:
         """Best `top` entries; `answered` only when the best one is close enough."""
-        score, off_topic = self.scores(question)
+        score, off_topic, evidence = self.signals(question)
         order = np.argsort(-score, kind="stable")[: max(top, 2)]
         best = float(score[order[0]]) if len(order) else 0.0
         second = float(score[order[1]]) if len(order) > 1 else 0.0
         answered = best >= THRESHOLD or (not off_topic and best >= MARGIN_FLOOR
-                                         and best - second >= MARGIN)
+                                         and best - second >= MARGIN
+                                         and evidence >= MARGIN_EVIDENCE)
         results = tuple((self.ids[i], round(float(score[i]), 4)) for rank, i in
                         enumerate(order[:top])
                         if score[i] > SUGGESTION_FLOOR or (answered and rank == 0))
