@@ -14,6 +14,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from functools import cache
+from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -32,6 +33,16 @@ _DEPT = re.compile(r"^(\d{2,3}|2[ab])$")
 _CODE = re.compile(r"^(\d+|2[ab]\d{0,3})$")
 _FUZZY_CUTOFF = 72.0
 _IDF_BONUS = 0.12
+# Short forms of Île-de-France communes inside a search query ("crip boulogne", "umj aulnay",
+# "saint maur"): the leading words of a name, for towns at least this big...
+_SHORT_FORM_MIN_POPULATION = 10_000
+# ... when one town clearly dominates the others sharing that start (else it stays unnamed).
+_SHORT_FORM_DOMINANCE = 3.0
+# A short form never ends on one of these words ("saint", "le", "sur"...).
+_DICTIONARY_ONLY = 50
+_SHORT_FORM_INCOMPLETE = frozenset(("saint", "sainte", "saints", "saintes", "le", "la", "les",
+                                    "l", "d", "de", "du", "des", "sur", "sous", "en", "et",
+                                    "aux", "au", "lez", "val", "mont", "grand"))
 
 
 @dataclass(frozen=True)
@@ -125,6 +136,7 @@ class Gazetteer:
                                               in data["departements"]})
         self.dep_by_name = MappingProxyType({normalize(name): code for code, (name, _)
                                              in self.departements.items()})
+        self.short_forms = _short_forms(self.places)
 
     # -- exact lookups ---------------------------------------------------------------
     def by_code(self, insee: str) -> Place | None:
@@ -239,6 +251,10 @@ class Gazetteer:
         common = frozenset.intersection(*sets)  # type: ignore[arg-type]
         return np.fromiter(sorted(common), dtype=np.int64) if common else None
 
+    def name_frequency(self, word: str) -> int:
+        """How many commune names (and former names) contain this folded word."""
+        return len(self.word_index.get(word, ()))
+
     def find_in_tokens(self, words: list[str]) -> list[tuple[Place, set[int]]]:
         """Places named verbatim inside a query (postcode, département, commune n-gram)."""
         found: list[tuple[Place, set[int]]] = []
@@ -265,7 +281,8 @@ class Gazetteer:
         candidates = [p for p in candidates
                       if p.department in IDF_DEPARTMENTS or p.population >= 20000]
         if not candidates:
-            return None
+            index = self.short_forms.get(text)
+            return None if index is None else self.places[index]
         return max(candidates, key=lambda p: (p.department in IDF_DEPARTMENTS, p.population))
 
 
@@ -285,6 +302,48 @@ def _place(row: dict[str, Any]) -> Place:
                  lon=row["lon"], insee=row["insee"], postcodes=codes,
                  postcode=codes[0] if codes else None, population=row["population"] or 0,
                  parent=row["parent"])
+
+
+def _short_forms(places: tuple[Place, ...]) -> MappingProxyType[str, int]:
+    """Leading words of Île-de-France commune names → the town they usually mean.
+
+    "boulogne" → Boulogne-Billancourt, "aulnay" → Aulnay-sous-Bois, "saint maur" →
+    Saint-Maur-des-Fossés; "neuilly" (Neuilly-sur-Seine, -sur-Marne, -Plaisance) names none.
+    """
+    starts: dict[str, list[int]] = defaultdict(list)
+    for index, place in enumerate(places):
+        if place.department not in IDF_DEPARTMENTS or place.parent:
+            continue
+        words = normalize(place.name).split()
+        for size in range(1, len(words)):
+            if words[size - 1] not in _SHORT_FORM_INCOMPLETE:
+                starts[" ".join(words[:size])].append(index)
+    common = _common_words()
+    forms: dict[str, int] = {}
+    for start, indexes in starts.items():
+        if start in common:  # "champs", "queue", "celle", "blanc": ordinary words
+            continue
+        ranked = sorted(indexes, key=lambda i: -places[i].population)
+        best = places[ranked[0]].population
+        runner_up = places[ranked[1]].population if len(ranked) > 1 else 0
+        if best >= _SHORT_FORM_MIN_POPULATION and best >= _SHORT_FORM_DOMINANCE * runner_up:
+            forms[start] = ranked[0]
+    return MappingProxyType(forms)
+
+
+def _common_words() -> frozenset[str]:
+    """Folded French words in common use (pyspellchecker's list; empty if absent).
+
+    Forms counted only 50 times come from a dictionary rather than from usage: "garenne"
+    stays a possible short form, "champs" does not.
+    """
+    try:
+        raw = (resources.files("spellchecker") / "resources" / "fr.json.gz").read_bytes()
+        counts = json.loads(gzip.decompress(raw))
+    except (ModuleNotFoundError, OSError, ValueError):
+        return frozenset()
+    return frozenset(normalize(word) for word, count in counts.items()
+                     if count > _DICTIONARY_ONLY and word.isalpha())
 
 
 def _prefer_arrondissements(indexes: list[int], places: tuple[Place, ...]) -> list[int]:

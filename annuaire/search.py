@@ -39,6 +39,10 @@ PLACE_WEIGHT = 0.35
 PHRASE_WEIGHT = 0.2
 MIN_SCORE = 0.3
 RERANK = 64
+BROAD_SERVES = 2  # an entry serving more départements than this is regional
+GENERIC_PLACE_WORD = 50  # a word in more commune names than this is not distinctive
+NEARBY_HIT = 0.5  # place score of an entry at 0 km of a named commune it does not serve
+NEARBY_KM = 15.0  # ... decaying by e every NEARBY_KM
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,7 @@ class SearchIndex:
         self.lons = np.asarray([np.nan if e.lon is None else e.lon for e in entries])
         self.labels, self.label_owner = _labels(entries)
         self.serving = _serving_index(entries)
+        self.broad = np.asarray([len(e.serves) > BROAD_SERVES for e in entries], dtype=bool)
         self.located = _located_index(entries, gazetteer)
 
     @classmethod
@@ -114,18 +119,27 @@ class SearchIndex:
             keep &= (self.departments == department.upper()) | served
         return keep
 
-    def place_hits(self, place: Place) -> np.ndarray:
-        """1 for entries in or serving the commune, 0.8 for its département, else 0."""
+    def place_hits(self, place: Place, nearby: bool = False) -> np.ndarray:
+        """1 for entries in or serving the commune, 0.8 for its département, else 0.
+
+        With `nearby`, an entry outside the département still scores up to NEARBY_HIT by
+        its distance to a named commune ("umj versailles": the UMJ closest to Versailles).
+        """
         hits = np.zeros(len(self.entries))
+        if nearby and place.insee is not None and place.lat is not None \
+                and place.lon is not None:
+            dist = haversine_km(place.lat, place.lon, self.lats, self.lons)
+            hits = np.nan_to_num(NEARBY_HIT * np.exp(-dist / NEARBY_KM))
         dept = place.department or ""
         hits[self.departments == dept] = 0.8
         hits[list(self.serving.get(dept, ()))] = 0.8
+        hits[self.broad & (hits == 0.8)] = 0.7  # a regional service after the local one
         for code in (place.insee, place.parent):
             if code:
                 hits[list(self.serving.get(code, ()))] = 1.0
                 hits[list(self.located.get(code, ()))] = 1.0
         if place.insee is None:  # a whole département
-            hits[hits > 0] = 1.0
+            hits[hits > 0] += 0.2
         return hits
 
     # -- text ----------------------------------------------------------------------
@@ -192,8 +206,16 @@ def search(directory: Directory, query: str, kind: str | None = None,
     folded = normalize(query)
     words = folded.split()
     kinds = detect_kinds(folded)
-    places = [p for p, _ in index.gaz.find_in_tokens(words)]
-    text_words = list(dict.fromkeys(w for w in words if w not in STOPWORDS))
+    found = index.gaz.find_in_tokens(words)
+    places = [p for p, _ in found]
+    # Inside a commune's name, words shared by many communes ("saint", "sur", "bois") are
+    # left to the place score: "parquet saint maur" must not match "Seine-Saint-Denis".
+    generic = {i for p, span in found if p.insee is not None for i in span
+               if index.gaz.name_frequency(words[i]) > GENERIC_PLACE_WORD}
+    text_words = list(dict.fromkeys(w for i, w in enumerate(words)
+                                    if w not in STOPWORDS and i not in generic))
+    if not text_words:  # "saint denis" alone: its words are all there is to match
+        text_words = list(dict.fromkeys(w for w in words if w not in STOPWORDS))
     keep = index.mask(kind, department)
     text = index.text_scores(text_words)
     total, score = 1.0, text.copy()
@@ -201,7 +223,8 @@ def search(directory: Directory, query: str, kind: str | None = None,
         score += KIND_WEIGHT * np.isin(index.kinds, list(kinds))
         total += KIND_WEIGHT
     if places:
-        score += PLACE_WEIGHT * np.max([index.place_hits(p) for p in places], axis=0)
+        score += PLACE_WEIGHT * np.max([index.place_hits(p, nearby=True) for p in places],
+                                       axis=0)
         total += PLACE_WEIGHT
     score = np.where(keep & (text > 0), score / total, -1.0)
     return _rerank(index, folded, score, top)

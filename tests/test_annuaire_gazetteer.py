@@ -67,3 +67,15 @@ def test_plm_cities_have_points_and_departements(gaz) -> None:
                         ("13203", "13"), ("69381", "69")):
         place = gaz.by_code(insee)
         assert place.department == dept and place.lat and place.lon
+
+
+def test_short_forms_in_a_query(gaz) -> None:
+    def named(*words: str) -> list[str | None]:
+        return [p.insee for p, _ in gaz.find_in_tokens(list(words))]
+
+    assert named("crip", "boulogne") == ["92012"]  # Boulogne-Billancourt
+    assert named("umj", "aulnay") == ["93005"]  # Aulnay-sous-Bois
+    assert named("parquet", "saint", "maur") == ["94068"]
+    assert named("cdom", "neuilly") == []  # -sur-Seine, -sur-Marne, -Plaisance: no guess
+    assert named("les", "champs") == []  # an ordinary word is no short form
+    assert named("clichy") == ["92024"]  # an exact name beats a short form

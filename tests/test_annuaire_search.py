@@ -114,3 +114,16 @@ def test_phrase_prefers_the_label_that_says_just_that() -> None:
     assert repo is not None
     # "police" is the alias of the 17 and a word of "référents police médecins 95".
     assert search(repo, "police")[0].entry.id == "ligne-17"
+
+
+@pytest.mark.parametrize(("query", "first"), [
+    ("crip boulogne", "crip-92"),  # short form of Boulogne-Billancourt
+    ("parquet saint maur", "parquet-creteil"),  # "saint" is not "Seine-Saint-Denis"
+    ("tribunal ivry sur seine", "parquet-creteil"),  # nor "seine" "Hauts-de-Seine"
+    ("aide victimes rueil", "adavip-92"),  # the 92 association before the regional one
+])
+def test_places_in_queries_on_the_real_directory(query: str, first: str) -> None:
+    repo, _ = load_directory(Path(__file__).resolve().parent.parent)
+    assert repo is not None
+    hits = search(repo, query)
+    assert hits[0].entry.id == first, [(h.entry.id, round(h.score, 3)) for h in hits]
