@@ -204,3 +204,4 @@ async def test_turns_of_one_user_are_serialised_on_postgres(db, clock) -> None:
 
     await asyncio.gather(turn("a", "one", hold=True), second())
     assert order == ["a:loaded:None", "b:loaded:one"]  # b saw a's write: no lost update
+

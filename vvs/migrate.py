@@ -6,9 +6,11 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATION_LOCK = 7_235_001  # arbitrary, fixed: the advisory lock key of migrations
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -27,4 +29,8 @@ async def upgrade(engine: AsyncEngine) -> None:
         command.upgrade(cfg, "head")
 
     async with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # replicas starting together: one migrates, the others wait then find it done
+            await connection.execute(text("SELECT pg_advisory_xact_lock(:k)"),
+                                     {"k": MIGRATION_LOCK})
         await connection.run_sync(_upgrade)
