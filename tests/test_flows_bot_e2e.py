@@ -134,3 +134,11 @@ async def test_victim_route_to_its_end_then_referent_offer(db, tmp_path: Path) -
         assert any("référent" in b for b in buttons(sent))
         sent = await chat.press("référent")
         assert "pas une ligne d'urgence" in texts(sent) or "urgence" in texts(sent)
+
+
+async def test_adult_flow_sends_a_minor_to_the_minor_path(db, tmp_path: Path) -> None:
+    async with running_bot(make_settings(db.url, tmp_path)) as (api, _s):
+        chat = Chat(api, DOCTOR)
+        await chat.command("/start majeur")
+        sent = await chat.press("moins de 18 ans")
+    assert "danger grave et immédiat" in texts(sent)  # the minor flow's first question

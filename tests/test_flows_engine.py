@@ -214,7 +214,7 @@ def test_home_department_is_suggested_first_class(eng) -> None:
 
 @pytest.mark.parametrize("data", [
     "f:c:protection:0",  # a stale keyboard: not the current step
-    "f:c:danger-vital:2",  # out of range
+    "f:c:danger-vital:3",  # out of range
     "f:c:danger-vital:-1",
     "f:c:danger-vital:x",
     "f:c:danger-vital",
