@@ -29,7 +29,7 @@ from knowledge.evaluation import Case, read_cases  # noqa: E402
 from knowledge.loader import load_knowledge  # noqa: E402
 
 GRID = {
-    "THRESHOLD": np.round(np.arange(0.40, 0.581, 0.01), 3),
+    "THRESHOLD": np.round(np.arange(0.30, 0.581, 0.01), 3),
     "MARGIN": np.round(np.arange(0.06, 0.241, 0.01), 3),
     "MARGIN_FLOOR": np.round(np.arange(0.22, 0.481, 0.02), 3),
     "MARGIN_EVIDENCE": np.arange(0.0, 80.1, 4.0),
@@ -106,10 +106,14 @@ def main() -> None:
                         help="plateau: settings within this of the best objective")
     parser.add_argument("--smooth", type=int, default=1,
                         help="average the objective over +-N grid steps (0: raw)")
+    parser.add_argument("--holdout2-both", action="store_true",
+                        help="tune on both halves of holdout2 (TEST half too)")
     args = parser.parse_args()
     kb, _findings = load_knowledge(ROOT)
     sets = {"dev": read_cases(DEV), "own": read_cases(OWN), "holdout": read_cases(HOLDOUT),
             "h2-tune": read_half(HOLDOUT2, 1)}
+    if args.holdout2_both:
+        sets["h2-test"] = read_half(HOLDOUT2, 0)
     cached = {name: cache(kb.index, cases) for name, cases in sets.items()}
     names = list(GRID)
     t, m, mf, me = np.meshgrid(*(GRID[n] for n in names[:4]), indexing="ij")
