@@ -34,6 +34,7 @@ DEV = ROOT.parent / "shared" / "eval" / "qa-dev.tsv"
 OWN = ROOT / "bench" / "knowledge_eval.tsv"
 HOLDOUT = ROOT / "bench" / "knowledge_holdout.tsv"
 HOLDOUT2 = ROOT / "bench" / "knowledge_holdout2.tsv"
+HOLDOUT3 = ROOT / "bench" / "knowledge_holdout3.tsv"  # never tuned on: report only
 Scorer = Callable[[str], list[tuple[str, float]]]
 
 
@@ -140,6 +141,8 @@ def main() -> None:
     parser.add_argument("--holdout2", choices=["tune", "test", "both"],
                         help="add holdout2's odd-line (tune) and/or even-line (test) half")
     parser.add_argument("--engine", action="store_true", help="skip the baselines")
+    parser.add_argument("--holdout3", action="store_true",
+                        help="add the independent holdout3 set (report only, never tune on it)")
     args = parser.parse_args()
     start = time.perf_counter()
     kb, _findings = load_knowledge(ROOT)
@@ -154,6 +157,8 @@ def main() -> None:
         sets.append(("h2-tune", read_half(HOLDOUT2, 1)))
     if args.holdout2 in ("test", "both"):
         sets.append(("h2-test", read_half(HOLDOUT2, 0)))
+    if args.holdout3:
+        sets.append(("holdout3", read_cases(HOLDOUT3)))
     systems = [("engine", engine_search(kb))]
     if not args.engine:
         dev_cases = sets[0][1]
