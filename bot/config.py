@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     telegram_bot_token: SecretStr | None = None
     telegram_api_base_url: str = DEFAULT_TELEGRAM_API
     database_url: str | None = None
-    data_dir: Path = PROJECT_ROOT / "data"
+    data_dir: Path = Path("data")  # relative to the working directory
     bot_mode: BotMode = BotMode.polling
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
