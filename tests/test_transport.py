@@ -98,3 +98,37 @@ def _publications(db: Path) -> list[tuple[str, int]]:
 
     with sqlite3.connect(db) as conn:
         return list(conn.execute("SELECT origin, accepted FROM content_publication"))
+
+
+async def test_python_m_bot_in_webhook_mode(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as sock:  # a free port for our webhook server
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    async with FakeBotAPI(token=TOKEN) as api:
+        env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": api.base_url,
+               "DATA_DIR": str(tmp_path / "data"), "DATABASE_URL": "", "BOT_MODE": "webhook",
+               "WEBHOOK_URL": f"http://127.0.0.1:{port}", "WEBHOOK_SECRET": SECRET,
+               "PSEUDONYM_KEY": "k" * 32, "HTTP_HOST": "127.0.0.1", "HTTP_PORT": str(port)}
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", cwd=tmp_path, env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        try:
+            call = await api.wait_for("setWebhook", timeout=60)
+            assert call.params["url"] == f"http://127.0.0.1:{port}{WEBHOOK_PATH}"
+            for _ in range(100):  # the server starts right after setWebhook
+                try:
+                    async with aiohttp.ClientSession() as http, \
+                            http.get(f"http://127.0.0.1:{port}/healthz") as resp:
+                        if resp.status == 200:
+                            break
+                except aiohttp.ClientError:
+                    await asyncio.sleep(0.1)
+            api.send_command(DOCTOR, "/urgence")  # the stand-in POSTs it with the secret
+            answer = await api.wait_for("sendMessage", chat_id=DOCTOR, timeout=30)
+            assert "112" in answer.params["text"]
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            _out, err = await asyncio.wait_for(proc.communicate(), 30)
+        assert proc.returncode == 0, err.decode()[-2000:]
