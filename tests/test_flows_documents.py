@@ -120,3 +120,16 @@ def test_special_characters_print() -> None:
 def test_unknown_kind_is_refused() -> None:
     with pytest.raises(ValueError):
         documents.build("fax", None)  # type: ignore[arg-type]
+
+
+def test_pdf_stays_french_for_an_english_interface(eng) -> None:
+    from vvs.i18n import use_language
+
+    done = walk(eng, "majeur", ["Oui, danger", "peut se protéger", "Non, ou", "Oui, au sein",
+                                "Les deux", "93"])
+    with use_language("en"):
+        _state, reply = eng.handle(done.state, "f:doc:signalement", today=TODAY)
+    (doc,) = reply.documents
+    text = pdf_text(doc.content)
+    assert "MODÈLE INDICATIF" in text and "Article 226-14, 3°, du code pénal" in text
+    assert doc.caption.startswith("Indicative")  # only the chat caption follows the user

@@ -17,7 +17,7 @@ from fpdf import FPDF
 
 from bot.flows.model import OTHER_DEPARTMENT, Outcome
 from bot.flows.resolvers import AddresseeLine, Contact
-from vvs.i18n import _
+from vvs.i18n import N_, _, use_language
 from vvs.ui import Document
 
 DOCUMENT_KINDS = ("signalement", "ip", "record")
@@ -40,17 +40,26 @@ class DocumentContext:
 
 
 def build(kind: str, ctx: DocumentContext) -> Document:
-    """Render document `kind` (one of DOCUMENT_KINDS) as a `vvs.ui.Document`."""
-    if kind == "signalement":
-        return Document("modele-signalement.pdf", signalement_pdf(ctx),
-                        _("Modèle indicatif de signalement, à compléter hors de l'assistant."))
-    if kind == "ip":
-        return Document("modele-information-preoccupante.pdf", ip_pdf(ctx),
-                        _("Modèle indicatif d'information préoccupante, à compléter."))
-    if kind == "record":
-        return Document(f"releve-decision-{ctx.today.isoformat()}.pdf", record_pdf(ctx),
-                        _("Relevé de décision pour votre dossier."))
-    raise ValueError(f"unknown document kind {kind!r}")
+    """Render document `kind` (one of DOCUMENT_KINDS) as a `vvs.ui.Document`.
+
+    The PDF itself is always in French: it goes to a French authority or a French medical
+    file, whatever the language of the interface; only the caption follows the user.
+    """
+    renderers = {
+        "signalement": ("modele-signalement.pdf", signalement_pdf,
+                        N_("Modèle indicatif de signalement, à compléter hors de l'assistant.")),
+        "ip": ("modele-information-preoccupante.pdf", ip_pdf,
+               N_("Modèle indicatif d'information préoccupante, à compléter.")),
+        "record": ("releve-decision-{date}.pdf", record_pdf,
+                   N_("Relevé de décision pour votre dossier.")),
+    }
+    if kind not in renderers:
+        raise ValueError(f"unknown document kind {kind!r}")
+    pattern, render, caption = renderers[kind]
+    filename = pattern.format(date=ctx.today.isoformat()) if "{date}" in pattern else pattern
+    with use_language("fr"):
+        content = render(ctx)
+    return Document(filename, content, _(caption))
 
 
 class _Pdf(FPDF):
