@@ -474,6 +474,8 @@ class EscalationService:
         """Block a physician who abuses the service, and close the request."""
         esc = await self.get(session, esc_id)
         ref = await self.authorised(session, esc, telegram_id)
+        if esc.status == TAKEN and esc.taken_by != ref.id:  # checked before the block row
+            raise AlreadyTaken(esc.status, await self._taker_title(session, esc))
         if await session.get(BlockedUser, esc.user_key) is None:
             session.add(BlockedUser(user_key=esc.user_key, department=esc.department,
                                     blocked_by=ref.id, blocked_at=self.clock.now()))
