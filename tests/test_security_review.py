@@ -10,10 +10,19 @@ from sqlalchemy import select
 
 from escalation.models import BlockedUser, Escalation
 from tests.botharness import Chat, make_settings, running_bot, texts
-from tests.test_escalation_e2e import create, enrol, notices, settled
+from tests.test_escalation_e2e import enrol, notices, settled
+from vvs.db import transaction
 
 pytestmark = pytest.mark.asyncio
 PHYS, REF_A, REF_B, GROUP = 5101, 7101, 7102, -100999
+
+
+async def create(services, dept: str = "93") -> int:
+    async with transaction(services.sessions) as s:
+        esc = await services.extras["escalations"].create(
+            s, user_key=services.user_key(PHYS), chat_id=PHYS, name="Jeanne",
+            department=dept, category="victime")
+        return int(esc.id or 0)
 
 
 async def test_block_by_a_referent_not_in_charge_blocks_nobody(db, tmp_path: Path) -> None:
@@ -31,3 +40,53 @@ async def test_block_by_a_referent_not_in_charge_blocks_nobody(db, tmp_path: Pat
         async with services.sessions() as s:
             assert (await s.exec(select(BlockedUser))).scalars().all() == []
             assert (await s.get(Escalation, esc_id)).status == "taken"
+
+
+def _member_update(api, user_id: int, chat: dict, status: str) -> dict:
+    user = {"id": user_id, "is_bot": False, "first_name": "Dr X", "language_code": "fr"}
+    return {"my_chat_member": {
+        "chat": chat, "from": user, "date": 1700000000,
+        "old_chat_member": {"user": api.bot_user, "status": "left"},
+        "new_chat_member": {"user": api.bot_user, "status": status,
+                            **({"until_date": 0} if status == "kicked" else {})}}}
+
+
+async def test_service_updates_get_no_answer(db, tmp_path: Path) -> None:
+    """Added to a group, blocked by a user, a join request: the bot says nothing (it used to
+    post its menu into the group, and to write to the user who had just blocked it)."""
+    group = {"id": GROUP, "type": "supergroup", "title": "Cabinet"}
+    async with running_bot(make_settings(db.url, tmp_path), content_sets=[]) as (api, _s):
+        doc = Chat(api, PHYS)
+        sent = await doc.exchange(lambda: (
+            api.inject_raw(_member_update(api, PHYS, group, "member")),
+            api.inject_raw(_member_update(api, PHYS, {"id": PHYS, "type": "private",
+                                                      "first_name": "Dr X"}, "kicked")),
+            api.inject_raw({"chat_join_request": {
+                "chat": group, "from": {"id": PHYS, "is_bot": False, "first_name": "Dr X"},
+                "user_chat_id": PHYS, "date": 1700000000}}),
+            api.inject_raw({"edited_message": {
+                "message_id": 1, "date": 1700000000, "edit_date": 1700000001,
+                "chat": {"id": PHYS, "type": "private", "first_name": "Dr X"},
+                "from": {"id": PHYS, "is_bot": False, "first_name": "Dr X"},
+                "text": "secret médical ?"}})))
+        assert sent == []
+        assert api.sent_messages(GROUP) == []
+
+
+async def test_an_edited_message_is_not_relayed(db, tmp_path: Path) -> None:
+    """In relay mode, editing an earlier message (say, to remove a name typed by mistake)
+    must not send the edited text to the referent as a new message."""
+    async with running_bot(make_settings(db.url, tmp_path), content_sets=[]) as (api, services):
+        await enrol(services, REF_A, "Dr Alpha")
+        esc_id = await create(services)
+        await settled(services)
+        await Chat(api, REF_A).press_data(f"e:take:{esc_id}", notices(api, REF_A)[0].message_id)
+        doc = Chat(api, PHYS)
+        earlier = api.send_text(PHYS, "/menu")
+        assert "Écrivez votre message" in texts(await doc.press_data(f"e:reply:{esc_id}", 999))
+        message = dict(api._history[earlier]["message"])
+        message.update(text="Relisez ceci", edit_date=message["date"] + 1)
+        message.pop("entities", None)
+        await doc.exchange(lambda: api.inject_raw({"edited_message": message}))
+        await settled(services)
+        assert not [m for m in api.sent_messages(REF_A) if "Relisez ceci" in m.plain]

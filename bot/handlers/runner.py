@@ -35,6 +35,10 @@ def router_of(context: ContextTypes.DEFAULT_TYPE) -> Router:
 async def on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Entry point for every update from a user."""
     services = services_of(context)
+    if update.message is None and update.callback_query is None:
+        # edits (an old message edited would be taken for a new one: relayed, answered),
+        # membership changes (bot added to a group, blocked), join requests, channel posts…
+        return
     user = update.effective_user
     chat = update.effective_chat
     if user is None or chat is None or user.is_bot:
