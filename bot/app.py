@@ -37,7 +37,7 @@ from vvs.i18n import _, use_language
 from vvs.jobs import JobQueue
 from vvs.migrate import upgrade
 from vvs.outbox import Outbox
-from vvs.state import StateStore
+from vvs.state import StateStore, purge_expired
 
 log = logging.getLogger(__name__)
 
@@ -230,6 +230,7 @@ async def background_worker(services: Services, tick: float = 1.0) -> None:
             if loops % 3600 == 0:
                 await purge_processed(services.sessions, services.clock, timedelta(
                     hours=services.settings.processed_update_retention_hours))
+                await purge_expired(services.sessions, services.clock, services.state_expiry)
         except asyncio.CancelledError:
             raise
         except Exception:

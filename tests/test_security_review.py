@@ -11,6 +11,7 @@ from sqlalchemy import select
 from escalation.models import BlockedUser, Escalation
 from tests.botharness import Chat, make_settings, running_bot, texts
 from tests.test_escalation_e2e import enrol, notices, settled
+from vvs.clock import FakeClock
 from vvs.db import transaction
 
 pytestmark = pytest.mark.asyncio
@@ -90,3 +91,37 @@ async def test_an_edited_message_is_not_relayed(db, tmp_path: Path) -> None:
         await doc.exchange(lambda: api.inject_raw({"edited_message": message}))
         await settled(services)
         assert not [m for m in api.sent_messages(REF_A) if "Relisez ceci" in m.plain]
+
+
+async def test_abandoned_draft_text_and_phone_do_not_stay_in_the_state(db) -> None:
+    """A request abandoned at its summary left the physician's message and phone number in
+    user_state for as long as they never came back; past the expiry they are cleared (the
+    physician is still told, at their next message, that the step was closed)."""
+    from datetime import timedelta
+
+    from vvs.models import UserState
+    from vvs.state import StateStore, purge_expired
+
+    clock = FakeClock()
+    store = StateStore(clock, timedelta(hours=24))
+    async with transaction(db.sessions) as s:
+        conv = await store.load(s, "u1")
+        conv.set_mode("esc_confirm", {"cat": "victime", "dept": "93", "phone": "+33612345678",
+                                      "msg": "joignable après 18 h"})
+        conv.language = "fr"
+        await store.save(s, conv)
+        other = await store.load(s, "u2")
+        other.set_mode("esc_message", {"cat": "victime", "dept": "93"})
+        await store.save(s, other)
+    clock.advance(hours=23)
+    async with transaction(db.sessions) as s:
+        await store.save(s, await store.load(s, "u2"))  # u2 is still active
+    clock.advance(hours=2)
+    assert await purge_expired(db.sessions, clock, timedelta(hours=24)) == 1
+    async with db.sessions() as s:
+        row = await s.get(UserState, "u1")
+        assert row is not None and row.data == {} and row.language == "fr"
+        assert (await s.get(UserState, "u2")).data["dept"] == "93"
+    async with transaction(db.sessions) as s:
+        conv = await store.load(s, "u1")
+    assert conv.expired_mode == "esc_confirm" and conv.data == {}

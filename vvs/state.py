@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, text
+from sqlalchemy import delete, text, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from vvs.clock import Clock
+from vvs.db import SessionFactory, transaction
 from vvs.models import UserState
 from vvs.privacy import LABEL_STATE, register_erasure
 
@@ -86,6 +87,17 @@ class StateStore:
         row.language, row.department = conv.language, conv.department
         row.updated_at = self.clock.now()
         session.add(row)
+
+
+async def purge_expired(sessions: SessionFactory, clock: Clock, expiry: timedelta) -> int:
+    """Clear the data of steps left idle past the expiry (a request's draft holds the
+    physician's message and phone number); the mode stays, so the user is still told."""
+    async with transaction(sessions) as session:
+        result = await session.exec(  # type: ignore[call-overload]
+            update(UserState).where(UserState.mode != IDLE,
+                                    UserState.updated_at < clock.now() - expiry)
+            .values(data={}))
+        return result.rowcount or 0
 
 
 async def _erase(session: AsyncSession, user_key: str) -> int:
