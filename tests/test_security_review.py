@@ -125,3 +125,17 @@ async def test_abandoned_draft_text_and_phone_do_not_stay_in_the_state(db) -> No
     async with transaction(db.sessions) as s:
         conv = await store.load(s, "u1")
     assert conv.expired_mode == "esc_confirm" and conv.data == {}
+
+
+async def test_dossiers_in_a_group_shows_no_physician(db, tmp_path: Path) -> None:
+    """/dossiers typed by a referent in any group would post the physicians' names and
+    Telegram links there: the list is given in private only."""
+    async with running_bot(make_settings(db.url, tmp_path), content_sets=[]) as (api, services):
+        await enrol(services, REF_A, "Dr Alpha")
+        await create(services)
+        ref = Chat(api, REF_A)
+        await ref.exchange(lambda: api.send_command(REF_A, "/dossiers", chat_id=GROUP))
+        in_group = " ".join(m.plain for m in api.sent_messages(GROUP))
+        assert "Jeanne" not in in_group and "Demande n°1" not in in_group
+        await api.wait_for(lambda c: "Jeanne" in str(c.params.get("text")), chat_id=REF_A,
+                           since=0)  # the list comes in private instead

@@ -19,8 +19,8 @@ from escalation.errors import (
 )
 from escalation.models import Escalation
 from escalation.referents import enrol_with_code
-from escalation.service import MAX_MESSAGE, EscalationConfig, EscalationService
-from escalation.texts import CATEGORIES, IDF_DEPARTMENTS, taken_buttons
+from escalation.service import INFO, MAX_MESSAGE, EscalationConfig, EscalationService
+from escalation.texts import CATEGORIES, IDF_DEPARTMENTS, payload, taken_buttons
 from vvs.db import transaction
 from vvs.errors import NotAllowed, StaleAction
 from vvs.i18n import N_, _, current_language
@@ -252,7 +252,13 @@ async def dossiers(turn: Turn) -> None:
     if ref is None:
         turn.reply(Reply(_("Cette commande est réservée aux référents inscrits.")))
         return
-    turn.reply(*screens.referent_cases(ref, await svc.cases_for(turn.session, ref)))
+    cases = screens.referent_cases(ref, await svc.cases_for(turn.session, ref))
+    if not turn.is_private:  # physicians' names and links never go to a group: in private
+        for case in cases:
+            await svc.outbox.enqueue(turn.session, int(ref.telegram_id or 0), payload(
+                case.text, [list(row) for row in case.buttons]), purpose=INFO)
+        return
+    turn.reply(*cases)
 
 
 async def inscription(turn: Turn) -> None:
