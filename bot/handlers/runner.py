@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
-from telegram import Update
+from telegram import Bot, Update
+from telegram.error import Forbidden, TelegramError, TimedOut
 from telegram.ext import ContextTypes
 
 from bot.handlers import common
-from bot.handlers.render import edit_keyboard, send_reply
+from bot.handlers.render import edit_keyboard, send_reply, split_text
 from bot.handlers.router import Router
 from bot.handlers.turn import Turn
 from bot.services import Services
@@ -16,7 +18,7 @@ from vvs.db import transaction
 from vvs.dedupe import claim_update
 from vvs.emergency import detect_emergency, emergency_reply
 from vvs.errors import StaleAction
-from vvs.i18n import _, normalize, set_language, use_language
+from vvs.i18n import _, current_language, normalize, set_language, use_language
 from vvs.ui import Button, Reply
 
 log = logging.getLogger(__name__)
@@ -61,9 +63,51 @@ async def on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     turn = await _run_turn(update, services, router_of(context))
     if turn.edit_pressed and turn.message_id:
         await edit_keyboard(context.bot, chat.id, turn.message_id)
-    for reply in turn.replies:
-        await send_reply(context.bot, chat.id, reply)
+    await _deliver(context.bot, services, turn)
     services.wake.set()  # the turn may have queued outbox messages: deliver them now
+
+
+async def _deliver(bot: Bot, services: Services, turn: Turn) -> None:
+    """Send the turn's replies. The turn is already committed, so a reply the Bot API
+    refuses (5xx after one retry, long 429, timeout) is not an error to "try again": its
+    text goes to the outbox (retried, labelled as a possible duplicate after a timeout);
+    a document, never stored, is announced so the user presses its button again."""
+    queued: list[tuple[str, tuple, bool]] = []
+    for reply in turn.replies:
+        for part in (replace(reply, documents=(), venues=()),
+                     replace(reply, text="", buttons=())):
+            if not (part.text or part.documents or part.venues):
+                continue
+            try:
+                await send_reply(bot, turn.chat_id, part)
+            except Forbidden:
+                log.info("chat %s blocked the bot: replies dropped", turn.chat_id)
+                return
+            except TelegramError as exc:
+                log.warning("reply not sent (%s): queued", exc)
+                maybe_sent = isinstance(exc, TimedOut)
+                if part.text:
+                    queued.append((part.text, part.buttons, maybe_sent))
+                elif part.documents:
+                    queued.append((_("Le document n'a pas pu être envoyé : appuyez de "
+                                     "nouveau sur son bouton."), (), False))
+    if queued:
+        await _queue_replies(services, turn, queued)
+
+
+async def _queue_replies(services: Services, turn: Turn,
+                         queued: list[tuple[str, tuple, bool]]) -> None:
+    async with transaction(services.sessions) as session:
+        for text, rows, maybe_sent in queued:
+            parts = split_text(text)
+            for i, part in enumerate(parts):
+                buttons = [[{"label": b.label, "data": b.data, "url": b.url} for b in row]
+                           for row in rows] if i == len(parts) - 1 else []
+                msg = await services.outbox.enqueue(
+                    session, turn.chat_id, {"text": part, "buttons": buttons,
+                                            "lang": current_language()},
+                    user_key=turn.user_key, purpose="reply")
+                msg.possible_duplicate = maybe_sent
 
 
 async def _run_turn(update: Update, services: Services, router: Router) -> Turn:

@@ -1,0 +1,62 @@
+"""Robustness through the real bot: the Bot API failing mid-turn, input a mode does not
+expect, group chats. Each test drives the Application through the local stand-in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from escalation import referents
+from tests.botharness import Chat, buttons, make_settings, running_bot, texts
+from vvs.db import transaction
+
+pytestmark = pytest.mark.asyncio
+PHYS, REF, GROUP = 8101, 8201, -100555
+
+
+async def _ready_to_send(api, services) -> Chat:
+    async with transaction(services.sessions) as s:
+        await referents.add_referent(services.extras["escalations"], s, department="93",
+                                     telegram_id=REF, name="Dr Ref")
+    doc = Chat(api, PHYS, first_name="Jeanne")
+    await doc.command("/menu")
+    await doc.press_data("e:new:victime")
+    await doc.press("93")
+    await doc.say("Ne pas partager")
+    sent = await doc.say("Joignable après 18 h")
+    assert "Envoyer" in buttons(sent)
+    return doc
+
+
+async def test_answer_lost_by_the_bot_api_after_commit_is_still_delivered(
+        db, tmp_path: Path) -> None:
+    """The request is created (committed) but its confirmation fails twice with 500: the
+    physician must not be told "error, try again" (the request exists), and the confirmation
+    must still arrive."""
+    async with running_bot(make_settings(db.url, tmp_path), content_sets=[]) as (api,
+                                                                                  services):
+        doc = await _ready_to_send(api, services)
+        api.fail_next("sendMessage", "500", times=2, chat_id=PHYS)
+        sent = await doc.press("Envoyer")
+        assert "une erreur s'est produite" not in texts(sent)
+        await api.wait_for(lambda c: "Demande n°1 envoyée" in str(c.params.get("text")),
+                           chat_id=PHYS, since=0, timeout=10)
+
+
+async def test_document_that_fails_to_send_is_announced(db, tmp_path: Path) -> None:
+    """sendDocument fails: the user is told to press the button again (a PDF is never
+    stored, so it cannot be queued), and the flow is still where it was."""
+    async with running_bot(make_settings(db.url, tmp_path)) as (api, _s):
+        chat = Chat(api, PHYS)
+        await chat.command("/start mineur")
+        await chat.press("Non")
+        await chat.press("infraction")
+        await chat.press("Seine-Saint-Denis")
+        api.fail_next("sendDocument", "500", times=2, chat_id=PHYS)
+        sent = await chat.press("Modèle de signalement")
+        assert "une erreur s'est produite" not in texts(sent)
+        await api.wait_for(lambda c: "appuyez de nouveau" in str(c.params.get("text")),
+                           chat_id=PHYS, since=0)
+        sent = await chat.press("Modèle de signalement")
+        assert [m for m in sent if m.document is not None]
