@@ -60,3 +60,25 @@ async def test_document_that_fails_to_send_is_announced(db, tmp_path: Path) -> N
                            chat_id=PHYS, since=0)
         sent = await chat.press("Modèle de signalement")
         assert [m for m in sent if m.document is not None]
+
+
+async def test_location_shared_mid_flow_keeps_the_flow(db, tmp_path: Path) -> None:
+    async with running_bot(make_settings(db.url, tmp_path)) as (api, _s):
+        chat = Chat(api, PHYS)
+        await chat.command("/start mineur")
+        await chat.press("Non")
+        step = chat.button_message("infraction")
+        sent = await chat.exchange(lambda: api.send_location(PHYS, 48.9362, 2.3574))
+        assert "toujours en cours" in texts(sent)
+        sent = await chat.press_data(step.button_data("infraction"), step.message_id)
+        assert "n'est plus valable" not in texts(sent)
+        assert "93 Seine-Saint-Denis" in buttons(sent)
+
+
+async def test_location_shared_while_writing_a_request_keeps_the_draft(
+        db, tmp_path: Path) -> None:
+    async with running_bot(make_settings(db.url, tmp_path)) as (api, services):
+        doc = await _ready_to_send(api, services)
+        await doc.exchange(lambda: api.send_location(PHYS, 48.9362, 2.3574))
+        sent = await doc.press("Envoyer")
+        assert "Demande n°1 envoyée" in texts(sent)

@@ -13,6 +13,7 @@ from bot.handlers.router import Router
 from bot.handlers.turn import Turn
 from vvs.errors import StaleAction
 from vvs.i18n import _
+from vvs.state import IDLE
 from vvs.ui import Button, Reply
 
 MODE = "annuaire"
@@ -44,10 +45,17 @@ async def on_location(turn: Turn) -> None:
     lat, lon = turn.location
     directory = _directory(turn)
     kind = turn.conv.data.get("kind") if turn.conv.mode == MODE else None
+    was, was_data = turn.conv.mode, dict(turn.conv.data)
     place = directory.index.gaz.nearest(lat, lon)
     hits = near(directory, lat, lon, kind=kind, top=12, place=place)
     turn.conv.set_mode(MODE, {"kind": kind} if kind else {})
     await _show(turn, Found(tuple(hits), place), kind)
+    if was not in (IDLE, MODE):  # a procedure in progress is kept, and shown again
+        turn.conv.set_mode(was, was_data)
+        turn.reply(Reply(_("Votre démarche est toujours en cours :")))
+        rerender = turn.services.extras["router"].rerender.get(was)
+        if rerender is not None:
+            await rerender(turn)
 
 
 async def _show(turn: Turn, found: Found, kind: str | None) -> None:

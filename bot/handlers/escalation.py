@@ -433,6 +433,10 @@ async def _rerender(turn: Turn) -> None:
         _show_summary(turn, data)
     elif turn.conv.mode == MESSAGE:
         turn.reply(screens.ask_message())
+    elif turn.conv.mode == CONTACT:
+        turn.reply(screens.ask_contact())
+    elif turn.conv.mode == DEPT:
+        turn.reply(screens.ask_department())
 
 
 def setup(router: Router) -> None:
@@ -449,6 +453,8 @@ def setup(router: Router) -> None:
     router.modes[RELAY] = on_relay_text
     router.rerender[CONFIRM] = _rerender
     router.rerender[MESSAGE] = _rerender
+    router.rerender[CONTACT] = _rerender
+    router.rerender[DEPT] = _rerender
     router.reply_hooks.append(on_reply)
 
 
