@@ -82,3 +82,19 @@ async def test_location_shared_while_writing_a_request_keeps_the_draft(
         await doc.exchange(lambda: api.send_location(PHYS, 48.9362, 2.3574))
         sent = await doc.press("Envoyer")
         assert "Demande n°1 envoyée" in texts(sent)
+
+
+async def test_group_message_never_uses_the_private_conversation(db, tmp_path: Path) -> None:
+    """A referent mid-way through a private procedure writes, or presses a stale button, in
+    the referents' group: their private step is neither shown there nor changed."""
+    async with running_bot(make_settings(db.url, tmp_path)) as (api, _s):
+        ref = Chat(api, REF)
+        await ref.command("/start mineur")  # a private flow in progress
+        api.press_button(REF, 1, "f:c:danger:99", chat_id=GROUP)
+        api.send_text(REF, "je regarde ça ce soir", chat_id=GROUP)
+        await ref.command("/menu")  # private sentinel: everything before it was handled
+        in_group = " ".join(m.plain for m in api.sent_messages(GROUP))
+        assert "danger grave" not in in_group  # the private step is not rendered there
+        assert "Que souhaitez-vous faire" not in in_group
+        sent = await ref.press("Non")  # the private flow goes on where it was
+        assert "infraction" in texts(sent)

@@ -19,6 +19,7 @@ from vvs.dedupe import claim_update
 from vvs.emergency import detect_emergency, emergency_reply
 from vvs.errors import StaleAction
 from vvs.i18n import _, current_language, normalize, set_language, use_language
+from vvs.state import Conversation
 from vvs.ui import Button, Reply
 
 log = logging.getLogger(__name__)
@@ -116,6 +117,10 @@ async def _run_turn(update: Update, services: Services, router: Router) -> Turn:
     async with transaction(services.sessions) as session:
         conv = await services.state.load(session, services.user_key(user.id))
         set_language(conv.language or normalize(user.language_code))
+        private = chat.type == "private"
+        if not private:  # a group never reads nor changes the member's private conversation
+            conv = Conversation(conv.user_key, language=conv.language,
+                                department=conv.department)
         turn = Turn(services, session, conv, user.id, chat.id, chat.type, user.first_name,
                     user.username)
         _fill(turn, update)
@@ -127,7 +132,7 @@ async def _run_turn(update: Update, services: Services, router: Router) -> Turn:
         await _dispatch(turn, update, router)
         if conv.data.pop("_erased", False):
             conv.set_mode("idle")  # erased: nothing to save
-        else:
+        elif private:
             await services.state.save(session, conv)
     return turn
 
@@ -155,6 +160,8 @@ async def _dispatch(turn: Turn, update: Update, router: Router) -> None:
     try:
         if turn.callback is not None:
             await _on_button(turn, router)
+        elif not turn.is_private and not turn.text.startswith("/"):
+            return  # in a group only commands and buttons are for the bot
         elif turn.location is not None:
             await _by_mode(turn, router.location, common.unsupported_media)
         elif update.effective_message and update.effective_message.contact:
@@ -171,6 +178,8 @@ async def _dispatch(turn: Turn, update: Update, router: Router) -> None:
     except StaleAction:
         turn.replies.clear()
         turn.reply(Reply(_("Ce bouton n'est plus valable (étape expirée ou déjà traitée).")))
+        if not turn.is_private:
+            return
         rerender = router.rerender.get(turn.conv.mode)
         if rerender is not None:
             await rerender(turn)
