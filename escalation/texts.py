@@ -75,10 +75,9 @@ def taken_buttons(esc_id: int) -> list[list[Button]]:
 
 
 def physician_link(esc: Escalation) -> str:
-    name = html.escape(esc.physician_name or _("Médecin"))
-    if esc.chat_id is None:
-        return name
-    return f'<a href="tg://user?id={esc.chat_id}">{name}</a>'
+    """The Telegram name the physician agreed to share (their summary lists no Telegram id
+    nor profile link: referents answer through the bot)."""
+    return html.escape(esc.physician_name or _("Médecin"))
 
 
 def notification(esc: Escalation, message: str | None, kind: str) -> dict[str, Any]:

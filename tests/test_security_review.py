@@ -139,3 +139,26 @@ async def test_dossiers_in_a_group_shows_no_physician(db, tmp_path: Path) -> Non
         assert "Jeanne" not in in_group and "Demande n°1" not in in_group
         await api.wait_for(lambda c: "Jeanne" in str(c.params.get("text")), chat_id=REF_A,
                            since=0)  # the list comes in private instead
+
+
+async def test_referents_get_only_what_the_summary_showed(db, tmp_path: Path) -> None:
+    """The physician is shown "exactly what will be transmitted" (Telegram name, département,
+    reason, phone, message); the notification also carried a tg://user link with their
+    Telegram id, which the summary never mentioned. Referents answer through the bot."""
+    async with running_bot(make_settings(db.url, tmp_path), content_sets=[]) as (api, services):
+        await enrol(services, REF_A, "Dr Alpha")
+        doc = Chat(api, PHYS, first_name="Jeanne")
+        await doc.command("/menu")
+        await doc.press_data("e:new:victime")
+        await doc.press("93")
+        await doc.say("Ne pas partager")
+        summary = texts(await doc.say("Joignable après 18 h"))
+        assert str(PHYS) not in summary
+        await doc.press("Envoyer")
+        await settled(services)
+        raw = [str(c.params.get("text")) for c in api.calls_to("sendMessage", REF_A)]
+        assert any("Jeanne" in t for t in raw)
+        assert not any(str(PHYS) in t for t in raw)
+        await Chat(api, REF_A).command("/dossiers")
+        raw = [str(c.params.get("text")) for c in api.calls_to("sendMessage", REF_A)]
+        assert not any(str(PHYS) in t for t in raw)
