@@ -98,3 +98,19 @@ async def test_group_message_never_uses_the_private_conversation(db, tmp_path: P
         assert "Que souhaitez-vous faire" not in in_group
         sent = await ref.press("Non")  # the private flow goes on where it was
         assert "infraction" in texts(sent)
+
+
+async def test_text_in_a_mode_whose_object_is_gone_returns_to_idle(db, tmp_path: Path) -> None:
+    """A relay whose request vanished: the next text is a question again, not stuck."""
+    async with running_bot(make_settings(db.url, tmp_path)) as (api, services):
+        chat = Chat(api, 9301)
+        key = services.user_key(9301)
+        async with transaction(services.sessions) as session:  # a relay to a deleted request
+            conv = await services.state.load(session, key)
+            conv.set_mode("relay", {"id": 999_999})
+            await services.state.save(session, conv)
+        first = await chat.say("bonjour")
+        sent = await chat.say("c'est quoi une information préoccupante ?")
+    assert "n'est plus valable" in texts(first)  # told once…
+    assert "n'est plus valable" not in texts(sent)  # …then free again
+    assert "CRIP" in texts(sent)

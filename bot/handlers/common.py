@@ -108,7 +108,9 @@ async def confidentialite(turn: Turn) -> None:
         "partie est responsable des données qu'elle collecte et traite pour les annuaires "
         "et les communications du dispositif, dans le respect du RGPD. Responsable du "
         "traitement de cet assistant : {controller}.\n"
-        "• /effacer supprime tout ce qui est rattaché à vous."
+        "• /effacer supprime tout ce qui est rattaché à vous, sauf, le cas échéant, votre "
+        "inscription de référent (retirée par un administrateur) et un blocage pour abus "
+        "(conservé sous pseudonyme, pour qu'il ne puisse pas être contourné)."
     ).format(days=days, controller=html.escape(
         turn.services.settings.data_controller or _("à préciser par l'exploitant du service")))))
 

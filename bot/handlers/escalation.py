@@ -332,7 +332,7 @@ async def _relay(turn: Turn, esc: Escalation) -> None:
     except IdentityFound as exc:
         turn.reply(Reply(identity_warning(exc.findings)))  # stays in relay mode: rephrase
         return
-    except NotTaken:
+    except (NotTaken, NotAllowed):  # closed, released, or the sender is no longer a referent
         turn.conv.idle()
         turn.reply(Reply(_("Cette demande n'est pas (ou plus) prise en charge : message non "
                            "transmis.")))

@@ -44,6 +44,9 @@ async def on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     user = update.effective_user
     chat = update.effective_chat
+    if update.callback_query and chat is None:  # a press on an inline message: stop the spinner
+        await update.callback_query.answer()
+        return
     if user is None or chat is None or user.is_bot:
         return
     if not await claim_update(services.sessions, services.clock, update.update_id):
@@ -184,6 +187,8 @@ async def _dispatch(turn: Turn, update: Update, router: Router) -> None:
         if rerender is not None:
             await rerender(turn)
         else:
+            if turn.callback is None:  # typed text the mode can no longer use: leave it
+                turn.conv.idle()
             turn.reply(common.main_menu())
 
 
