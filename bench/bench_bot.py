@@ -15,9 +15,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from bot.app import build_application, build_services, started
+from bot.app import build_application, build_services
 from bot.config import Settings
 from bot.fakeapi import FakeBotAPI
+from bot.lifecycle import started
 
 TOKEN = "123456:BENCH"
 

@@ -8,7 +8,7 @@ import html
 import logging
 import os
 import socket
-from collections.abc import AsyncIterator, Awaitable, Sequence
+from collections.abc import Awaitable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -177,27 +177,6 @@ def build_application(services: Services, *, token: str, base_url: str,
     application.add_error_handler(error_handler)
     services.outbox.sender = make_sender(application.bot)
     return application
-
-
-@contextlib.asynccontextmanager
-async def started(application: Application, *, polling: bool) -> AsyncIterator[Application]:
-    """Initialise, run the post-init hooks (commands, worker), start; stop cleanly."""
-    async with application:
-        await _post_init(application)
-        try:
-            if polling:
-                await application.bot.delete_webhook()
-                await application.updater.start_polling(
-                    poll_interval=0.0, timeout=10, allowed_updates=Update.ALL_TYPES)
-            await application.start()
-            try:
-                yield application
-            finally:
-                if polling:
-                    await application.updater.stop()
-                await application.stop()
-        finally:
-            await _post_shutdown(application)
 
 
 async def _post_init(application: Application) -> None:

@@ -19,6 +19,7 @@ from typing import Any, TextIO
 from telegram.ext import Application
 
 from bot.fakeapi import Call, FakeBotAPI, SentMessage, html_to_text, inline_buttons
+from bot.lifecycle import started
 
 AppFactory = Callable[[str], Application | Awaitable[Application]]
 DEMO_TOKEN = "123456:DEMO-TOKEN"
@@ -243,27 +244,7 @@ async def run_demo(build_application: AppFactory, *, lines: AsyncIterable[str] |
         unsubscribe = api.subscribe(transcript.on_call)
         demo = Demo(api, application, transcript, user_id, first_name, language_code, settle)
         try:
-            async with running(application):
+            async with started(application, polling=True, poll_timeout=1):
                 await _converse(demo, lines if lines is not None else stdin_lines(), echo)
         finally:
             unsubscribe()
-
-
-@contextlib.asynccontextmanager
-async def running(application: Application) -> AsyncIterator[Application]:
-    """What `Application.run_polling` does, minus the event loop and signal handling."""
-    async with application:
-        if application.post_init:
-            await application.post_init(application)
-        assert application.updater is not None, "the demo needs an Application with an updater"
-        await application.updater.start_polling(poll_interval=0.0, timeout=1)
-        await application.start()
-        try:
-            yield application
-        finally:
-            await application.updater.stop()
-            await application.stop()
-            if application.post_stop:
-                await application.post_stop(application)
-    if application.post_shutdown:
-        await application.post_shutdown(application)
