@@ -9,6 +9,8 @@ from alembic.config import Config
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from vvs.db import is_postgres
+
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 MIGRATION_LOCK = 7_235_001  # arbitrary, fixed: the advisory lock key of migrations
 
@@ -29,7 +31,7 @@ async def upgrade(engine: AsyncEngine) -> None:
         command.upgrade(cfg, "head")
 
     async with engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
+        if is_postgres(connection):
             # replicas starting together: one migrates, the others wait then find it done
             await connection.execute(text("SELECT pg_advisory_xact_lock(:k)"),
                                      {"k": MIGRATION_LOCK})

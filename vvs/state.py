@@ -15,7 +15,7 @@ from sqlalchemy import delete, text, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from vvs.clock import Clock
-from vvs.db import SessionFactory, transaction
+from vvs.db import SessionFactory, is_postgres, transaction
 from vvs.models import UserState
 from vvs.privacy import LABEL_STATE, register_erasure
 
@@ -61,7 +61,7 @@ class StateStore:
         On PostgreSQL the user's turns are serialised across replicas by a transaction-level
         advisory lock, so two updates of one user never overwrite each other's state.
         """
-        if session.bind is not None and session.bind.dialect.name == "postgresql":
+        if is_postgres(session):
             await session.exec(text("SELECT pg_advisory_xact_lock(hashtext(:k))").bindparams(
                 k=user_key))  # type: ignore[call-overload]
         row = await session.get(UserState, user_key)

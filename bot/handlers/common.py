@@ -6,6 +6,7 @@ import html
 
 from bot.handlers.turn import Turn
 from vvs.emergency import all_numbers_text
+from vvs.errors import StaleAction
 from vvs.i18n import N_, _, current_language, set_language
 from vvs.privacy import erase_user
 from vvs.ui import Button, Reply
@@ -125,7 +126,6 @@ async def langue(turn: Turn) -> None:
 async def set_lang(turn: Turn, code: str) -> None:
     """Store the chosen language and answer in it."""
     if code not in ("fr", "en"):
-        from vvs.errors import StaleAction
         raise StaleAction(code)
     turn.conv.language = code
     set_language(code)
@@ -167,7 +167,6 @@ async def remember_department(turn: Turn, code: str) -> None:
         turn.reply(Reply(_("Entendu, je ne retiens rien.")))
         return
     if code not in DEPARTMENTS:
-        from vvs.errors import StaleAction
         raise StaleAction(code)
     turn.conv.department = code
     turn.reply(Reply(_("Département {d} retenu. Vous pouvez l'effacer avec /effacer."
