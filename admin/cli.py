@@ -78,8 +78,18 @@ def build_parser() -> argparse.ArgumentParser:
     for module_name in FEATURE_COMMANDS:
         register = _feature_register(module_name)
         if register is not None:
-            register(sub)
+            register(sub, **_feature_wiring(module_name))
     return parser
+
+
+def _feature_wiring(module_name: str) -> dict[str, Callable]:
+    """What a feature's commands need from another feature, passed in here so that the
+    domain packages do not import each other."""
+    if module_name == "annuaire.admin":
+        from bot.flows.loader import outcome_purposes
+
+        return {"outcomes": outcome_purposes}
+    return {}
 
 
 def _feature_register(module_name: str) -> Callable | None:

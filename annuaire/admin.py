@@ -9,9 +9,11 @@ import argparse
 import csv
 import datetime as dt
 import io
+import json
 import sys
 import tempfile
 from collections import defaultdict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -19,8 +21,10 @@ from typing import Any, TextIO
 import yaml
 
 from annuaire.gazetteer import IDF_DEPARTMENTS
-from annuaire.loader import FIELDS, SUBDIR, load_directory
+from annuaire.loader import FIELDS, NO_ADDRESS_KINDS, SUBDIR, load_directory
 from annuaire.model import Directory, Entry
+from annuaire.purposes import PURPOSES, is_dated, suitable
+from annuaire.search import competent
 from vvs import yamlfile
 from vvs.content import ContentError
 
@@ -33,8 +37,16 @@ EXPECTED_KINDS = ("cdom", "parquet", "crip", "umj", "uaped", "association")
 
 
 # -- check -------------------------------------------------------------------------------
-def gap_report(directory: Directory) -> str:
-    """Per IDF département: entries lacking phone/address/email/geo, and missing kinds."""
+# Outcome label ("mineur/signalement") → the purposes its addressee needs (from the flows).
+OutcomePurposes = Mapping[str, tuple[str, ...]]
+
+
+def gap_report(directory: Directory, outcomes: OutcomePurposes | None = None,
+               today: dt.date | None = None) -> str:
+    """What the councils must complete: per IDF département, the purposes with no suitable
+    channel (and the outcomes they leave without an addressee), dated channels, missing
+    kinds; then the national entries."""
+    today = today or dt.date.today()
     lines = []
     by_dept: dict[str, list[Entry]] = defaultdict(list)
     for entry in directory.entries:
@@ -42,23 +54,50 @@ def gap_report(directory: Directory) -> str:
     for dept in (*IDF_DEPARTMENTS, "national"):
         entries = by_dept.get(dept, [])
         lines.append(f"== {dept} : {len(entries)} entrée(s)")
-        for label, test in (("sans téléphone", lambda e: not e.phone),
-                            ("sans adresse", lambda e: not e.address),
-                            ("sans e-mail", lambda e: not e.email),
+        if dept != "national":
+            lines += _purpose_gaps(directory, dept, outcomes or {})
+            kinds = {e.kind for e in entries}
+            missing = [k for k in EXPECTED_KINDS if k not in kinds]
+            if missing:
+                lines.append(f"  types manquants : {', '.join(missing)}")
+        dated = [f"{e.id} {c.type} {c.value} ({c.source_date or 'non datée'})"
+                 for e in entries for c in e.channels if is_dated(c, today)]
+        if dated:
+            lines.append(f"  canaux datés, à revérifier ({len(dated)}) : {'; '.join(dated)}")
+        for label, test in (("sans canal", lambda e: not e.channels),
+                            ("sans adresse", lambda e: not e.address
+                             and e.kind not in NO_ADDRESS_KINDS),
                             ("sans coordonnées GPS", lambda e: not e.has_geo),
                             ("à vérifier", lambda e: e.status != "verified")):
             ids = [e.id for e in entries if test(e)]
             if ids:
                 lines.append(f"  {label} ({len(ids)}) : {', '.join(ids)}")
-        if dept != "national":
-            kinds = {e.kind for e in entries}
-            missing = [k for k in EXPECTED_KINDS if k not in kinds]
-            if missing:
-                lines.append(f"  types manquants : {', '.join(missing)}")
     return "\n".join(lines)
 
 
-def check(content_dir: Path, out: TextIO = sys.stdout) -> int:
+def purpose_gaps(directory: Directory, department: str) -> tuple[str, ...]:
+    """The purposes for which no competent entry of the département has a suitable channel."""
+    place = directory.index.gaz.department(department)
+    return tuple(p.id for p in PURPOSES.values() if not any(
+        suitable(e, p) for e in competent(directory, p.kind, place).entries))
+
+
+def _purpose_gaps(directory: Directory, department: str,
+                  outcomes: OutcomePurposes) -> list[str]:
+    gaps = purpose_gaps(directory, department)
+    if not gaps:
+        return []
+    lines = [f"  sans canal adapté ({len(gaps)}) : " + ", ".join(
+        f"{p} ({PURPOSES[p].kind})" for p in gaps)]
+    hit = sorted(o for o, needs in outcomes.items() if any(p in gaps for p in needs))
+    if hit:
+        lines.append(f"  issues de parcours sans destinataire joignable ({len(hit)}) : "
+                     + ", ".join(hit))
+    return lines
+
+
+def check(content_dir: Path, out: TextIO = sys.stdout,
+          outcomes: OutcomePurposes | None = None) -> int:
     """Validate the directory and print errors, warnings and the gap report; 1 on error."""
     directory, findings = load_directory(content_dir)
     for finding in sorted(findings):
@@ -66,7 +105,7 @@ def check(content_dir: Path, out: TextIO = sys.stdout) -> int:
     errors = sum(f.severity == "error" for f in findings)
     print(f"{errors} erreur(s), {len(findings) - errors} avertissement(s)", file=out)
     if directory is not None:
-        print(gap_report(directory), file=out)
+        print(gap_report(directory, outcomes), file=out)
     return 1 if errors else 0
 
 
@@ -82,6 +121,8 @@ def export_csv(directory: Directory, out: TextIO) -> int:
             value = data.get(key)
             if key in LIST_FIELDS:
                 value = LIST_SEPARATOR.join(value or ())
+            elif key == "channels":  # a list of mappings: one JSON cell
+                value = json.dumps(value, ensure_ascii=False) if value else None
             row[key] = "" if value is None else value
         writer.writerow(row)
     return len(directory.entries)
@@ -173,11 +214,23 @@ def _entry_from_row(row: dict[str, str | None]) -> dict[str, Any]:
             entry[key] = _number(value)
         elif key == "verified_on":
             entry[key] = _date(value)
-        elif key == "notes" and not value:
+        elif key == "channels":
+            entry[key] = _channels(value)
+        elif key in ("notes", "caution") and not value:
             continue
         else:
             entry[key] = value or None
     return entry
+
+
+def _channels(value: str) -> Any:
+    """The JSON list of channels, or the text itself so that validation reports it."""
+    if not value:
+        return []
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
 
 
 def _number(value: str) -> float | str | None:
@@ -257,21 +310,24 @@ def add_commands(sub: Any, parents: list[argparse.ArgumentParser] | None = None)
     exp.add_argument("-o", "--output", type=Path, help="fichier CSV (défaut : sortie standard)")
 
 
-def register(subparsers: Any) -> None:
-    """Add the `annuaire` command group to `vvs-admin`."""
+def register(subparsers: Any,
+             outcomes: Callable[[Path], OutcomePurposes] | None = None) -> None:
+    """Add the `annuaire` command group to `vvs-admin`; `outcomes` reads the flows' outcome
+    purposes so that `check` lists the outcomes each gap leaves without an addressee."""
     group = subparsers.add_parser("annuaire", help="annuaire : check, import, export")
     group.add_argument("--content-dir", type=Path, default=None)
     inner = group.add_subparsers(dest="annuaire_command", required=True)
     add_commands(inner)
     group.set_defaults(handler=lambda args: run(
         argparse.Namespace(**{**vars(args), "command": args.annuaire_command}),
-        args.content_dir or Path(__file__).resolve().parent.parent))
+        args.content_dir or Path(__file__).resolve().parent.parent, outcomes))
 
 
-def run(args: argparse.Namespace, content_dir: Path) -> int:
+def run(args: argparse.Namespace, content_dir: Path,
+        outcomes: Callable[[Path], OutcomePurposes] | None = None) -> int:
     """Run one admin command; return the exit status."""
     if args.command == "check":
-        return check(content_dir)
+        return check(content_dir, outcomes=outcomes(content_dir) if outcomes else None)
     if args.command == "export":
         directory, findings = load_directory(content_dir)
         if directory is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from annuaire.gazetteer import Place, PlaceMatch
+from annuaire.gazetteer import IDF_DEPARTMENTS, Place, PlaceMatch
 from annuaire.model import Directory
 from annuaire.search import Hit, detect_kinds, near, search
 from annuaire.text import normalize
@@ -19,6 +19,25 @@ class Found:
     hits: tuple[Hit, ...]
     place: Place | None = None
     ambiguous: tuple[Place, ...] = ()  # homonyms: ask which one
+
+    @property
+    def outside_region(self) -> bool:
+        """The place is outside Île-de-France: the directory only covers the region."""
+        return self.place is not None and self.place.department not in IDF_DEPARTMENTS
+
+
+NATIONAL_KINDS = ("urgences", "ligne-nationale")
+
+
+def national_first(directory: Directory, found: Found) -> Found:
+    """Outside the region, the national lines come first: the local entries are far away and
+    never competent there."""
+    if not found.outside_region:
+        return found
+    national = [Hit(e) for kind in NATIONAL_KINDS for e in directory.entries
+                if e.kind == kind and e.department is None]
+    local = [h for h in found.hits if h.entry.department is not None]
+    return Found(tuple(national + local), found.place, found.ambiguous)
 
 
 def find(directory: Directory, text: str, kind: str | None = None) -> Found:
@@ -35,7 +54,8 @@ def find(directory: Directory, text: str, kind: str | None = None) -> Found:
         place = matches[0].place
         kinds = detect_kinds(normalize(text))
         wanted = kind or (next(iter(kinds)) if len(kinds) == 1 else None)
-        return Found(tuple(near_place(directory, place, wanted)), place)
+        return national_first(directory, Found(tuple(near_place(directory, place, wanted)),
+                                                    place))
     return Found(tuple(by_name))
 
 

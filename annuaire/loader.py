@@ -5,21 +5,42 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from annuaire.gazetteer import Gazetteer, default_gazetteer
-from annuaire.model import AUDIENCES, GEO_PRECISIONS, KINDS, STATUSES, Directory, Entry
+from annuaire.model import (
+    AUDIENCES,
+    CHANNEL_TYPES,
+    GEO_PRECISIONS,
+    KINDS,
+    STATUSES,
+    USES,
+    Channel,
+    Directory,
+    Entry,
+)
 from vvs import yamlfile
 from vvs.content import ContentError
 from vvs.i18n import _
 
 SUBDIR = "annuaire/data"
 FIELDS = ("id", "name", "kind", "aliases", "department", "serves", "commune", "postcode",
-          "address", "phone", "email", "website", "hours", "lat", "lon", "geo_precision",
-          "audience", "source", "verified_on", "status", "notes")
-TEXT_FIELDS = ("name", "commune", "address", "phone", "email", "website", "hours", "source",
-               "notes", "postcode")
+          "address", "channels", "website", "hours", "lat", "lon", "geo_precision",
+          "audience", "source", "verified_on", "status", "notes", "caution")
+TEXT_FIELDS = ("name", "commune", "address", "website", "hours", "source", "notes", "postcode",
+               "caution")
+CHANNEL_FIELDS = ("type", "value", "uses", "instructions", "source", "source_date",
+                  "verified_on", "hours", "notes")
+# Fields replaced by `channels`: named in the error so an admin knows what to write instead.
+FORMER_FIELDS = ("phone", "email")
+# Internal notes belong in `notes`: physicians read names, addresses and instructions as they
+# are written, so these markers are refused there.
+_INTERNAL_NOTE = re.compile(r"localisation seulement|d[ée]pliant|mentionn[ée]e?s?,? à confirmer|"
+                            r"\[U\]|\[S(?:-sec)?\]|à v[ée]rifier|à confirmer|non sourc|"
+                            r"idf-directory|legal-(?:brief|review)", re.IGNORECASE)
+_SOURCE_DATE = re.compile(r"^\d{4}(?:-\d{2}(?:-\d{2})?)?$")
 _ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _POSTCODE = re.compile(r"^\d{5}$")
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
@@ -87,7 +108,10 @@ class _Checker:
     def entry(self) -> Entry | None:
         """The validated entry, or None when a blocking error was found."""
         for key in self.raw:
-            if key not in FIELDS:
+            if key in FORMER_FIELDS:
+                self.error(key, _("champ remplacé par « channels » : une liste de canaux, "
+                                  "chacun avec type, value, uses et source"))
+            elif key not in FIELDS:
                 self.error(key, _("champ inconnu (ignoré)"), "warning")
         values = {k: self.text(k, k in ("id", "name", "kind", "source", "status"))
                   for k in ("id", "name", "kind", "status", *TEXT_FIELDS[1:])}
@@ -102,20 +126,26 @@ class _Checker:
         department = self.department()
         serves = self.serves()
         self.formats(values)
+        self.no_internal_notes(values)
+        channels = self.channels()
         lat, lon = self.coordinates()
         audience = self.audience()
         verified_on = self.verified_on(status)
         if any(f.severity == "error" for f in self.findings):
             return None
         self.missing(values, kind or "")
+        if status == "verified":  # verifying a fiche verifies the channels it lists
+            channels = tuple(c if c.verified_on else replace(c, verified_on=verified_on)
+                             for c in channels)
         return Entry(
             id=entry_id or "", name=values["name"] or "", kind=kind or "",
             source=values["source"] or "", status=status or "to_verify",
             aliases=self.strings("aliases"), department=department, serves=serves,
             commune=values["commune"], postcode=values["postcode"], address=values["address"],
-            phone=values["phone"], email=values["email"], website=values["website"],
+            channels=channels, website=values["website"],
             hours=values["hours"], lat=lat, lon=lon, geo_precision=self.raw.get("geo_precision"),
             audience=audience, verified_on=verified_on, notes=values["notes"],
+            caution=values["caution"],
             file=self.file, line=self.raw.line)
 
     def department(self) -> str | None:
@@ -139,11 +169,6 @@ class _Checker:
         return tuple(c.upper() for c in codes)
 
     def formats(self, values: Mapping[str, str | None]) -> None:
-        if values["phone"] and not valid_phone(values["phone"]):
-            self.error("phone", _("numéro invalide : numéro court (2 à 6 chiffres) ou "
-                                  "10 chiffres (ex. 01 23 45 67 89)"))
-        if values["email"] and not _EMAIL.match(values["email"]):
-            self.error("email", _("adresse e-mail invalide"))
         if values["website"] and not _URL.match(values["website"]):
             self.error("website", _("adresse web invalide (commencer par https://)"))
         if values["postcode"] and not _POSTCODE.match(values["postcode"]):
@@ -151,6 +176,28 @@ class _Checker:
         precision = self.raw.get("geo_precision")
         if precision is not None and precision not in GEO_PRECISIONS:
             self.error("geo_precision", _("précision inconnue : address, commune ou vide"))
+
+    def no_internal_notes(self, values: Mapping[str, str | None]) -> None:
+        for key in ("name", "address", "commune", "hours", "caution"):
+            if values[key] and _INTERNAL_NOTE.search(values[key] or ""):
+                self.error(key, _("note interne dans un champ affiché aux médecins : "
+                                  "la mettre dans « notes »"))
+
+    def channels(self) -> tuple[Channel, ...]:
+        raw = self.raw.get("channels")
+        if raw is None:
+            return ()
+        if not isinstance(raw, list):
+            self.error("channels", _("doit être une liste de canaux"))
+            return ()
+        lines = getattr(raw, "item_lines", [])
+        found = []
+        for index, item in enumerate(raw):
+            line = lines[index] if index < len(lines) else self.raw.line_of("channels")
+            channel = _ChannelChecker(self, item, line, index + 1).channel()
+            if channel is not None:
+                found.append(channel)
+        return tuple(found)
 
     def coordinates(self) -> tuple[float | None, float | None]:
         lat, lon = self.raw.get("lat"), self.raw.get("lon")
@@ -192,11 +239,103 @@ class _Checker:
         return date
 
     def missing(self, values: Mapping[str, str | None], kind: str) -> None:
-        wanted = ["phone", "email"] + ([] if kind in NO_ADDRESS_KINDS else ["address"])
-        absent = [k for k in wanted if not values[k]]
+        types = {c.get("type") for c in self.raw.get("channels") or () if isinstance(c, dict)}
+        absent = [k for k in ("phone", "email") if k not in types]
+        if kind not in NO_ADDRESS_KINDS and not values["address"]:
+            absent.append("address")
         if absent:
             self.error(None, _("coordonnées à confirmer : {fields} manquant(s)")
                        .format(fields=", ".join(absent)), "warning")
+
+
+class _ChannelChecker:
+    """Validate one item of an entry's `channels`; errors name the item's own line."""
+
+    def __init__(self, entry: _Checker, raw: Any, line: int, number: int) -> None:
+        self.entry, self.raw, self.line, self.number = entry, raw, line, number
+
+    def error(self, key: str | None, message: str) -> None:
+        line = self.raw.line_of(key) if key and isinstance(self.raw, yamlfile.LineDict) \
+            else self.line
+        field = f"channels[{self.number}]" + (f".{key}" if key else "")
+        self.entry.findings.append(ContentError(self.entry.file, line, field, message))
+
+    def text(self, key: str, required: bool = False) -> str | None:
+        value = self.raw.get(key)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if required:
+                self.error(key, _("champ obligatoire manquant"))
+            return None
+        if not isinstance(value, str):
+            self.error(key, _("doit être un texte (entre guillemets)"))
+            return None
+        return value.strip()
+
+    def channel(self) -> Channel | None:
+        if not isinstance(self.raw, dict):
+            self.error(None, _("chaque canal est un dictionnaire (type, value, uses, source)"))
+            return None
+        for key in self.raw:
+            if key not in CHANNEL_FIELDS:
+                self.error(key, _("champ inconnu ; champs possibles : {fields}")
+                           .format(fields=", ".join(CHANNEL_FIELDS)))
+        kind, value = self.text("type", True), self.text("value", True)
+        source, instructions = self.text("source", True), self.text("instructions")
+        source_date, hours = self.text("source_date"), self.text("hours")
+        if kind and kind not in CHANNEL_TYPES:
+            self.error("type", _("type de canal inconnu « {type} » : {types}")
+                       .format(type=kind, types=", ".join(CHANNEL_TYPES)))
+        if kind and value:
+            self.value(kind, value)
+        uses = self.uses()
+        if source_date and not _SOURCE_DATE.match(source_date):
+            self.error("source_date", _("date de la source invalide : AAAA, AAAA-MM ou "
+                                        "AAAA-MM-JJ, entre guillemets"))
+        if instructions and _INTERNAL_NOTE.search(instructions):
+            self.error("instructions", _("note interne dans un champ affiché aux médecins : "
+                                         "la mettre dans « notes »"))
+        verified_on = self.verified_on()
+        if not (kind and value and source and uses) or kind not in CHANNEL_TYPES:
+            return None
+        return Channel(type=kind, value=value, uses=uses, source=source,
+                       instructions=instructions, source_date=source_date,
+                       verified_on=verified_on, hours=hours, line=self.line)
+
+    def value(self, kind: str, value: str) -> None:
+        if kind == "phone" and not valid_phone(value):
+            self.error("value", _("numéro invalide : numéro court (2 à 6 chiffres) ou "
+                                  "10 chiffres (ex. 01 23 45 67 89)"))
+        elif kind == "email" and not _EMAIL.match(value):
+            self.error("value", _("adresse e-mail invalide"))
+        elif kind == "web" and not _URL.match(value):
+            self.error("value", _("adresse web invalide (commencer par https://)"))
+
+    def uses(self) -> tuple[str, ...]:
+        value = self.raw.get("uses")
+        if not value:
+            self.error("uses", _("canal sans usage : dites à quoi il sert ({uses})")
+                       .format(uses=", ".join(USES)))
+            return ()
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.error("uses", _("doit être une liste d'usages ({uses})")
+                       .format(uses=", ".join(USES)))
+            return ()
+        unknown = [v for v in value if v not in USES]
+        if unknown:
+            self.error("uses", _("usage inconnu « {use} » ; usages possibles : {uses}")
+                       .format(use=unknown[0], uses=", ".join(USES)))
+            return ()
+        return tuple(value)
+
+    def verified_on(self) -> dt.date | None:
+        value = self.raw.get("verified_on")
+        if value is None or isinstance(value, dt.date):
+            return value
+        try:
+            return dt.date.fromisoformat(str(value))
+        except ValueError:
+            self.error("verified_on", _("date invalide (AAAA-MM-JJ)"))
+            return None
 
 
 def parse_file(path: Path, root: Path, gazetteer: Gazetteer

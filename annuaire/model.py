@@ -65,6 +65,74 @@ AUDIENCES = ("adults", "minors", "physicians")
 STATUSES = ("verified", "to_verify")
 GEO_PRECISIONS = ("address", "commune")
 
+# How a channel is reached. A phone number, an e-mail address, a postal address for a letter,
+# or a web page or form.
+CHANNEL_TYPES: MappingProxyType[str, str] = MappingProxyType({
+    "phone": N_("téléphone"),
+    "email": N_("e-mail"),
+    "courrier": N_("courrier"),
+    "web": N_("site ou formulaire"),
+})
+
+# What a channel is for: the controlled list of uses. An outcome shows a channel only when one
+# of its uses is the outcome's purpose, so a use is set only where the channel's source says
+# the channel serves it. The label is what physicians read (translate with `_`).
+USES: MappingProxyType[str, str] = MappingProxyType({
+    "signalement-mineur": N_("signalement d'un mineur au procureur"),
+    "signalement-majeur": N_("signalement d'un majeur au procureur"),
+    "violences-conjugales": N_("signalement de violences au sein du couple"),
+    "information-preoccupante": N_("information préoccupante"),
+    "permanence-urgente": N_("permanence pour l'urgence"),
+    "information": N_("information ou standard seulement : ne reçoit pas de signalement"),
+    "conseil-enfance": N_("conseil sur la situation d'un enfant, professionnels compris"),
+    "conseil-couple": N_("écoute sur les violences faites aux femmes, professionnels compris"),
+    "conseil-vulnerable": N_("maltraitance des personnes âgées ou handicapées, "
+                             "professionnels compris"),
+    "aide-victimes": N_("aide aux victimes"),
+    "examen-medico-legal": N_("examen médico-légal des victimes"),
+    "violences-en-ligne": N_("violences en ligne, cyberharcèlement"),
+    "prevention-suicide": N_("prévention du suicide"),
+    "urgence": N_("urgence, danger immédiat"),
+    "ordre-medecins": N_("conseil départemental de l'Ordre : appui aux médecins"),
+    "ecoute-medecins": N_("écoute et assistance des médecins en difficulté"),
+})
+# Uses that make a channel a place to send a signalement or an information préoccupante.
+SENDING_USES = frozenset({"signalement-mineur", "signalement-majeur", "violences-conjugales",
+                          "information-preoccupante", "permanence-urgente"})
+
+
+@dataclass(frozen=True)
+class Channel:
+    """One way to reach an entry, with what it is for and where that fact comes from."""
+
+    type: str
+    value: str
+    uses: tuple[str, ...]
+    source: str
+    instructions: str | None = None  # e.g. the subject line the source requires
+    source_date: str | None = None  # date of the source document: YYYY, YYYY-MM or YYYY-MM-DD
+    verified_on: dt.date | None = None
+    hours: str | None = None
+    line: int = 0
+
+    @property
+    def verified(self) -> bool:
+        return self.verified_on is not None
+
+    @property
+    def source_year(self) -> int | None:
+        return int(self.source_date[:4]) if self.source_date else None
+
+    def serves(self, purposes: tuple[str, ...] | frozenset[str]) -> bool:
+        """True when one of the channel's uses is one of `purposes`."""
+        return any(use in purposes for use in self.uses)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "value": self.value, "uses": list(self.uses),
+                "instructions": self.instructions, "source": self.source,
+                "source_date": self.source_date, "hours": self.hours,
+                "verified_on": self.verified_on.isoformat() if self.verified_on else None}
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -81,8 +149,7 @@ class Entry:
     commune: str | None = None
     postcode: str | None = None
     address: str | None = None
-    phone: str | None = None
-    email: str | None = None
+    channels: tuple[Channel, ...] = ()
     website: str | None = None
     hours: str | None = None
     lat: float | None = None
@@ -90,7 +157,8 @@ class Entry:
     geo_precision: str | None = None
     audience: tuple[str, ...] = ()
     verified_on: dt.date | None = None
-    notes: str | None = None
+    notes: str | None = None  # internal: never shown to physicians
+    caution: str | None = None  # shown to physicians, in their words
     file: str = ""
     line: int = 0
 
@@ -100,21 +168,36 @@ class Entry:
 
     @property
     def missing_contact(self) -> bool:
-        """Neither a phone number nor an address: the card says "coordonnées à confirmer"."""
-        return not self.phone and not self.address
+        """No channel and no address: the card says "coordonnées à confirmer"."""
+        return not self.channels and not self.address
+
+    @property
+    def phone(self) -> str | None:
+        """The first phone number, whatever its use (search display, gap report)."""
+        return next((c.value for c in self.channels if c.type == "phone"), None)
+
+    @property
+    def email(self) -> str | None:
+        """The first e-mail address, whatever its use."""
+        return next((c.value for c in self.channels if c.type == "email"), None)
+
+    def channels_for(self, purposes: tuple[str, ...] | frozenset[str]) -> tuple[Channel, ...]:
+        """The channels that serve one of `purposes`, in the file's order."""
+        return tuple(c for c in self.channels if c.serves(purposes))
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-able form (CLI output, CSV export)."""
         return {
             "id": self.id, "name": self.name, "kind": self.kind,
             "department": self.department, "commune": self.commune,
-            "postcode": self.postcode, "address": self.address, "phone": self.phone,
-            "email": self.email, "website": self.website, "hours": self.hours,
+            "postcode": self.postcode, "address": self.address,
+            "channels": [c.as_dict() for c in self.channels],
+            "website": self.website, "hours": self.hours,
             "lat": self.lat, "lon": self.lon, "geo_precision": self.geo_precision,
             "status": self.status, "serves": list(self.serves), "aliases": list(self.aliases),
             "audience": list(self.audience), "source": self.source,
             "verified_on": self.verified_on.isoformat() if self.verified_on else None,
-            "notes": self.notes,
+            "notes": self.notes, "caution": self.caution,
         }
 
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
-from annuaire.model import KINDS, Directory, Entry
+from annuaire.model import CHANNEL_TYPES, KINDS, USES, Channel, Directory, Entry
 from annuaire.search import Hit
 from vvs.errors import StaleAction
 from vvs.i18n import _
@@ -31,26 +31,70 @@ class Action:
     arg: str | int
 
 
+_ICONS = {"phone": "☎", "email": "✉", "courrier": "📮", "web": "🌐"}
+
+
+def channel_status(channel: Channel) -> str:
+    """"vérifié le 03/02/2026", "à vérifier — source de 2015" or "… source non datée"."""
+    if channel.verified_on:
+        return _("vérifié le {date}").format(date=channel.verified_on.strftime("%d/%m/%Y"))
+    if channel.source_year:
+        return _("à vérifier — source de {year}").format(year=channel.source_year)
+    return _("à vérifier — source non datée")
+
+
+def channel_text(channel: Channel, use: str | None = None, icons: bool = True) -> str:
+    """"☎ 119 — conseil sur la situation d'un enfant (24h/24) · à vérifier — source de 2025".
+
+    `use`: the use to name (the one an outcome chose); default, every use of the channel."""
+    head = _ICONS.get(channel.type, "") if icons else _(CHANNEL_TYPES[channel.type])
+    uses = (use,) if use else channel.uses
+    text = f"{head} {channel.value} — " + " ; ".join(_(USES[u]) for u in uses)
+    if channel.hours:
+        text += f" ({channel.hours})"
+    parts = [text]
+    if channel.instructions:
+        parts.append(channel.instructions)
+    parts.append(channel_status(channel))
+    return " · ".join(parts)
+
+
+def place_text(entry: Entry) -> str:
+    """Address, postcode and commune, without repeating a postcode the address holds."""
+    parts = [entry.address] if entry.address else []
+    if entry.postcode and not (entry.address and entry.postcode in entry.address):
+        parts.append(entry.postcode)
+    if entry.commune and not (entry.address and entry.commune in entry.address):
+        parts.append(entry.commune)
+    return " ".join(parts)
+
+
+def entry_status(entry: Entry) -> str:
+    """The entry's status in a physician's words."""
+    if entry.status == "verified" and entry.verified_on:
+        return _("Fiche vérifiée le {date}.").format(date=entry.verified_on.strftime("%d/%m/%Y"))
+    return _("Fiche pas encore vérifiée : confirmez ces coordonnées avant de vous en servir.")
+
+
 def card(entry: Entry, distance_km: float | None = None) -> str:
-    """One entry as a few lines of Telegram HTML."""
+    """One entry as a few lines of Telegram HTML: each channel with what it is for."""
     lines = [f"<b>{escape(entry.name)}</b>"]
-    place = " ".join(p for p in (entry.address, entry.postcode, entry.commune) if p)
+    place = place_text(entry)
     if place:
         lines.append(escape(place))
-    if entry.phone:
-        lines.append("☎ " + escape(entry.phone))  # Telegram links phone numbers itself
-    if entry.email:
-        lines.append("✉ " + escape(entry.email))
+    # Telegram links phone numbers and e-mail addresses itself.
+    lines += [escape(channel_text(c)) for c in entry.channels]
     if entry.website:
         lines.append(escape(entry.website))
     if entry.hours:
         lines.append("🕘 " + escape(entry.hours))
+    if entry.caution:
+        lines.append("<i>" + escape(entry.caution) + "</i>")
     if distance_km is not None:
         lines.append(_("à {km} km").format(km=_km(distance_km)))
     if entry.missing_contact:
         lines.append("<i>" + escape(_("coordonnées à confirmer")) + "</i>")
-    if entry.status != "verified":
-        lines.append("<i>" + escape(_("à vérifier")) + "</i>")
+    lines.append("<i>" + escape(entry_status(entry)) + "</i>")
     return "\n".join(lines)
 
 
@@ -60,7 +104,7 @@ def results_reply(hits: Sequence[Hit], offset: int = 0, page: int = PAGE_SIZE) -
     if not shown:
         return Reply(escape(_("Aucun résultat dans l'annuaire.")))
     text = "\n\n".join(card(h.entry, h.distance_km) for h in shown)
-    buttons = [Button("📍 " + _short(h.entry.name), f"{PREFIX}:pin:{h.entry.id}")
+    buttons = [Button("📍 " + _pin_label(h.entry), f"{PREFIX}:pin:{h.entry.id}")
                for h in shown if h.entry.has_geo and _fits(f"{PREFIX}:pin:{h.entry.id}")]
     if offset + page < len(hits) and offset + page <= MAX_OFFSET:
         buttons.append(Button(_("Plus de résultats"), f"{PREFIX}:more:{offset + page}"))
@@ -71,7 +115,10 @@ def pin_reply(entry: Entry) -> Reply:
     """The entry's card with its map pin."""
     if not entry.has_geo:
         return Reply(card(entry))
-    address = ", ".join(p for p in (entry.address, entry.postcode, entry.commune) if p)
+    address = place_text(entry)
+    if entry.geo_precision == "commune":  # the town hall's position, not the service's
+        address = _("position approximative : mairie de {commune}").format(
+            commune=entry.commune or "")
     venue = Venue(entry.lat, entry.lon, entry.name, address)  # type: ignore[arg-type]
     return Reply(card(entry), venues=(venue,))
 
@@ -98,6 +145,12 @@ def parse_action(data: str, directory: Directory | None = None) -> Action:
     if verb == "kind" and arg in KINDS:
         return Action(verb, arg)
     raise StaleAction(data)
+
+
+def _pin_label(entry: Entry) -> str:
+    if entry.geo_precision == "commune":
+        return _short(entry.name, 28) + " " + _("(commune)")
+    return _short(entry.name)
 
 
 def _fits(data: str) -> bool:

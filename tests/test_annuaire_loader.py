@@ -19,8 +19,15 @@ GOOD = """\
   kind: parquet
   department: "93"
   serves: ["93", "93066"]
-  phone: 01 23 45 67 89
-  email: a@example.org
+  channels:
+  - type: phone
+    value: 01 23 45 67 89
+    uses: [signalement-mineur]
+    source: test
+  - type: email
+    value: a@example.org
+    uses: [information]
+    source: test
   address: 1 rue X
   lat: 48.9
   lon: 2.4
@@ -59,6 +66,9 @@ def test_good_entry_parses_every_field(tmp_path: Path) -> None:
     assert directory is not None and not findings
     entry = directory.get("sample")
     assert entry.serves == ("93", "93066") and entry.phone == "01 23 45 67 89"
+    phone, email = entry.channels
+    assert phone.uses == ("signalement-mineur",) and email.uses == ("information",)
+    assert entry.channels_for(frozenset({"signalement-mineur"})) == (phone,)
     assert entry.lat == 48.9 and entry.file == "annuaire/data/a.yaml" and entry.line == 2
 
 
@@ -68,13 +78,17 @@ def test_good_entry_parses_every_field(tmp_path: Path) -> None:
     ('department: "93"', 'department: "99"', "department", 5),
     ('serves: ["93", "93066"]', 'serves: ["93", "99999"]', "serves", 6),
     ('serves: ["93", "93066"]', 'serves: ["9"]', "serves", 6),
-    ("lat: 48.9", "lat: 38.9", "lat", 10),
-    ("phone: 01 23 45 67 89", "phone: 01 23 45 67", "phone", 7),
-    ("phone: 01 23 45 67 89", "phone: 1234567", "phone", 7),
-    ("email: a@example.org", "email: a@example", "email", 8),
-    ("status: to_verify", "status: verified", "status", 13),
+    ("lat: 48.9", "lat: 38.9", "lat", 17),
+    ("value: 01 23 45 67 89", "value: 01 23 45 67", "channels[1].value", 9),
+    ("value: 01 23 45 67 89", "value: 1234567", "channels[1].value", 9),
+    ("value: a@example.org", "value: a@example", "channels[2].value", 13),
+    ("uses: [signalement-mineur]", "uses: []", "channels[1].uses", 10),
+    ("uses: [information]", "uses: [standard]", "channels[2].uses", 14),
+    ("    uses: [information]\n", "", "channels[2].uses", 12),
+    ("status: to_verify", "status: verified", "status", 20),
     ("id: sample", "id: Sample_1", "id", 2),
-    ("source: test", "source: null", "source", 12),
+    ("  source: test\n  status", "  source: null\n  status", "source", 19),
+    ("address: 1 rue X", "address: 1 rue X (localisation seulement)", "address", 16),
 ])
 def test_invalid_values_name_file_line_and_field(tmp_path: Path, old: str, new: str,
                                                  field: str, line: int) -> None:
@@ -143,3 +157,40 @@ def test_annuaire_set_in_the_content_registry(tmp_path: Path) -> None:
     snapshot, findings = load_all(broken, [AnnuaireSet()])
     assert snapshot is None
     assert any(f.field == "kind" and f.line == 4 for f in findings)
+
+
+def test_former_phone_and_email_fields_are_refused_with_what_to_write(tmp_path: Path) -> None:
+    """A flat `phone:` says nothing of what the number is for: the file must say it."""
+    body = GOOD.replace("  channels:\n", "  phone: 01 23 45 67 89\n  channels:\n")
+    (error,) = _errors(_root(tmp_path, body))
+    assert error.field == "phone" and "channels" in error.message
+
+
+def test_channel_dates_and_instructions(tmp_path: Path) -> None:
+    dated = GOOD.replace("    uses: [information]\n",
+                         "    uses: [information]\n    source_date: \"2015\"\n"
+                         "    instructions: Objet « x »\n")
+    directory, _ = load_directory(_root(tmp_path, dated))
+    email = directory.get("sample").channels[1]
+    assert email.source_year == 2015 and email.instructions == "Objet « x »"
+    bad = GOOD.replace("    uses: [information]\n",
+                       "    uses: [information]\n    source_date: \"sept. 2015\"\n")
+    (error,) = _errors(_root(tmp_path / "b", bad))
+    assert error.field == "channels[2].source_date" and error.line == 15
+
+
+def test_every_bundled_channel_has_a_use_and_no_internal_note_is_shown() -> None:
+    """The shipped directory: each channel says what it is for; nothing a physician reads
+    carries an internal note."""
+    root = Path(__file__).resolve().parent.parent
+    directory, findings = load_directory(root)
+    assert directory is not None, [str(f) for f in findings if f.severity == "error"]
+    for entry in directory.entries:
+        for channel in entry.channels:
+            assert channel.uses and channel.source, (entry.id, channel.value)
+        shown = " ".join(filter(None, (entry.name, entry.address, entry.hours, entry.caution,
+                                       *(c.instructions or "" for c in entry.channels),
+                                       *(c.hours or "" for c in entry.channels))))
+        for marker in ("localisation seulement", "dépliant", "à confirmer", "[U]", "[S",
+                       "idf-directory", "legal-review"):
+            assert marker not in shown, (entry.id, marker)

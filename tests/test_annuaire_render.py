@@ -24,13 +24,32 @@ def test_card_escapes_and_flags() -> None:
     entry = Entry(id="x", name="A <b> & C", kind="other", source="s", status="to_verify")
     text = card(entry, distance_km=3.25)
     assert "A &lt;b&gt; &amp; C" in text
-    assert "coordonnées à confirmer" in text and "à vérifier" in text and "3,2 km" in text
+    assert "coordonnées à confirmer" in text and "pas encore vérifiée" in text
+    assert "3,2 km" in text
 
 
 def test_verified_entry_card(directory) -> None:
     text = card(directory.get("parquet-bobigny"))
-    assert "☎ 01 23 45 67 89" in text and "à vérifier" not in text
+    assert "☎ 01 23 45 67 89 — signalement d&#x27;un mineur au procureur ; signalement " \
+        "d&#x27;un majeur au procureur · vérifié le 15/01/2025" in text
+    assert "✉ contact@example.org — information ou standard seulement" in text
+    assert "à vérifier" not in text and "Fiche vérifiée le 15/01/2025." in text
     assert "1 rue de l&#x27;Exemple 93000 Bobigny" in text
+
+
+def test_card_says_what_each_channel_is_for_and_how_old_it_is() -> None:
+    repo = Path(__file__).resolve().parent.parent
+    directory, _ = load_directory(repo)
+    pontoise = card(directory.get("parquet-pontoise"))
+    assert "☎ 01 72 58 70 00 — information ou standard seulement : ne reçoit pas de " \
+        "signalement" in pontoise
+    assert "à vérifier — source de 2024" in pontoise
+    crip75 = card(directory.get("crip-75"))
+    assert "crip75@paris.fr — information préoccupante" in crip75
+    assert "à vérifier — source de 2015" in crip75
+    assert "01 42 76 26 17" not in crip75 and "Diderot" not in crip75  # contradicted
+    ccip78 = card(directory.get("crip-78"))
+    assert "01 39 07 74 30" in ccip78 and "source non datée" in ccip78
 
 
 def test_results_reply_pages_and_pins(directory) -> None:
@@ -75,5 +94,5 @@ def test_hit_json_shape(directory) -> None:
     data = hit.as_dict()
     assert data["distance_km"] == 1.23 and "score" not in data
     for key in ("id", "name", "kind", "department", "commune", "postcode", "address",
-                "phone", "lat", "lon", "status"):
+                "channels", "lat", "lon", "status"):
         assert key in data

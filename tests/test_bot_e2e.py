@@ -129,9 +129,14 @@ async def test_directory_by_text_and_location(db, tmp_path: Path) -> None:
         await chat.press("CRIP")
         sent = await chat.exchange(lambda: api.send_location(DOCTOR, 48.9362, 2.3574))
         assert "CRIP" in texts(sent).upper() and "93" in texts(sent)
+        await chat.command("/annuaire")
+        await chat.press("UMJ")
+        sent = await chat.exchange(lambda: api.send_location(DOCTOR, 48.9362, 2.3574))
         pin = next(b for b in buttons(sent) if b.startswith("📍"))
+        assert pin.endswith("(commune)")  # located at the town hall: the button says so
         sent = await chat.press(pin[2:12])
-    assert api.calls_to("sendVenue", chat_id=DOCTOR)
+    (venue,) = api.calls_to("sendVenue", chat_id=DOCTOR)
+    assert "position approximative" in str(venue)
 
 
 async def test_reload_refuses_broken_edit_and_old_content_keeps_serving(

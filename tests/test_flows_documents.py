@@ -42,7 +42,10 @@ def test_signalement_draft_for_couple_violence(eng) -> None:
     assert "MODÈLE INDICATIF" in text
     assert "n'est pas le modèle officiel" in text
     assert "« Secret médical et violences au sein du couple »" in text
-    assert "Tribunal judiciaire de Bobigny" in text and "01 23 45 67 89" in text
+    # The fixture's Bobigny number serves signalements of minors and adults, not the couple
+    # mailbox: the draft names the parquet and says that its channel is still to be found.
+    assert "Tribunal judiciaire de Bobigny" in text and "01 23 45 67 89" not in text
+    assert "Aucun moyen de transmission confirmé pour cet usage" in text
     assert "Article 226-14, 3°, du code pénal" in text
     assert "« [à compléter] »" in text
     assert text.count("[à compléter]") >= 6
@@ -54,7 +57,7 @@ def test_signalement_draft_for_a_minor_lists_uncertain_parquets(eng) -> None:
     text = pdf_text(eng.handle(done.state, "f:doc:signalement")[1].documents[0].content)
     for name in ("Meaux", "Melun", "Fontainebleau"):
         assert f"Tribunal judiciaire de {name}" in text
-    assert "(à confirmer)" in text and "coordonnées à confirmer" in text
+    assert "— à confirmer" in text and "Aucun moyen de transmission confirmé" in text
     assert "Copie à la CRIP" in text
     assert "victime mineure, accord non nécessaire" in text
 
@@ -96,7 +99,17 @@ def test_record_without_any_addressee(eng) -> None:
     assert "f:rec" not in [b.data for row in done.reply.buttons for b in row]
     done = walk(eng, "majeur", ["Non", "peut se protéger", "Non, ou", "Non", "x"])
     text = pdf_text(eng.handle(done.state, "f:rec")[1].documents[0].content)
-    assert "hors annuaire" in text
+    assert "Hors Île-de-France" in text
+    assert "3919" in text and "référent" in text  # the record keeps what works
+
+
+def test_minor_draft_shows_only_the_channel_fit_for_it_with_its_status(eng) -> None:
+    done = walk(eng, "mineur", ["Non", "Oui, des faits", "93"])
+    text = pdf_text(eng.handle(done.state, "f:doc:signalement")[1].documents[0].content)
+    assert "téléphone 01 23 45 67 89 — signalement d'un mineur au procureur" in text
+    assert "vérifié le 15/01/2025" in text  # the fixture's Bobigny fiche is verified
+    assert "contact@example.org" not in text  # information only: never a place to send
+    assert "119" not in text  # a draft names where to send, not the fallback lines
 
 
 def test_special_characters_print() -> None:
@@ -105,12 +118,13 @@ def test_special_characters_print() -> None:
                       write="« entre guillemets »", avoid="pas d’auteur")
     ctx = documents.DocumentContext(
         flow_title="Essai", outcome=outcome,
-        addressees=(AddresseeLine("Procureur", "parquet", (Contact("Parquet d’Évry"),), False),),
+        addressees=(AddresseeLine("Procureur", "parquet", (Contact("Parquet d’Évry"),), False,
+                                  "signalement-majeur", sending=True),),
         basis=(("itt", "ITT : l’incapacité"),), answers=(("Question ?", "Réponse œ"),),
         department="91", today=TODAY)
     for kind in documents.DOCUMENT_KINDS:
         text = pdf_text(documents.build(kind, ctx).content)
-        assert "Parquet d’Évry (à confirmer) — coordonnées à confirmer" in text
+        assert "Parquet d’Évry — à confirmer" in text
         assert "Sœur — 226-14 2°" in text
     record = pdf_text(documents.build("record", ctx).content)
     assert "Œuvre d’un cœur" in record and "« il m’a frappée »" in record

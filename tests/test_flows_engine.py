@@ -40,7 +40,7 @@ SCENARIOS = [
      ["226-14 2°", "porter plainte", "ITT", "Bobigny"]),
     ("adult, not a couple, no consent, outside IdF", "majeur",
      ["Non", "peut se protéger", "Non, ou", "Non", "x"], "majeur:sans-accord",
-     ["3919", "Hors annuaire"]),
+     ["3919", "Hors Île-de-France"]),
     ("v5 girl, sexual touching", "mineur",
      ["Non", "Oui, des faits", "93"], "mineur:signalement",
      ["signalement au procureur de la République", "copie à la CRIP",
@@ -111,7 +111,7 @@ def test_uncertain_competence_shows_every_candidate(eng) -> None:
     for name in ("Meaux", "Melun", "Fontainebleau"):
         line = next(s for s in done.reply.text.splitlines() if name in s)
         assert "à confirmer" in line
-    assert "coordonnées à confirmer" in done.reply.text
+    assert "Aucun moyen de transmission confirmé" in done.reply.text
 
 
 def test_certain_competence_is_not_marked(eng) -> None:
@@ -123,7 +123,8 @@ def test_certain_competence_is_not_marked(eng) -> None:
 
 def test_without_directory_the_outcome_still_renders() -> None:
     done = walk(engine(directory=False), "mineur", ["Non", "Oui, des faits", "93"])
-    assert "Non trouvé dans l'annuaire : coordonnées à confirmer" in done.reply.text
+    assert "Non trouvé dans l'annuaire." in done.reply.text
+    assert "Être contacté par un référent" in done.reply.text  # still a next step
 
 
 def test_outcome_buttons(eng) -> None:

@@ -19,9 +19,12 @@ from tests.flowkit import ANNUAIRE_FIXTURE, ROOT, fake_knowledge, walk
 
 VIGNETTES_FILE = Path(__file__).parent / "data" / "flows_vignettes_holdout.md"
 
-ADULT = "parquet_lieu_des_faits"
+ADULT = "parquet_majeur"
+VULNERABLE = "parquet_vulnerable"
+COUPLE = "parquet_couple"
 ADULT_ORIENTATION = "orientation_majeur"
 CHILD = "parquet_et_crip_enfant"
+CHILD_URGENT = "parquet_urgent_enfant"
 CRIP = "crip_enfant"
 ADVICE = "conseil_enfance"
 CDOM = "cdom_medecin"
@@ -47,12 +50,12 @@ def eng() -> FlowEngine:
 VIGNETTES = [
     # -- adult victims --------------------------------------------------------------------
     ("H01 woman 87, dementia, neglect at home", "majeur",
-     ["Non", "ne le peut pas", "93"], "majeur:alerte-vulnerable", ADULT,
+     ["Non", "ne le peut pas", "93"], "majeur:alerte-vulnerable", VULNERABLE,
      ["sans attendre l'accord", "226-14 1° et 2°", "procureur de la République",
       "autorité administrative", "devoir déontologique", "R.4127-44 al. 2", "Jamais la CRIP"],
      ["vous ne signalez pas"]),
     ("H02 man 34, psychological state, carer slaps him", "majeur",
-     ["Non", "ne le peut pas", "75"], "majeur:alerte-vulnerable", ADULT,
+     ["Non", "ne le peut pas", "75"], "majeur:alerte-vulnerable", VULNERABLE,
      ["sans attendre l'accord", "procureur de la République", "Jamais la CRIP", "3977"],
      ["vous ne signalez pas"]),
     ("H03 student 24, stranger, consents", "majeur",
@@ -78,7 +81,7 @@ VIGNETTES = [
     ("H07 ex-husband, violence linked to the past marriage, danger and emprise, refuses",
      "majeur",
      ["Non", "peut se protéger", "Non, ou", "Oui, au sein", "Les deux", "91"],
-     "majeur:signalement-couple", ADULT,
+     "majeur:signalement-couple", COUPLE,
      ["si les violences sont liées à la relation passée", "226-14 3°",
       "procureur de la République seul", "obtenir son accord", "<b>informer</b>",
       "<b>17</b> ou <b>112</b>", "3919"],
@@ -95,7 +98,7 @@ VIGNETTES = [
      ["CRIP", "226-14 3°"]),
     # -- minor victims --------------------------------------------------------------------
     ("M01 girl 4, burns and fracture, presumed author waiting", "mineur",
-     ["Oui, danger", "93"], "mineur:signalement-urgent", CHILD,
+     ["Oui, danger", "93"], "mineur:signalement-urgent", CHILD_URGENT,
      ["<b>15</b> ou le <b>17</b>", "hospitalisez", "<b>téléphone</b>", "par écrit",
       "copie à la CRIP", "N'informez jamais l'auteur présumé", "accord de l'enfant"],
      ["Informez les parents"]),
@@ -124,7 +127,7 @@ VIGNETTES = [
      ["226-14 3°", "vous ne signalez pas"]),
     # -- entry by the information préoccupante ---------------------------------------------
     ("I01 IP entry, baby 2 months, signs of shaking", "ip",
-     ["Oui, danger", "93"], "mineur:signalement-urgent", CHILD,
+     ["Oui, danger", "93"], "mineur:signalement-urgent", CHILD_URGENT,
      ["vérifions qu'un signalement", "<b>15</b> ou le <b>17</b>", "hospitalisez",
       "copie à la CRIP"],
      ["Informez les parents"]),

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from fpdf import FPDF
 
-from bot.flows.model import OTHER_DEPARTMENT, Outcome
-from bot.flows.resolvers import AddresseeLine, Contact
+from bot.flows.model import Outcome
+from bot.flows.resolvers import AddresseeLine, present
 from vvs.i18n import N_, _, use_language
 from vvs.ui import Document
 
@@ -95,29 +95,22 @@ def _plain(text: str) -> str:
     return re.sub(r"(?<!\*)__|--(?!-)", "", text.strip())
 
 
-def _contact_text(contact: Contact, certain: bool) -> str:
-    parts = [contact.name + ("" if certain else " (à confirmer)")]
-    details = [d for d in (contact.address, contact.phone and f"tél. {contact.phone}",
-                           contact.email) if d]
-    parts.append(", ".join(details) if details else _("coordonnées à confirmer"))
-    return " — ".join(parts)
-
-
-def addressee_text(lines: tuple[AddresseeLine, ...], department: str | None) -> str:
-    """Plain-text addressee block shared by the drafts and the record."""
+def addressee_text(lines: tuple[AddresseeLine, ...], department: str | None,
+                   drafts: bool = True, referent: bool = False) -> str:
+    """Plain-text addressee block: a draft names only where to send; the record also keeps
+    what works when nothing is known."""
     if not lines:
         return _("Aucun destinataire : pas de transmission.")
     out = []
-    for line in lines:
-        out.append(f"**{_(line.role)}**")
-        if line.contacts:
-            out += [f"- {_contact_text(c, line.certain)}" for c in line.contacts]
-        elif department == OTHER_DEPARTMENT or department is None:
-            out.append("- " + _("hors annuaire : à rechercher dans votre département "
-                                "[à compléter]"))
+    for row in present(lines, department, drafts=drafts, icons=False, referent=referent):
+        if row.level == "role":
+            out.append(f"**{row.text}**")
+        elif row.level == "contact":
+            out.append(f"- {row.text}")
         else:
-            out.append("- " + _("non trouvé dans l'annuaire : coordonnées à confirmer "
-                                "[à compléter]"))
+            out.append(f"   {row.text}")
+    if drafts and not any(line.usable for line in lines if line.sending):
+        out.append(f"- {BLANK}")
     return "\n".join(out)
 
 
@@ -201,7 +194,8 @@ def record_pdf(ctx: DocumentContext) -> bytes:
     pdf.heading(_("Orientation : {title}").format(title=ctx.outcome.title), 11)
     pdf.para(ctx.outcome.now, 9)
     pdf.heading(_("Destinataire"), 11)
-    pdf.para(addressee_text(ctx.addressees, ctx.department), 9)
+    pdf.para(addressee_text(ctx.addressees, ctx.department, drafts=False,
+                            referent=ctx.outcome.referent), 9)
     pdf.heading(_("Base légale"), 11)
     if ctx.outcome.mention:
         pdf.para(ctx.outcome.mention, 9)

@@ -25,7 +25,7 @@ from typing import Any
 
 from bot.flows import documents
 from bot.flows.model import DEPARTMENTS, OTHER_DEPARTMENT, Flow, Flows, Outcome, Step
-from bot.flows.resolvers import RESOLVERS, AddresseeLine, Contact
+from bot.flows.resolvers import RESOLVERS, AddresseeLine, present
 from vvs.errors import StaleAction
 from vvs.i18n import N_, _
 from vvs.ui import Button, Reply
@@ -238,7 +238,8 @@ class FlowEngine:
         parts = [f"<b>{_esc(outcome.title)}</b>", fmt(outcome.now)]
         lines = self.addressees(outcome, department)
         if lines:
-            parts.append(f"<b>{_('Destinataire')}</b>\n" + addressee_html(lines, department))
+            parts.append(f"<b>{_('Destinataire')}</b>\n"
+                         + addressee_html(lines, department, outcome.referent))
         for title, body in ((N_("Comment transmettre"), outcome.send),
                             (N_("À écrire"), outcome.write),
                             (N_("À ne pas écrire"), outcome.avoid)):
@@ -317,31 +318,22 @@ def department_label(code: str) -> str:
     return _("Autre / hors Île-de-France")
 
 
-def addressee_html(lines: tuple[AddresseeLine, ...], department: str | None) -> str:
-    """Addressee block: each candidate, "à confirmer" when competence is uncertain."""
+def addressee_html(lines: tuple[AddresseeLine, ...], department: str | None,
+                   referent: bool = False) -> str:
+    """Addressee block: each service, only the channels fit for the outcome, and what still
+    works when none is known."""
     out = []
-    for line in lines:
-        out.append(f"<u>{_esc(_(line.role))}</u>")
-        if line.contacts:
-            out += [_contact_html(c, line.certain) for c in line.contacts]
-        elif department in DEPARTMENTS:
-            out.append("• " + _esc(_("Non trouvé dans l'annuaire : coordonnées à "
-                                            "confirmer.")))
+    for row in present(lines, department, referent=referent):
+        text = _esc(row.text)
+        if row.level == "role":
+            out.append(f"<u>{text}</u>")
+        elif row.level == "contact":
+            out.append(f"• {text}")
+        elif row.level == "note":
+            out.append(f"  <i>{text}</i>")
         else:
-            out.append("• " + _esc(_("Hors annuaire : recherchez l'interlocuteur "
-                                            "compétent de votre département.")))
+            out.append(f"  {text}")
     return "\n".join(out)
-
-
-def _contact_html(contact: Contact, certain: bool) -> str:
-    name = _esc(contact.name)
-    head = f"• {name}" + ("" if certain else f" — <i>{_esc(_('à confirmer'))}</i>")
-    details = [_esc(d) for d in (
-        contact.phone and _("tél. {phone}").format(phone=contact.phone), contact.email,
-        contact.address, contact.website) if d]
-    if not details:
-        details = [f"<i>{_esc(_('coordonnées à confirmer'))}</i>"]
-    return head + "\n  " + " · ".join(details)
 
 
 def _index(raw: str, size: int) -> int:

@@ -332,6 +332,17 @@ def load_flows(root: Path, knowledge: Any = None) -> tuple[Flows | None, list[Co
     return Flows(MappingProxyType(flows)), findings
 
 
+def outcome_purposes(root: Path) -> dict[str, tuple[str, ...]]:
+    """"flow/outcome" → the directory purposes its addressee needs (for the directory's gap
+    report: which outcomes a missing channel leaves without an addressee)."""
+    flows, _findings = load_flows(root)
+    if flows is None:
+        return {}
+    return {f"{flow.id}/{outcome.id}": RESOLVERS[outcome.addressee].purposes
+            for flow in flows.flows.values() for outcome in flow.outcomes.values()
+            if outcome.addressee in RESOLVERS}
+
+
 class FlowSet:
     """The flows as a content set of the registry (`vvs.content.ContentSet`)."""
 
