@@ -139,6 +139,22 @@ async def test_directory_by_text_and_location(db, tmp_path: Path) -> None:
     assert "position approximative" in str(venue)
 
 
+async def test_directory_outside_the_region_says_so_with_national_lines_first(
+        db, tmp_path: Path) -> None:
+    """A town or a shared position outside Île-de-France: the directory says it only covers
+    the region and lists the national lines before any far-away local service."""
+    async with running_bot(make_settings(db.url, tmp_path), content_sets=sets()) as (api, _s):
+        chat = Chat(api, DOCTOR)
+        await chat.command("/annuaire")
+        for send in (lambda: chat.say("69003"),
+                     lambda: chat.exchange(lambda: api.send_location(DOCTOR, 45.76, 4.84))):
+            text = texts(await send())
+            assert "hors d'Île-de-France" in text, text
+            first_card = text.split("l'Île-de-France. Les lignes nationales d'abord :")[1]
+            assert first_card.strip().startswith("17"), first_card[:80]
+            assert "Tribunal judiciaire" not in first_card.split("\n\n")[0]
+
+
 async def test_reload_refuses_broken_edit_and_old_content_keeps_serving(
         db, tmp_path: Path) -> None:
     import shutil

@@ -124,7 +124,8 @@ def test_special_characters_print() -> None:
         department="91", today=TODAY)
     for kind in documents.DOCUMENT_KINDS:
         text = pdf_text(documents.build(kind, ctx).content)
-        assert "Parquet d’Évry — à confirmer" in text
+        if kind != "alerte-administrative":  # whose addressee is left blank by design
+            assert "Parquet d’Évry — à confirmer" in text
         assert "Sœur — 226-14 2°" in text
     record = pdf_text(documents.build("record", ctx).content)
     assert "Œuvre d’un cœur" in record and "« il m’a frappée »" in record
@@ -147,3 +148,26 @@ def test_pdf_stays_french_for_an_english_interface(eng) -> None:
     text = pdf_text(doc.content)
     assert "MODÈLE INDICATIF" in text and "Article 226-14, 3°, du code pénal" in text
     assert doc.caption.startswith("Indicative")  # only the chat caption follows the user
+
+
+def test_vulnerable_adult_gets_an_administrative_authority_draft(eng) -> None:
+    """226-14 1° names administrative authorities; the review (A11) names the ARS and the
+    département's adult-protection service. The addressee is the physician's to fill."""
+    done = walk(eng, "majeur", ["Non", "ne le peut pas", "93"])
+    data = [b.data for row in done.reply.buttons for b in row]
+    assert "f:doc:alerte-administrative" in data and "f:doc:ip" not in data
+    _state, reply = eng.handle(done.state, "f:doc:alerte-administrative")
+    (doc,) = reply.documents
+    assert doc.filename == "modele-alerte-autorite-administrative.pdf"
+    assert "hors de l'assistant" in reply.text
+    text = pdf_text(doc.content)
+    assert "Destinataire [à compléter] — selon la situation : l'Agence régionale de santé" in text
+    assert "service départemental de protection des adultes" in text
+    assert "Article 226-14, 1° et 2°, du code pénal" in text
+    assert "CRIP, réservée aux mineurs" in text and "information préoccupante" not in text
+
+
+def test_ip_caption_says_the_document_is_sent_outside_the_assistant(eng) -> None:
+    done = walk(eng, "ip", ["Non", "Non : danger", "93"])
+    _state, reply = eng.handle(done.state, "f:doc:ip")
+    assert "à compléter hors de l'assistant" in reply.text

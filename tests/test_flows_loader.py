@@ -193,3 +193,10 @@ def test_admin_check_fails_on_a_broken_copy(copy, capsys, tmp_path: Path,
     args = _parser().parse_args(["--content-dir", str(tmp_path), "flows", "check"])
     assert args.func(args) == 1
     assert "nulle-part" in capsys.readouterr().out
+
+
+def test_information_preoccupante_draft_only_goes_to_the_crip(copy) -> None:
+    """An adult's outcome offering the CRIP's template is refused: the CRIP handles minors."""
+    found = copy("majeur", "documents: [signalement, alerte-administrative, record]",
+                 "documents: [signalement, ip, record]")
+    assert has(found, "majeur", "issue « alerte-vulnerable »", "ne va qu'à la CRIP")

@@ -20,7 +20,7 @@ from bot.flows.resolvers import AddresseeLine, present
 from vvs.i18n import N_, _, use_language
 from vvs.ui import Document
 
-DOCUMENT_KINDS = ("signalement", "ip", "record")
+DOCUMENT_KINDS = ("signalement", "alerte-administrative", "ip", "record")
 FONTS = Path(__file__).resolve().parent / "fonts"
 BLANK = "[à compléter]"
 FONT = "DejaVu"
@@ -48,8 +48,13 @@ def build(kind: str, ctx: DocumentContext) -> Document:
     renderers = {
         "signalement": ("modele-signalement.pdf", signalement_pdf,
                         N_("Modèle indicatif de signalement, à compléter hors de l'assistant.")),
+        "alerte-administrative": (
+            "modele-alerte-autorite-administrative.pdf", administrative_pdf,
+            N_("Modèle indicatif d'alerte à une autorité administrative, à compléter hors de "
+               "l'assistant.")),
         "ip": ("modele-information-preoccupante.pdf", ip_pdf,
-               N_("Modèle indicatif d'information préoccupante, à compléter.")),
+               N_("Modèle indicatif d'information préoccupante, à compléter hors de "
+                  "l'assistant.")),
         "record": ("releve-decision-{date}.pdf", record_pdf,
                    N_("Relevé de décision pour votre dossier.")),
     }
@@ -148,6 +153,35 @@ def signalement_pdf(ctx: DocumentContext) -> bytes:
     pdf.field(_("Contexte et circonstances de la révélation"))
     pdf.field(_("Propos rapportés, entre guillemets, tels quels"), f"« {BLANK} »")
     pdf.field(_("Constatations cliniques, physiques et psychiques, précises et datées"))
+    pdf.field(_("Base légale"), ctx.outcome.mention)
+    _drafting(pdf, ctx.outcome)
+    pdf.field(_("Fait à"), f"{BLANK}, le {BLANK}")
+    pdf.field(_("Signature"))
+    pdf.para(_("Transmettez directement à l'autorité, jamais par l'intermédiaire du patient "
+               "ou d'un proche ; gardez une copie."), 9)
+    return bytes(pdf.output())
+
+
+def administrative_pdf(ctx: DocumentContext) -> bytes:
+    """Draft alert to an administrative authority about an adult who cannot protect herself
+    (226-14 1°, R.4127-44 al. 2; legal-review A11). The addressee is the physician's choice:
+    it is left blank, with the two authorities the review names."""
+    pdf = _Pdf(_("Alerte à une autorité administrative (modèle indicatif)"))
+    _official_note(pdf, _(
+        "Ce document n'est pas un formulaire officiel. Il sert quand une autorité "
+        "administrative convient mieux que le procureur de la République : jamais la CRIP, "
+        "réservée aux mineurs."))
+    pdf.heading(_("Alerte à une autorité administrative — personne majeure qui n'est pas en "
+                  "mesure de se protéger"))
+    pdf.field(_("Destinataire"), _(
+        "{blank} — selon la situation : l'Agence régionale de santé (ARS) pour une "
+        "maltraitance dans un établissement ou un service ; le service départemental de "
+        "protection des adultes là où il en existe un.").format(blank=BLANK))
+    _author_block(pdf)
+    pdf.field(_("Personne concernée (identité, date de naissance, adresse ; établissement ou "
+                "service le cas échéant)"))
+    pdf.field(_("Éléments constatés, précis et datés"))
+    pdf.field(_("Propos rapportés, entre guillemets, tels quels"), f"« {BLANK} »")
     pdf.field(_("Base légale"), ctx.outcome.mention)
     _drafting(pdf, ctx.outcome)
     pdf.field(_("Fait à"), f"{BLANK}, le {BLANK}")

@@ -38,6 +38,7 @@ DEPARTMENT_NAMES: Mapping[str, str] = {
 }
 EMERGENCY = Button(N_("🚨 Urgence : numéros"), "m:urg")
 DOC_LABELS = {"signalement": N_("📄 Modèle de signalement"),
+              "alerte-administrative": N_("📄 Modèle d'alerte à une autorité administrative"),
               "ip": N_("📄 Modèle d'information préoccupante")}
 PRIVACY = N_("Ne transmettez jamais à l'assistant l'identité du patient ou de sa famille.")
 State = dict[str, Any]

@@ -35,7 +35,11 @@ STEP_FIELDS = {"id", "type", "text", "choices", "next", "goto"}
 CHOICE_FIELDS = {"label", "next"}
 OUTCOME_FIELDS = {"id", "title", "now", "addressee", "basis", "send", "write", "avoid",
                   "mention", "documents", "referent", "category"}
-DRAFTS = {"signalement", "ip"}  # documents that print the outcome's legal mention
+# Documents that print the outcome's legal mention.
+DRAFTS = {"signalement", "alerte-administrative", "ip"}
+# A draft addressed to the CRIP only where the outcome's addressee is the CRIP: never for an
+# adult (the CRIP handles minors only; legal-review #11).
+IP_PURPOSE = "information-preoccupante"
 MAX_TEXT = 3000  # a Telegram message holds 4096 characters, the outcome adds addressees
 
 
@@ -270,6 +274,10 @@ def _check_outcome(outcome: Outcome, known_ids: set[str] | None, err: Any) -> No
         elif kind in DRAFTS and not outcome.mention:
             err(outcome.line, "mention", f"{where} : le modèle « {kind} » exige une mention "
                 "légale (mention)")
+        elif kind == "ip" and outcome.addressee in RESOLVERS \
+                and IP_PURPOSE not in RESOLVERS[outcome.addressee].purposes:
+            err(outcome.line, "documents", f"{where} : le modèle d'information préoccupante "
+                "ne va qu'à la CRIP, pour un mineur (destinataire sans CRIP)")
     if len(outcome.now) + len(outcome.send) + len(outcome.write) + len(outcome.avoid) > MAX_TEXT:
         err(outcome.line, "now", f"{where} : texte trop long pour un message")
 

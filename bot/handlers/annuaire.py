@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 
-from annuaire.finder import Found, find, near_place
+from annuaire.finder import Found, find, national_first, near_place
 from annuaire.model import Directory
 from annuaire.render import kind_keyboard, parse_action, pin_reply, results_reply
 from annuaire.search import Hit, near
@@ -49,7 +49,7 @@ async def on_location(turn: Turn) -> None:
     place = directory.index.gaz.nearest(lat, lon)
     hits = near(directory, lat, lon, kind=kind, top=12, place=place)
     turn.conv.set_mode(MODE, {"kind": kind} if kind else {})
-    await _show(turn, Found(tuple(hits), place), kind)
+    await _show(turn, national_first(directory, Found(tuple(hits), place)), kind)
     if was not in (IDLE, MODE):  # a procedure in progress is kept, and shown again
         turn.conv.set_mode(was, was_data)
         turn.reply(Reply(_("Votre démarche est toujours en cours :")))
@@ -76,7 +76,12 @@ async def _show(turn: Turn, found: Found, kind: str | None) -> None:
         turn.reply(Reply(_("Je n'ai rien trouvé. Essayez un autre mot, une ville, un code "
                            "postal, ou partagez votre position.")))
         return
-    if found.place:
+    if found.outside_region:
+        turn.reply(Reply(_("{place} est hors d'Île-de-France : l'annuaire ne couvre que "
+                           "l'Île-de-France. Les lignes nationales d'abord :").format(
+                               place=html.escape(found.place.name)),
+                         extra={"remove_keyboard": True}))
+    elif found.place:
         turn.reply(Reply(_("Près de {place} :").format(place=html.escape(found.place.name)),
                          extra={"remove_keyboard": True}))
     turn.reply(results_reply(hits))
@@ -109,7 +114,8 @@ async def on_button(turn: Turn, args: list[str]) -> None:
         if place is None:
             raise StaleAction(data)
         kind = turn.conv.data.get("kind")
-        await _show(turn, Found(tuple(near_place(directory, place, kind)), place), kind)
+        await _show(turn, national_first(
+            directory, Found(tuple(near_place(directory, place, kind)), place)), kind)
         return
     action = parse_action(data, directory)
     if action.verb == "kind":
