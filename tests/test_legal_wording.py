@@ -1,0 +1,102 @@
+"""Legal wording of the flows and knowledge entries, checked against the shared documents
+(legal-review.md overrides legal-brief.md). Each test names the statement it protects."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from knowledge.loader import split_front_matter
+from vvs.yamlfile import load_file, loads
+
+ROOT = Path(__file__).resolve().parent.parent
+FLOWS = sorted((ROOT / "bot" / "flows" / "data").glob("*.yaml"))
+ENTRIES = sorted((ROOT / "knowledge" / "entries").glob("*.md"))
+# Fields that are not statements to the physician: identifiers, button labels, titles, the
+# formal citation put in documents (`mention`), sample questions, keywords, reviewers' notes.
+NOT_STATEMENTS = {"id", "label", "title", "mention", "questions", "keywords", "review_notes",
+                  "next", "goto", "addressee", "basis", "documents", "type", "category",
+                  "start", "related", "sources", "theme", "status", "validated_by",
+                  "reviewed_on", "referent"}
+
+
+def _strings(node: object, where: str) -> Iterator[tuple[str, str]]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key not in NOT_STATEMENTS:
+                yield from _strings(value, f"{where}.{key}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            ident = value.get("id") if isinstance(value, dict) else None
+            yield from _strings(value, f"{where}[{ident or i}]")
+    elif isinstance(node, str):
+        yield where, node
+
+
+def statements() -> Iterator[tuple[str, str]]:
+    """(where, one line of text shown to physicians) for every flow and entry."""
+    for path in FLOWS:
+        for where, text in _strings(load_file(path), path.stem):
+            for line in text.splitlines():
+                yield where, line
+    for path in ENTRIES:
+        front, body, _line = split_front_matter(path.read_text(encoding="utf-8"))
+        for where, text in _strings(loads(front), path.stem):
+            for line in text.splitlines():
+                yield where, line
+        for line in body.splitlines():
+            yield f"{path.stem}.details", line
+
+
+def plain(text: str) -> str:
+    return re.sub(r"\*\*|«|»", "", text).lower()
+
+
+def flow_outcome(flow: str, outcome: str) -> dict:
+    data = load_file(ROOT / "bot" / "flows" / "data" / f"{flow}.yaml")
+    return next(o for o in data["outcomes"] if o["id"] == outcome)
+
+
+def entry_text(entry_id: str) -> str:
+    return (ROOT / "knowledge" / "entries" / f"{entry_id}.md").read_text(encoding="utf-8")
+
+
+# -- R.4127-44 al. 2: the duty to alert always carries its conscience clause ---------------
+# legal-review A1: « il alerte les autorités judiciaires ou administratives sauf
+# circonstances particulières qu'il apprécie en conscience ».
+DUTY = re.compile(
+    r"devoir d'alert|alerter (est|reste) (alors |aussi )?(un|votre) devoir|\bil alerte\b"
+    r"|\bvous alertez\b|\bdevez alerter\b|devoir déontologique(?! de protéger)")
+QUALIFIER = re.compile(r"sauf circonstances particulières\b.*\ben conscience\b")
+
+
+def test_the_duty_to_alert_is_stated_with_its_conscience_clause() -> None:
+    found = [(where, line) for where, line in statements() if DUTY.search(plain(line))]
+    assert len(found) > 15  # the detector does see the statements
+    bare = [f"{where}: {line.strip()[:160]}" for where, line in found
+            if not QUALIFIER.search(plain(line))]
+    assert not bare, "R.4127-44 al. 2 stated without « sauf circonstances particulières " \
+        "qu'il apprécie en conscience »:\n" + "\n".join(bare)
+
+
+@pytest.mark.parametrize("line", [
+    "Pour un mineur, alerter est un **devoir** (R.4127-44 al. 2).",
+    "C'est un devoir déontologique, sauf circonstances particulières que vous devez expliquer.",
+    "Les deux voies remplissent votre devoir d'alerte (R.4127-44).",
+])
+def test_the_detector_flags_a_bare_duty(line: str) -> None:
+    assert DUTY.search(plain(line)) and not QUALIFIER.search(plain(line))
+
+
+# -- majeur, sans-accord: 223-6 is a duty to help, not a duty to report -------------------
+def test_refusing_adult_able_to_protect_herself_gets_the_223_6_duty_not_a_report() -> None:
+    outcome = flow_outcome("majeur", "sans-accord")
+    assert ("En cas de péril imminent pour sa vie, vous devez lui porter secours ou appeler "
+            "les secours (17, 15, 112) (art. 223-6). Ce n'est pas une obligation de "
+            "signaler : sans son accord, hors 226-14 1° et 3°, vous ne signalez pas.") \
+        in outcome["now"].replace("**", "")
+    assert "justifie toujours" not in outcome["now"]
+    assert "non-assistance-personne-en-danger" in outcome["basis"]
