@@ -100,3 +100,11 @@ def test_refusing_adult_able_to_protect_herself_gets_the_223_6_duty_not_a_report
         in outcome["now"].replace("**", "")
     assert "justifie toujours" not in outcome["now"]
     assert "non-assistance-personne-en-danger" in outcome["basis"]
+
+
+# -- mineur: which parquet (legal-brief §2.2) -------------------------------------------------
+@pytest.mark.parametrize("outcome", ["signalement", "signalement-urgent"])
+def test_minor_signalement_names_the_parquet_of_the_childs_residence(outcome: str) -> None:
+    send = flow_outcome("mineur", outcome)["send"]
+    assert "du lieu de résidence habituelle de l'enfant ; en cas de doute, la commission VVS " \
+        "ou le parquet réoriente" in send
