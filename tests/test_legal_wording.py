@@ -108,3 +108,23 @@ def test_minor_signalement_names_the_parquet_of_the_childs_residence(outcome: st
     send = flow_outcome("mineur", outcome)["send"]
     assert "du lieu de résidence habituelle de l'enfant ; en cas de doute, la commission VVS " \
         "ou le parquet réoriente" in send
+
+
+# -- entries ---------------------------------------------------------------------------------
+def test_secrecy_exceptions_include_223_6() -> None:
+    """legal-brief §1.6 and §0.5: 223-6 applies to everyone, secrecy does not exempt."""
+    for entry_id in ("secret-professionnel", "derogations-secret"):
+        text = entry_text(entry_id)
+        assert 'ref: "Code pénal, art. 223-6"' in text
+        assert "non-assistance-personne-en-danger" in text
+    summary = entry_text("secret-professionnel").split("summary:")[1].split("sources:")[0]
+    assert "226-14" in summary and "223-6" in summary
+
+
+def test_couple_of_132_80_in_the_sexual_violence_entry() -> None:
+    """legal-review A9: concubin and PACS partner; a former partner only when the violence is
+    linked to the former relationship."""
+    text = entry_text("violences-sexuelles-majeur")
+    assert "ex-conjoint" not in text
+    assert "concubin ou partenaire de PACS" in text
+    assert "seulement si les violences sont liées à la relation passée" in text
