@@ -128,3 +128,16 @@ def test_couple_of_132_80_in_the_sexual_violence_entry() -> None:
     assert "ex-conjoint" not in text
     assert "concubin ou partenaire de PACS" in text
     assert "seulement si les violences sont liées à la relation passée" in text
+
+
+def test_vss_between_professionals_treating_physician_and_sourced_figures() -> None:
+    """legal-review A8 and legal-brief §1.2: facts learned as her physician stay secret; only
+    226-14 routes, never the management or the Ordre. Figures: brief §1.11 only."""
+    text = entry_text("vss-entre-professionnels")
+    body = text.split("\n---\n", 1)[1]
+    assert "49 %" not in body and "3 %" not in body
+    assert "29 %" in body and "26 %" in body
+    assert "**Si vous êtes son médecin.**" in body
+    assert "avec son accord, signalement au procureur seulement (226-14 2°)" in body
+    assert "seulement si elle ne peut pas se protéger" in body and "(3°)" in body
+    assert "ne transmettez pas ces faits à la direction ni à l'Ordre" in body
