@@ -141,3 +141,19 @@ def test_vss_between_professionals_treating_physician_and_sourced_figures() -> N
     assert "avec son accord, signalement au procureur seulement (226-14 2°)" in body
     assert "seulement si elle ne peut pas se protéger" in body and "(3°)" in body
     assert "ne transmettez pas ces faits à la direction ni à l'Ordre" in body
+
+
+def test_ban_on_leaving_the_territory_is_quoted_with_its_conditions_and_marked() -> None:
+    """375-5 C. civ. is in neither shared document: the alinéa is quoted with its conditions,
+    and shown to physicians as to be re-checked; the entry stays a draft (banner)."""
+    text = entry_text("mutilations-sexuelles")
+    front, body = text.split("\n---\n", 1)
+    assert "status: draft" in front and "375-5" in front.split("review_notes:")[1]
+    assert "Art. 375-5 du code civil (texte à revérifier sur Légifrance) : « En cas d'urgence" \
+        in body
+    for condition in ("des éléments sérieux laissant supposer que l'enfant s'apprête à "
+                      "quitter le territoire national dans des conditions qui le mettraient "
+                      "en danger", "ne prend pas de mesure pour l'en protéger",
+                      "dans les huit jours le juge compétent", "ne peut excéder deux mois"):
+        assert condition in body, condition
+    assert "**À vérifier.**" in body and "est à valider" in front.split("summary:")[1]
