@@ -157,3 +157,11 @@ def test_ban_on_leaving_the_territory_is_quoted_with_its_conditions_and_marked()
                       "dans les huit jours le juge compétent", "ne peut excéder deux mois"):
         assert condition in body, condition
     assert "**À vérifier.**" in body and "est à valider" in front.split("summary:")[1]
+
+
+def test_online_and_video_complaints_are_marked_to_recheck() -> None:
+    body = entry_text("medecin-victime-plainte").split("\n---\n", 1)[1]
+    assert "seulement pour une atteinte aux biens" not in body
+    assert "En ligne ou par visioconférence : à revérifier dans le code de procédure pénale " \
+        "en vigueur. Pour des violences, portez plainte au commissariat, à la gendarmerie ou " \
+        "par courrier." in body
