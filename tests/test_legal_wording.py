@@ -165,3 +165,26 @@ def test_online_and_video_complaints_are_marked_to_recheck() -> None:
     assert "En ligne ou par visioconférence : à revérifier dans le code de procédure pénale " \
         "en vigueur. Pour des violences, portez plainte au commissariat, à la gendarmerie ou " \
         "par courrier." in body
+
+
+def test_l226_5_is_always_to_be_rechecked() -> None:
+    """legal-review §C: whether the 3-month feedback sits in L.226-5 CASF is not verified;
+    the review overrides any earlier « vérifié »."""
+    cited = 0
+    for path in ENTRIES:
+        text = path.read_text(encoding="utf-8")
+        front, body = text.split("\n---\n", 1)
+        for line in body.splitlines():
+            if "L.226-5" in line:
+                cited += 1
+                assert "à revérifier sur Légifrance" in line, path.stem
+        notes = front.split("review_notes:")[1] if "review_notes:" in front else ""
+        for sentence in re.split(r"(?<=\.) ", notes):
+            if "226-5" in sentence:
+                assert "revérifier" in sentence or "[U]" in sentence, (path.stem, sentence)
+                assert not re.search(r"\b(vérifié|confirmé) le", sentence) \
+                    or "prévaut" in sentence, (path.stem, sentence)
+    assert cited >= 2
+    links = (ROOT / "knowledge" / "links.yaml").read_text(encoding="utf-8")
+    row = links.split('"Code de l\'action sociale et des familles, art. L.226-5":')[1]
+    assert "note: \"numéro d'article à revérifier sur Légifrance\"" in row.split('\n"')[0]
