@@ -16,7 +16,15 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from knowledge.model import STATUSES, THEMES, Entry, KnowledgeBase, Source
+from knowledge.model import (
+    LEGIFRANCE_HOST,
+    STATUSES,
+    THEMES,
+    Entry,
+    KnowledgeBase,
+    Link,
+    Source,
+)
 from knowledge.search import build_index
 from vvs.content import ContentError
 from vvs.yamlfile import LineDict, LineList, YamlSyntaxError, load_file, loads
@@ -32,6 +40,9 @@ REQUIRED = ("id", "title", "theme", "questions", "keywords", "summary", "sources
             "reviewed_on", "status")
 OPTIONAL = ("validated_by", "review_notes")
 SOURCE_KEYS = ("ref", "url")
+LINK_KEYS = ("url", "legiarti", "source", "note")
+LEGIARTI_RE = re.compile(r"^LEGIARTI\d{12}$")
+LEGIFRANCE_PATTERN = "https://" + LEGIFRANCE_HOST + "/codes/article_lc/{}"
 
 
 @dataclass
@@ -59,8 +70,21 @@ def split_front_matter(text: str) -> tuple[str, str, int] | None:
     return None
 
 
-def load_links(root: Path, findings: list[ContentError]) -> dict[str, str]:
-    """Read links.yaml (canonical ref → URL); a missing file is a warning."""
+def legifrance_url(legiarti: str) -> str:
+    """The one URL pattern of a Légifrance article, from its LEGIARTI identifier."""
+    return LEGIFRANCE_PATTERN.format(legiarti)
+
+
+def load_links(root: Path, findings: list[ContentError]) -> dict[str, Link]:
+    """Read links.yaml (canonical ref → link); a missing file is a warning.
+
+    A row is either a URL (a page that is not on Légifrance), or a table: `{url, note?}`,
+    or `{legiarti, source, note?}` for a Légifrance link. The Légifrance URL is always built
+    from the identifier with LEGIFRANCE_PATTERN, and the identifier must appear in `source`,
+    the address of the cited page where it was read: an identifier is never guessed. Every
+    Légifrance link is listed (warning) for a reviewer to open, since it cannot be opened
+    when the content is written.
+    """
     path = root / LINKS_FILE
     ctx = _Ctx(LINKS_FILE, findings)
     if not path.exists():
@@ -76,16 +100,71 @@ def load_links(root: Path, findings: list[ContentError]) -> dict[str, str]:
     if not isinstance(data, LineDict):
         ctx.error(1, None, "doit être une table « référence : lien »")
         return {}
-    links: dict[str, str] = {}
-    for ref, url in data.items():
+    links: dict[str, Link] = {}
+    for ref, value in data.items():
         line = data.line_of(ref)
-        if not isinstance(ref, str) or not isinstance(url, str):
-            ctx.error(line, str(ref), "référence et lien doivent être du texte")
-        elif not url.startswith(("https://", "http://")):
-            ctx.error(line, ref, f"lien invalide : {url!r}")
-        else:
-            links[ref] = url
+        if not isinstance(ref, str):
+            ctx.error(line, str(ref), "la référence doit être du texte")
+            continue
+        link = _link(ctx, line, ref, value)
+        if link is not None:
+            links[ref] = link
     return links
+
+
+def _is_url(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(("https://", "http://"))
+
+
+def _link(ctx: _Ctx, line: int, ref: str, value: Any) -> Link | None:
+    if isinstance(value, str):
+        value = {"url": value}
+    if not isinstance(value, dict):
+        ctx.error(line, ref, "lien (texte) ou table {url, note} ou {legiarti, source, note} "
+                  "attendu")
+        return None
+    for key in value:
+        if key not in LINK_KEYS:
+            ctx.error(line, f"{ref}.{key}", "champ inconnu")
+    note = value.get("note")
+    if note is not None and (not isinstance(note, str) or not note.strip()):
+        ctx.error(line, f"{ref}.note", "texte non vide attendu")
+        note = None
+    note = note.strip() if isinstance(note, str) else None
+    url, legiarti = value.get("url"), value.get("legiarti")
+    if (url is None) == (legiarti is None):
+        ctx.error(line, ref, "donner soit `url`, soit `legiarti` et `source`")
+        return None
+    if url is not None:
+        if not _is_url(url):
+            ctx.error(line, ref, f"lien invalide : {url!r}")
+            return None
+        if "legifrance" in url.lower():
+            ctx.error(line, ref, "lien Légifrance écrit à la main : donner `legiarti` (lu dans "
+                      "une source citée) et `source`, le lien est construit")
+            return None
+        return Link(url, note=note)
+    return _legifrance_link(ctx, line, ref, legiarti, value.get("source"), note)
+
+
+def _legifrance_link(ctx: _Ctx, line: int, ref: str, legiarti: Any, source: Any,
+                     note: str | None) -> Link | None:
+    if not isinstance(legiarti, str) or not LEGIARTI_RE.match(legiarti):
+        ctx.error(line, f"{ref}.legiarti", f"identifiant invalide : {legiarti!r} "
+                  "(attendu : LEGIARTI suivi de 12 chiffres)")
+        return None
+    if not _is_url(source) or "legifrance" in str(source).lower():
+        ctx.error(line, f"{ref}.source", "adresse de la page citée où l'identifiant a été lu "
+                  "attendue (pas Légifrance elle-même)")
+        return None
+    if legiarti not in source:
+        ctx.error(line, f"{ref}.legiarti", f"{legiarti} n'apparaît pas dans la source citée "
+                  f"{source} : ne jamais deviner un identifiant")
+        return None
+    url = legifrance_url(legiarti)
+    ctx.warn(line, ref, f"lien Légifrance construit depuis {legiarti} (lu dans {source}) : "
+             f"à ouvrir et revérifier : {url}")
+    return Link(url, legiarti, source, note)
 
 
 def _text(ctx: _Ctx, fm: LineDict, key: str, max_len: int | None = None) -> str | None:
@@ -118,7 +197,7 @@ def _str_list(ctx: _Ctx, fm: LineDict, key: str, non_empty: bool) -> tuple[str, 
     return tuple(out)
 
 
-def _sources(ctx: _Ctx, fm: LineDict, links: Mapping[str, str]) -> tuple[Source, ...]:
+def _sources(ctx: _Ctx, fm: LineDict, links: Mapping[str, Link]) -> tuple[Source, ...]:
     value = fm.get("sources")
     if not isinstance(value, list) or not value:
         ctx.error(fm.line_of("sources"), "sources", "au moins une source est obligatoire")
@@ -132,7 +211,7 @@ def _sources(ctx: _Ctx, fm: LineDict, links: Mapping[str, str]) -> tuple[Source,
 
 
 def _source(ctx: _Ctx, item: Any, default_line: int,
-            links: Mapping[str, str]) -> Source | None:
+            links: Mapping[str, Link]) -> Source | None:
     line = item.line if isinstance(item, LineDict) else default_line
     if not isinstance(item, dict):
         ctx.error(line, "sources", "chaque source est une table {ref, url?}")
@@ -150,10 +229,12 @@ def _source(ctx: _Ctx, item: Any, default_line: int,
     if isinstance(url, str) and "legifrance" in url.lower():
         ctx.error(item.line_of("url"), "sources.url",
                   "lien Légifrance en ligne interdit : le mettre dans knowledge/links.yaml")
-    resolved = links.get(ref.strip()) or url
-    if resolved is None:
+    link = links.get(ref.strip())
+    if link is not None:
+        return Source(ref.strip(), link.url, link.note, from_table=True)
+    if url is None:
         ctx.warn(line, "sources.ref", f"référence sans lien, à vérifier : {ref.strip()}")
-    return Source(ref.strip(), resolved)
+    return Source(ref.strip(), url)
 
 
 def _reviewed_on(ctx: _Ctx, fm: LineDict, today: date) -> date | None:
@@ -209,7 +290,7 @@ class Parsed:
     related_line: int | None = None
 
 
-def parse_entry(path: Path, root: Path, links: Mapping[str, str], today: date,
+def parse_entry(path: Path, root: Path, links: Mapping[str, Link], today: date,
                 findings: list[ContentError]) -> Parsed:
     """Parse one entry file and append its findings."""
     ctx = _Ctx(str(path.relative_to(root)), findings)
@@ -232,7 +313,7 @@ def parse_entry(path: Path, root: Path, links: Mapping[str, str], today: date,
 
 
 def _build_entry(ctx: _Ctx, fm: LineDict, stem: str, body: str, body_line: int,
-                 links: Mapping[str, str], today: date) -> Entry | None:
+                 links: Mapping[str, Link], today: date) -> Entry | None:
     count = len(ctx.findings)
     _fields(ctx, fm)
     entry_id = fm.get("id")

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from types import MappingProxyType
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from vvs.i18n import N_
 
@@ -28,17 +29,57 @@ THEMES: Mapping[str, str] = MappingProxyType({
 STATUSES = ("draft", "validated")
 
 
+# Hosts whose pages are published by the body itself (Légifrance, ministries and other
+# `gouv.fr` services, the Ordre, the Conseil d'État, ARS, HAS, Parliament, AP-HP). Any
+# other host is a third party: its page is labelled « non officiel » where it is shown.
+OFFICIAL_HOSTS = ("gouv.fr", "medecin.fr", "conseil-etat.fr", "sante.fr", "has-sante.fr",
+                  "senat.fr", "assemblee-nationale.fr", "justice.fr", "aphp.fr", "cdm44.org")
+LEGIFRANCE_HOST = "www.legifrance.gouv.fr"
+
+
+def is_official(url: str) -> bool:
+    """True when `url` is on an official host (see OFFICIAL_HOSTS), never for a mirror."""
+    host = (urlsplit(url).hostname or "").lower()
+    return any(host == h or host.endswith("." + h) for h in OFFICIAL_HOSTS)
+
+
+@dataclass(frozen=True)
+class Link:
+    """One row of links.yaml: the URL shown for a reference, and how it was obtained.
+
+    `legiarti` is set when the URL is a Légifrance permalink built from that identifier,
+    which appears in the cited `source` (a page of the shared documents); `note` is shown
+    to physicians next to the link (for example « numéro d'article à revérifier »).
+    """
+
+    url: str
+    legiarti: str | None = None
+    source: str | None = None
+    note: str | None = None
+
+
 @dataclass(frozen=True)
 class Source:
-    """A reference; `url` comes from links.yaml (or an inline non-Légifrance official page)."""
+    """A reference; `url` comes from links.yaml (or an inline non-Légifrance page).
+
+    `from_table` is True when the link comes from links.yaml (the text of an article), so
+    that a third-party copy is shown as « copie non officielle »; `note` comes from there.
+    """
 
     ref: str
     url: str | None = None
+    note: str | None = None
+    from_table: bool = False
 
     @property
     def needs_review(self) -> bool:
         """True when no link is known: the reference must be checked by a reviewer."""
         return self.url is None
+
+    @property
+    def official(self) -> bool:
+        """True when the link is on an official host (False without a link)."""
+        return self.url is not None and is_official(self.url)
 
 
 @dataclass(frozen=True)

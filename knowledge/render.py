@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from babel.dates import format_date
 
-from knowledge.model import THEMES, Entry, KnowledgeBase
+from knowledge.model import THEMES, Entry, KnowledgeBase, Source
 from knowledge.search import SearchResult
 from vvs.errors import StaleAction
 from vvs.i18n import _, current_language
@@ -81,9 +81,7 @@ def render_search(kb: KnowledgeBase, result: SearchResult) -> Reply:
 # -- cards ---------------------------------------------------------------------------------
 def render_entry(entry: Entry) -> Reply:
     """Title, summary, draft mention, sources, review date; buttons to go further."""
-    lines = [f"<b>{esc(entry.title)}</b>"]
-    if entry.is_draft:
-        lines.append("<i>" + esc(_("Contenu en cours de validation")) + "</i>")
+    lines = [f"<b>{esc(entry.title)}</b>", *draft_banner(entry)]
     lines += ["", *markdown_lines(entry.summary), "", *source_lines(entry), "",
               "<i>" + esc(_("Mis à jour le {date}").format(
                   date=long_date(entry))) + "</i>"]
@@ -96,12 +94,24 @@ def render_entry(entry: Entry) -> Reply:
 
 
 def render_details(kb: KnowledgeBase, entry: Entry) -> Reply:
-    """The entry's body (details), with a way back to the card."""
-    lines = [f"<b>{esc(entry.title)}</b>", "", *markdown_lines(entry.details)]
+    """The entry's body (details), with a way back to the card.
+
+    Also opened straight from a procedure's outcome (its 📚 buttons), without the card: the
+    draft banner is therefore shown here too.
+    """
+    lines = [f"<b>{esc(entry.title)}</b>", *draft_banner(entry), "",
+             *markdown_lines(entry.details)]
     buttons = [Button(_("Résumé et sources"), f"{PREFIX}:e:{entry.id}")]
     if entry.related:
         buttons.append(Button(_("Fiches liées"), f"{PREFIX}:rel:{entry.id}"))
     return Reply(fit(lines), tuple((b,) for b in buttons))
+
+
+def draft_banner(entry: Entry) -> list[str]:
+    """« Contenu en cours de validation » while the entry is not validated, else nothing."""
+    if not entry.is_draft:
+        return []
+    return ["<i>" + esc(_("Contenu en cours de validation")) + "</i>"]
 
 
 def render_related(kb: KnowledgeBase, entry: Entry) -> Reply:
@@ -198,12 +208,23 @@ def source_lines(entry: Entry) -> list[str]:
     """'Sources :' then one line per source, linked when a link is known."""
     lines = ["<b>" + esc(_("Sources :")) + "</b>"]
     for source in entry.sources:
-        ref = esc(source.ref)
-        if source.url:
-            lines.append(f'• <a href="{html.escape(source.url, quote=True)}">{ref}</a>')
-        else:
-            lines.append(f"• {ref} " + esc(_("(référence à vérifier)")))
+        lines.append("• " + source_line(source))
     return lines
+
+
+def source_line(source: Source) -> str:
+    """One source: its link, « copie non officielle » / « site non officiel » for a third
+    party's page, and the links table's note (for example an article to re-check)."""
+    ref = esc(source.ref)
+    if not source.url:
+        return f"{ref} " + esc(_("(référence à vérifier)"))
+    line = f'<a href="{html.escape(source.url, quote=True)}">{ref}</a>'
+    marks = []
+    if not source.official:
+        marks.append(_("copie non officielle") if source.from_table else _("site non officiel"))
+    if source.note:
+        marks.append(source.note)
+    return line + (" (" + esc(" ; ".join(marks)) + ")" if marks else "")
 
 
 def fit(lines: Sequence[str], limit: int = MESSAGE_MAX_CHARS) -> str:

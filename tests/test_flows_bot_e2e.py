@@ -142,3 +142,22 @@ async def test_adult_flow_sends_a_minor_to_the_minor_path(db, tmp_path: Path) ->
         await chat.command("/start majeur")
         sent = await chat.press("moins de 18 ans")
     assert "danger grave et immédiat" in texts(sent)  # the minor flow's first question
+
+
+async def test_sheet_opened_from_a_procedure_shows_the_draft_banner(db, tmp_path: Path) -> None:
+    """The 📚 buttons of an outcome open the entry's details (k:more:<id>) without its card:
+    the « contenu en cours de validation » banner must be there too."""
+    async with running_bot(make_settings(db.url, tmp_path)) as (api, _s):
+        chat = Chat(api, DOCTOR)
+        await chat.command("/start mineur")
+        await chat.press("Non")
+        await chat.press("infraction")
+        sent = await chat.press("Seine-Saint-Denis")
+        sheets = [b for b in buttons(sent) if b.startswith("📚")]
+        assert sheets
+        outcome = chat.button_message("📚")
+        assert outcome.button_data(sheets[0]).startswith("k:more:")
+        sent = await chat.press(sheets[0])
+        sheet = texts(sent)
+        assert "Contenu en cours de validation" in sheet
+        assert sheet.index("Contenu en cours de validation") < 200  # under the title

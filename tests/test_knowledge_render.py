@@ -127,3 +127,10 @@ def test_callbacks_render_lists_and_not_mine(kb: KnowledgeBase) -> None:
     assert datas(not_mine) == ["k:e:violences-conjugales", "k:t", ESCALATE_DATA]
     more = handle_callback(kb, "k:more:secret-medical")
     assert "général et absolu" in more.text and "k:e:secret-medical" in datas(more)
+
+
+def test_details_carry_the_draft_banner_like_the_card(kb: KnowledgeBase) -> None:
+    """Details are opened straight from a procedure (k:more:<id>), without the card."""
+    draft = handle_callback(kb, "k:more:info-preoccupante").text
+    assert draft.splitlines()[1] == "<i>Contenu en cours de validation</i>"
+    assert "en cours de validation" not in handle_callback(kb, "k:more:secret-medical").text
