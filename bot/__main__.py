@@ -19,6 +19,7 @@ from bot.lifecycle import started
 from bot.services import Services
 from bot.web import WEBHOOK_PATH, make_web_app
 from vvs.errors import ConfigError, ContentInvalid
+from vvs.logsafe import configure_logging
 
 log = logging.getLogger("bot")
 
@@ -92,9 +93,7 @@ def main() -> None:
     level = settings.log_level.upper()
     if settings.demo and "log_level" not in settings.model_fields_set:
         level = "WARNING"  # the terminal is the demo's chat window: keep it readable
-    logging.basicConfig(level=level,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    configure_logging(level, settings.log_secrets())
     try:
         asyncio.run(serve(settings))
     except ContentInvalid as exc:

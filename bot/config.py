@@ -87,6 +87,14 @@ class Settings(BaseSettings):
                 raise ValueError(f"{missing[0].upper()} is required in webhook mode")
         return self
 
+    def log_secrets(self) -> tuple[str, ...]:
+        """Values the logs must never show (the redactor replaces them)."""
+        secrets = [s.get_secret_value() for s in (self.telegram_bot_token, self.webhook_secret,
+                                                  self.pseudonym_key) if s is not None]
+        if self.database_url and "@" in self.database_url:  # the password of a database URL
+            secrets.append(self.database_url.split("://", 1)[-1].split("@", 1)[0])
+        return tuple(secrets)
+
     @property
     def demo(self) -> bool:
         """No token: run the embedded demo against the local Bot API stand-in."""

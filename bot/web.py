@@ -20,6 +20,37 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_BODY = 1 << 20
 
 
+INT64 = range(-(1 << 63), 1 << 63)
+# Nested objects an update may carry, whose `id` must fit the database's 64-bit integers.
+_ID_KEYS = frozenset({"update_id", "id", "message_id", "chat_id", "user_id"})
+
+
+def bad_update(data: object) -> str | None:
+    """Why a decoded webhook body is not an update we accept, or None. Telegram's ids fit in
+    64 bits; anything larger would overflow the database, so it is refused at the door."""
+    if not isinstance(data, dict):
+        return f"body is a JSON {type(data).__name__}, not an object"
+    update_id = data.get("update_id")
+    if not isinstance(update_id, int) or isinstance(update_id, bool):
+        return "update_id missing or not an integer"
+    todo: list[object] = [data]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, dict):
+            for key, value in item.items():
+                if key in _ID_KEYS and isinstance(value, int) and value not in INT64:
+                    return f"{key} outside 64 bits"
+                todo.append(value)
+        elif isinstance(item, list):
+            todo.extend(item)
+    return None
+
+
+def _refuse(reason: str) -> web.Response:
+    log.warning("webhook body refused: %s", reason)  # one line, never the body itself
+    return web.Response(status=400, text="bad update")
+
+
 async def telegram_webhook(request: web.Request) -> web.Response:
     """Check the secret, then hand the update to PTB's queue; answer at once."""
     given = request.headers.get(SECRET_HEADER, "")
@@ -27,12 +58,18 @@ async def telegram_webhook(request: web.Request) -> web.Response:
         return web.Response(status=403, text="forbidden")
     try:
         data = json.loads(await request.read())
-        application = request.app[APPLICATION]
+    except ValueError:
+        return _refuse("not JSON")
+    reason = bad_update(data)
+    if reason:
+        return _refuse(reason)
+    application = request.app[APPLICATION]
+    try:
         update = Update.de_json(data, application.bot)
-    except (ValueError, TypeError, KeyError):
-        return web.Response(status=400, text="bad update")
+    except Exception as exc:  # PTB raises whatever a malformed field makes it raise
+        return _refuse(f"not an update ({type(exc).__name__})")
     if update is None:
-        return web.Response(status=400, text="bad update")
+        return _refuse("empty update")
     await application.update_queue.put(update)
     return web.Response(text="ok")
 
