@@ -9,9 +9,9 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bot.config import get_settings
 from vvs.content import ContentError, load_all
 from vvs.errors import ConfigError
+from vvs.settings import get_settings
 
 # Feature modules that add their own sub-commands with `register(subparsers)`.
 FEATURE_COMMANDS = ("annuaire.admin", "bot.flows.loader", "escalation.admin")

@@ -16,9 +16,9 @@ import time
 from pathlib import Path
 
 from bot.app import build_application, build_services
-from bot.config import Settings
 from bot.fakeapi import FakeBotAPI
 from bot.lifecycle import started
+from vvs.settings import Settings
 
 TOKEN = "123456:BENCH"
 

@@ -13,12 +13,12 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.app import build_application, build_services
-from bot.config import BotMode, Settings, get_settings
 from bot.content_service import publish
 from bot.lifecycle import started
 from bot.services import Services
 from bot.web import WEBHOOK_PATH, make_web_app
 from vvs.errors import ConfigError, ContentInvalid
+from vvs.settings import BotMode, Settings, get_settings
 
 log = logging.getLogger("bot")
 

@@ -21,7 +21,6 @@ from telegram.ext import (
     TypeHandler,
 )
 
-from bot.config import Settings
 from bot.content_service import follow_published, record_startup_version
 from bot.handlers import build_router
 from bot.handlers.escalation import install_escalations
@@ -37,6 +36,7 @@ from vvs.i18n import _, use_language
 from vvs.jobs import JobQueue
 from vvs.migrate import upgrade
 from vvs.outbox import Outbox
+from vvs.settings import Settings
 from vvs.state import StateStore, purge_expired
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,6 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.config import Settings
 from vvs.clock import Clock
 from vvs.content import ContentRegistry, Snapshot
 from vvs.db import SessionFactory
@@ -17,6 +16,7 @@ from vvs.flood import FloodGuard
 from vvs.jobs import JobQueue
 from vvs.outbox import Outbox
 from vvs.privacy import pseudonym
+from vvs.settings import Settings
 from vvs.state import StateStore
 
 

@@ -26,7 +26,7 @@ async def _no_sender(chat_id: int, payload: dict[str, Any], dup: bool) -> int:
 
 def _run(args: argparse.Namespace, action: Action) -> int:
     """Open the database, run `action` in one transaction, close everything."""
-    from bot.config import get_settings
+    from vvs.settings import get_settings
 
     settings = get_settings()
 

@@ -46,6 +46,7 @@ from vvs.jobs import JobQueue
 from vvs.models import OutboxMessage
 from vvs.outbox import Outbox
 from vvs.privacy import register_erasure
+from vvs.settings import Settings
 from vvs.ui import Button
 
 log = logging.getLogger(__name__)
@@ -70,8 +71,8 @@ class EscalationConfig:
     fallback_chat_ids: tuple[int, ...] = ()  # admins, when no regional chat is configured
 
     @classmethod
-    def from_settings(cls, settings: Any) -> EscalationConfig:
-        """Build from `bot.config.Settings` (duck-typed: the domain does not import bot)."""
+    def from_settings(cls, settings: Settings) -> EscalationConfig:
+        """Build from the service's settings."""
         return cls(
             reminder=timedelta(minutes=settings.escalation_reminder_minutes),
             regional=timedelta(minutes=settings.escalation_regional_minutes),

@@ -7,12 +7,12 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from bot.app import build_application, build_services
-from bot.config import Settings
 from bot.fakeapi import FakeBotAPI
 from bot.lifecycle import started
 from bot.services import Services
 from vvs.clock import Clock
 from vvs.content import ContentSet
+from vvs.settings import Settings
 
 TOKEN = "123456:TEST-TOKEN"
 

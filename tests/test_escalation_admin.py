@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 
 from admin.cli import main
-from bot.config import async_database_url
 from escalation import referents
 from escalation.service import EscalationConfig, EscalationService
 from vvs.clock import SystemClock
 from vvs.db import make_engine, make_session_factory, transaction
 from vvs.jobs import JobQueue
 from vvs.outbox import Outbox
+from vvs.settings import async_database_url
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[str]]:

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.config import Settings
 from bot.fakeapi import FakeBotAPI
 from bot.services import Services
 from escalation import referents
@@ -18,6 +17,7 @@ from tests.conftest import Database
 from vvs.clock import FakeClock
 from vvs.db import transaction
 from vvs.models import OutboxMessage, UserState
+from vvs.settings import Settings
 
 pytestmark = pytest.mark.asyncio
 PHYS, REF_A, REF_B, STRANGER, REGION, ADMIN = 5001, 7001, 7002, 6666, -100777, 900
