@@ -9,21 +9,12 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from vvs.content import ContentError, load_all
+from vvs.content import load_all, print_findings
 from vvs.errors import ConfigError
 from vvs.settings import get_settings
 
 # Feature modules that add their own sub-commands with `register(subparsers)`.
 FEATURE_COMMANDS = ("annuaire.admin", "bot.flows.loader", "escalation.admin")
-
-
-def print_findings(findings: Sequence[ContentError]) -> int:
-    """Print errors then warnings; return the exit code (1 when any error)."""
-    errors = [f for f in findings if f.severity == "error"]
-    for finding in sorted(errors) + sorted(f for f in findings if f.severity != "error"):
-        print(finding)
-    print(f"{len(errors)} erreur(s), {len(findings) - len(errors)} avertissement(s)")
-    return 1 if errors else 0
 
 
 def _content_root(args: argparse.Namespace) -> Path:

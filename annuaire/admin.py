@@ -18,11 +18,11 @@ from typing import Any, TextIO
 
 import yaml
 
-from annuaire.gazetteer import IDF_DEPARTMENTS
 from annuaire.loader import FIELDS, SUBDIR, load_directory
 from annuaire.model import Directory, Entry
 from vvs import yamlfile
-from vvs.content import ContentError
+from vvs.content import ContentError, print_findings
+from vvs.departements import IDF_DEPARTMENTS
 
 COMMANDS = ("check", "import", "export")
 CSV_FIELDS = ("file", *FIELDS)
@@ -61,13 +61,10 @@ def gap_report(directory: Directory) -> str:
 def check(content_dir: Path, out: TextIO = sys.stdout) -> int:
     """Validate the directory and print errors, warnings and the gap report; 1 on error."""
     directory, findings = load_directory(content_dir)
-    for finding in sorted(findings):
-        print(finding, file=out)
-    errors = sum(f.severity == "error" for f in findings)
-    print(f"{errors} erreur(s), {len(findings) - errors} avertissement(s)", file=out)
+    code = print_findings(findings, out)
     if directory is not None:
         print(gap_report(directory), file=out)
-    return 1 if errors else 0
+    return code
 
 
 # -- export ------------------------------------------------------------------------------

@@ -23,9 +23,9 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from annuaire.text import normalize
+from vvs.departements import IDF_DEPARTMENTS
 
 GAZETTEER_FILE = Path(__file__).resolve().parent / "gazetteer.json.gz"
-IDF_DEPARTMENTS = ("75", "77", "78", "91", "92", "93", "94", "95")
 PLM_CITIES = MappingProxyType({"75056": "75", "13055": "13", "69123": "69"})
 EARTH_RADIUS_KM = 6371.0088
 _POSTCODE = re.compile(r"^\d{5}$")

@@ -11,7 +11,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from escalation.errors import InvalidCode
 from escalation.models import TAKEN, Escalation, InviteCode, Referent
 from escalation.service import EscalationService
-from escalation.texts import IDF_DEPARTMENTS, REGIONAL
+from escalation.texts import REGIONAL
+from vvs.departements import IDF_DEPARTMENTS
 from vvs.events import record_event
 from vvs.i18n import _
 

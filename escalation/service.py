@@ -38,6 +38,7 @@ from escalation.models import (
 )
 from escalation.texts import REGIONAL, info, notification
 from vvs.clock import Clock
+from vvs.departements import IDF_DEPARTMENTS
 from vvs.errors import NotAllowed, StaleAction
 from vvs.events import record_event
 from vvs.i18n import N_, _, use_language
@@ -207,7 +208,7 @@ class EscalationService:
 
     async def _check_create(self, session: AsyncSession, user_key: str, department: str,
                             category: str, phone: str | None, message: str | None) -> None:
-        if category not in texts.CATEGORIES or department not in texts.IDF_DEPARTMENTS:
+        if category not in texts.CATEGORIES or department not in IDF_DEPARTMENTS:
             raise StaleAction(f"{category}/{department}")
         if await session.get(BlockedUser, user_key) is not None:
             raise Blocked(user_key[:8])

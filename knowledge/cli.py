@@ -8,6 +8,8 @@ import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from vvs.content import print_findings
+
 DEFAULT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -51,12 +53,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     """Validate the entries and links.yaml; exit 1 when any error."""
     from knowledge.loader import check
 
-    findings = check(Path(args.content_dir))
-    errors = sorted(f for f in findings if f.severity == "error")
-    for finding in errors + sorted(f for f in findings if f.severity != "error"):
-        print(finding)
-    print(f"{len(errors)} erreur(s), {len(findings) - len(errors)} avertissement(s)")
-    return 1 if errors else 0
+    return print_findings(check(Path(args.content_dir)))
 
 
 def build_parser() -> argparse.ArgumentParser:

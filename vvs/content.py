@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TextIO
 
 from vvs.errors import ContentInvalid
 
@@ -37,6 +38,17 @@ class ContentError:
         what = f" [{self.field}]" if self.field else ""
         tag = "" if self.severity == "error" else " (avertissement)"
         return f"{where}{what}: {self.message}{tag}"
+
+
+def print_findings(findings: Sequence[ContentError], out: TextIO | None = None) -> int:
+    """For the command lines: errors, then warnings, then the count; the exit code (1 when
+    any error)."""
+    out = out or sys.stdout
+    errors = sorted(f for f in findings if f.severity == "error")
+    for finding in errors + sorted(f for f in findings if f.severity != "error"):
+        print(finding, file=out)
+    print(f"{len(errors)} erreur(s), {len(findings) - len(errors)} avertissement(s)", file=out)
+    return 1 if errors else 0
 
 
 class ContentSet(Protocol):

@@ -21,7 +21,7 @@ from bot.flows.documents import DOCUMENT_KINDS
 from bot.flows.model import STEP_TYPES, Choice, Flow, Flows, Outcome, Step
 from bot.flows.resolvers import RESOLVERS
 from vvs import yamlfile
-from vvs.content import ContentError
+from vvs.content import ContentError, print_findings
 
 log = logging.getLogger(__name__)
 
@@ -394,11 +394,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     """Validate the flow files against the knowledge entries."""
     root = Path(getattr(args, "content_dir", None) or ROOT)
     _flows, findings = load_flows(root, _knowledge_snapshot(root))
-    errors = sorted(f for f in findings if f.severity == "error")
-    for finding in errors + sorted(f for f in findings if f.severity != "error"):
-        print(finding)
-    print(f"{len(errors)} erreur(s), {len(findings) - len(errors)} avertissement(s)")
-    return 1 if errors else 0
+    return print_findings(findings)
 
 
 def cmd_graph(args: argparse.Namespace) -> int:

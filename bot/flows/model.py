@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from vvs.departements import IDF_DEPARTMENTS
+
 # The départements a `department` step offers, in this order, then "autre" (OTHER_DEPARTMENT).
-DEPARTMENTS: tuple[str, ...] = ("75", "77", "78", "91", "92", "93", "94", "95")
+DEPARTMENTS = IDF_DEPARTMENTS
 OTHER_DEPARTMENT = "x"
 STEP_TYPES = ("choice", "info", "department", "goto")
 

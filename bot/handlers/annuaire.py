@@ -8,9 +8,9 @@ from annuaire.finder import Found, find, near_place
 from annuaire.model import Directory
 from annuaire.render import kind_keyboard, parse_action, pin_reply, results_reply
 from annuaire.search import Hit, near
-from bot.handlers.common import DEPARTMENTS as IDF_DEPARTMENTS
 from bot.handlers.router import Router
 from bot.handlers.turn import Turn
+from vvs.departements import IDF_DEPARTMENTS
 from vvs.errors import StaleAction
 from vvs.i18n import _
 from vvs.state import IDLE

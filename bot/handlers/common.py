@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 
 from bot.handlers.turn import Turn
+from vvs.departements import IDF_DEPARTMENTS
 from vvs.emergency import all_numbers_text
 from vvs.errors import StaleAction
 from vvs.i18n import N_, _, current_language, set_language
@@ -158,15 +159,12 @@ async def erase_cancelled(turn: Turn) -> None:
     turn.reply(Reply(_("Rien n'a été effacé.")))
 
 
-DEPARTMENTS = ("75", "77", "78", "91", "92", "93", "94", "95")
-
-
 async def remember_department(turn: Turn, code: str) -> None:
     """Keep (or decline to keep) the physician's département for flows and escalations."""
     if code == "no":
         turn.reply(Reply(_("Entendu, je ne retiens rien.")))
         return
-    if code not in DEPARTMENTS:
+    if code not in IDF_DEPARTMENTS:
         raise StaleAction(code)
     turn.conv.department = code
     turn.reply(Reply(_("Département {d} retenu. Vous pouvez l'effacer avec /effacer."

@@ -20,8 +20,9 @@ from escalation.errors import (
 from escalation.models import Escalation
 from escalation.referents import enrol_with_code
 from escalation.service import INFO, MAX_MESSAGE, EscalationConfig, EscalationService
-from escalation.texts import CATEGORIES, IDF_DEPARTMENTS, payload, taken_buttons
+from escalation.texts import CATEGORIES, payload, taken_buttons
 from vvs.db import transaction
+from vvs.departements import IDF_DEPARTMENTS
 from vvs.errors import NotAllowed, StaleAction
 from vvs.i18n import N_, _, current_language
 from vvs.identity import identity_warning

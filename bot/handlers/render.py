@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from telegram import (
@@ -71,6 +72,12 @@ def split_text(text: str, limit: int = MESSAGE_MAX_CHARS) -> list[str]:
     return chunks
 
 
+def retry_after_seconds(exc: RetryAfter) -> float:
+    """The wait a 429 asks for, in seconds (PTB gives an int or a timedelta)."""
+    wait = exc.retry_after
+    return wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+
+
 MAX_INLINE_WAIT = 10.0  # longer flood waits surface as an error rather than a frozen chat
 
 
@@ -82,8 +89,7 @@ async def with_retry(call: Callable[[], Awaitable[T]]) -> T:
     try:
         return await call()
     except RetryAfter as exc:
-        wait = exc.retry_after
-        seconds = wait.total_seconds() if hasattr(wait, "total_seconds") else float(wait)
+        seconds = retry_after_seconds(exc)
         if seconds > MAX_INLINE_WAIT:
             raise
         await asyncio.sleep(seconds)
