@@ -15,10 +15,8 @@ def _menu_buttons(router: Router) -> None:
         key = ":".join(args)
         if key == "menu":
             await common.menu(turn)
-        elif key == "urg":
-            await common.urgence(turn)
         elif key in router.menu_items:
-            await router.menu_items[key](turn)
+            await router.menu_items[key].handler(turn)
         else:
             raise StaleAction(key)
 
@@ -51,6 +49,7 @@ def build_router() -> Router:
         common.confidentialite)
     router.command("langue", "language", description=N_("Changer de langue"))(common.langue)
     router.command("effacer", "erase", description=N_("Effacer mes données"))(common.effacer)
+    router.menu_item("urg", N_("🚨 Numéros d'urgence"), order=70)(common.urgence)
     _menu_buttons(router)
     for setup in _feature_setups():
         setup(router)

@@ -447,16 +447,12 @@ def setup(router: Router) -> None:
     router.command("mademande", "myrequest", description=N_("Votre demande à un référent"))(
         mademande)
     router.command("inscription", "enrol")(inscription)
-    router.contact[CONTACT] = on_contact
-    router.modes[CONTACT] = on_contact_text
-    router.modes[MESSAGE] = on_message_text
-    router.modes[CONFIRM] = _confirm_text
-    router.modes[RELAY] = on_relay_text
-    router.rerender[CONFIRM] = _rerender
-    router.rerender[MESSAGE] = _rerender
-    router.rerender[CONTACT] = _rerender
-    router.rerender[DEPT] = _rerender
-    router.reply_hooks.append(on_reply)
+    router.mode(CONTACT, text=on_contact_text, contact=on_contact, rerender=_rerender)
+    router.mode(MESSAGE, text=on_message_text, rerender=_rerender)
+    router.mode(CONFIRM, text=_confirm_text, rerender=_rerender)
+    router.mode(DEPT, rerender=_rerender)
+    router.mode(RELAY, text=on_relay_text)
+    router.on_reply(on_reply)
 
 
 async def _confirm_text(turn: Turn) -> None:

@@ -5,13 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from bot.flows.engine import FlowEngine
-from bot.handlers.router import Router
+from bot.handlers.router import Router, TurnHandler
 from bot.handlers.turn import Turn
 from vvs.i18n import N_, _
 from vvs.ui import Button, Reply
 
 MODE = "flow"
-FLOWS = ("majeur", "mineur", "ip", "victime")
+MENU = (("majeur", N_("🧑 Signaler : victime majeure"), 10),
+        ("mineur", N_("🧒 Signaler : victime mineure"), 20),
+        ("ip", N_("📨 Information préoccupante"), 30),
+        ("victime", N_("🛡️ Je suis moi-même victime"), 60))
 
 
 def _engine(turn: Turn) -> FlowEngine:
@@ -46,6 +49,11 @@ def starter(flow_id: str):
     return start
 
 
+def deep_link(turn: Turn, arg: str) -> TurnHandler | None:
+    """`/start <flow id>` opens that flow."""
+    return starter(arg) if arg in _engine(turn).flows else None
+
+
 async def signaler(turn: Turn) -> None:
     """/signaler: which victim? (adult, minor, information préoccupante)."""
     turn.reply(Reply(_("Qui est la victime ?"), (
@@ -77,23 +85,20 @@ async def rerender(turn: Turn) -> None:
 
 async def on_text(turn: Turn) -> None:
     """Free text during a flow: answer it as a question, then show the step again."""
-    router: Router = turn.services.extras["router"]
-    if router.idle_text is not None:
-        await router.idle_text(turn)
+    if turn.router.idle_text is not None:
+        await turn.router.idle_text(turn)
     turn.reply(Reply(_("Votre démarche est toujours en cours :")))
     await rerender(turn)
 
 
 def setup(router: Router) -> None:
-    for flow_id in FLOWS:
-        start = starter(flow_id)
-        router.menu_items[f"flow:{flow_id}"] = start
-        router.deep_links[flow_id] = start
+    for flow_id, label, order in MENU:
+        router.menu_item(f"flow:{flow_id}", label, order)(starter(flow_id))
+    router.on_deep_link(deep_link)
     router.command("signaler", "report", description=N_("Signaler des violences"))(signaler)
     router.command("ip", description=N_("Information préoccupante"))(starter("ip"))
     router.command("victime", "victim", description=N_("Je suis victime"))(
         starter("victime"))
     router.button("f")(on_button)
-    router.modes[MODE] = on_text
-    router.rerender[MODE] = rerender
+    router.mode(MODE, text=on_text, rerender=rerender)
 

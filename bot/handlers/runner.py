@@ -124,8 +124,8 @@ async def _run_turn(update: Update, services: Services, router: Router) -> Turn:
         if not private:  # a group never reads nor changes the member's private conversation
             conv = Conversation(conv.user_key, language=conv.language,
                                 department=conv.department)
-        turn = Turn(services, session, conv, user.id, chat.id, chat.type, user.first_name,
-                    user.username)
+        turn = Turn(services, router, session, conv, user.id, chat.id, chat.type,
+                    user.first_name, user.username)
         _fill(turn, update)
         if conv.expired_mode:
             turn.reply(Reply(_(
@@ -175,7 +175,7 @@ async def _dispatch(turn: Turn, update: Update, router: Router) -> None:
             await _on_text(turn, router)
         elif update.effective_message and update.effective_message.text is not None:
             turn.reply(Reply(_("Votre message est vide. Écrivez votre question en quelques "
-                               "mots, ou utilisez le menu.")), common.main_menu())
+                               "mots, ou utilisez le menu.")), common.main_menu(turn))
         else:
             await common.unsupported_media(turn)
     except StaleAction:
@@ -189,7 +189,7 @@ async def _dispatch(turn: Turn, update: Update, router: Router) -> None:
         else:
             if turn.callback is None:  # typed text the mode can no longer use: leave it
                 turn.conv.idle()
-            turn.reply(common.main_menu())
+            turn.reply(common.main_menu(turn))
 
 
 async def _by_mode(turn: Turn, table: dict, fallback) -> None:
@@ -205,10 +205,12 @@ async def _on_command(turn: Turn, router: Router) -> None:
     if handler is None:
         await common.unknown_command(turn)
         return
-    if name == "start" and args and args[0] in router.deep_links:
+    deep_link = router.deep_links(turn, args[0]) if name == "start" and args \
+        and router.deep_links else None
+    if deep_link is not None:
         turn.conv.idle()
         await turn.event("start", detail="deeplink")
-        await router.deep_links[args[0]](turn)
+        await deep_link(turn)
         return
     await handler(turn)
 
