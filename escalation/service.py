@@ -43,10 +43,10 @@ from vvs.errors import NotAllowed, StaleAction
 from vvs.events import record_event
 from vvs.i18n import N_, _, use_language
 from vvs.identity import detect_identity
-from vvs.jobs import JobQueue
+from vvs.jobs import JobHandler, JobScheduler
 from vvs.models import OutboxMessage
-from vvs.outbox import Outbox
-from vvs.privacy import register_erasure
+from vvs.outbox import OutboxHooks, OutboxWriter
+from vvs.privacy import ErasureStep
 from vvs.settings import Settings
 from vvs.ui import Button
 
@@ -97,23 +97,31 @@ def _ref_id(ref: str | None) -> int | None:
 
 
 class EscalationService:
-    """The escalation use-cases, bound to the outbox, the job queue and the clock."""
+    """The escalation use-cases, bound to the outbox, the job scheduler and the clock.
 
-    def __init__(self, outbox: Outbox, jobs: JobQueue, clock: Clock,
+    It registers nothing anywhere: the composition root asks it for its job handlers, its
+    outbox hooks and its erasure step, and passes them to the parts that run them.
+    """
+
+    def __init__(self, outbox: OutboxWriter, jobs: JobScheduler, clock: Clock,
                  config: EscalationConfig) -> None:
         self.outbox, self.jobs, self.clock, self.config = outbox, jobs, clock, config
 
-    def install(self) -> EscalationService:
-        """Register job handlers, outbox hooks and the erasure step."""
-        self.jobs.register(JOB_REMIND, self._job_remind)
-        self.jobs.register(JOB_ESCALATE, self._job_escalate)
-        self.jobs.register(JOB_PURGE, self._job_purge)
-        self.outbox.on_sent[NOTIFY] = self._notice_sent
-        self.outbox.on_sent[REGIONAL_NOTIFY] = self._notice_sent
-        self.outbox.on_sent[RELAY] = self._relay_sent
-        self.outbox.on_dead[NOTIFY] = self._notice_dead
-        register_erasure("escalation", LABEL_ESCALATIONS, self.erase_user, order=40)
-        return self
+    def job_handlers(self) -> dict[str, JobHandler]:
+        """The durable jobs this service schedules, by kind."""
+        return {JOB_REMIND: self._job_remind, JOB_ESCALATE: self._job_escalate,
+                JOB_PURGE: self._job_purge}
+
+    def outbox_hooks(self) -> OutboxHooks:
+        """What happens when a notification or a relay is delivered, or cannot be."""
+        return OutboxHooks(
+            on_sent={NOTIFY: self._notice_sent, REGIONAL_NOTIFY: self._notice_sent,
+                     RELAY: self._relay_sent},
+            on_dead={NOTIFY: self._notice_dead})
+
+    def erasure_step(self) -> ErasureStep:
+        """/effacer withdraws the physician's requests first (the referents are told)."""
+        return ErasureStep(LABEL_ESCALATIONS, self.erase_user, order=40)
 
     # ------------------------------------------------------------------ lookups
 

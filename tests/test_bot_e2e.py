@@ -173,15 +173,15 @@ async def test_reload_refuses_broken_edit_and_old_content_keeps_serving(
 async def test_other_replica_follows_published_content(db, tmp_path: Path) -> None:
     import shutil
 
-    from bot.app import build_services
+    from bot.compose import compose
     from bot.content_service import follow_published, publish
 
     root = Path(__file__).resolve().parent.parent
     content = tmp_path / "content"
     shutil.copytree(root / "annuaire" / "data", content / "annuaire" / "data")
     settings = make_settings(db.url, tmp_path, content_dir=content)
-    first = await build_services(settings, content_sets=sets())
-    second = await build_services(settings, content_sets=sets())
+    first = await compose(settings, content_sets=sets())
+    second = await compose(settings, content_sets=sets())
     try:
         extra = content / "annuaire" / "data" / "75.yaml"
         extra.write_text(extra.read_text() + "\n# edited\n")

@@ -17,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from vvs.clock import Clock
 from vvs.db import SessionFactory, is_postgres, transaction
 from vvs.models import UserState
-from vvs.privacy import LABEL_STATE, register_erasure
+from vvs.privacy import LABEL_STATE, ErasureStep
 
 IDLE = "idle"
 
@@ -107,4 +107,4 @@ async def _erase(session: AsyncSession, user_key: str) -> int:
     return result.rowcount or 0
 
 
-register_erasure("user_state", LABEL_STATE, _erase, order=50)
+ERASURE = ErasureStep(LABEL_STATE, _erase, order=50)

@@ -136,7 +136,7 @@ async def effacer(turn: Turn) -> None:
 
 async def erase_confirmed(turn: Turn) -> None:
     """Run every registered erasure step and say what was erased."""
-    report = await erase_user(turn.session, turn.user_key)
+    report = await erase_user(turn.session, turn.user_key, turn.services.erasure)
     turn.conv.idle()
     turn.conv.language = None
     turn.conv.department = None

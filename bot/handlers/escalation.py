@@ -6,7 +6,6 @@ import html
 
 from bot.handlers.router import Router
 from bot.handlers.turn import Turn
-from bot.services import Services
 from escalation import screens
 from escalation.errors import (
     AlreadyTaken,
@@ -19,9 +18,8 @@ from escalation.errors import (
 )
 from escalation.models import Escalation
 from escalation.referents import enrol_with_code
-from escalation.service import INFO, MAX_MESSAGE, EscalationConfig, EscalationService
+from escalation.service import INFO, MAX_MESSAGE, EscalationService
 from escalation.texts import CATEGORIES, payload, taken_buttons
-from vvs.db import transaction
 from vvs.departements import IDF_DEPARTMENTS
 from vvs.errors import NotAllowed, StaleAction
 from vvs.i18n import N_, _, current_language
@@ -33,18 +31,8 @@ CONTACT, MESSAGE, CONFIRM, DEPT, RELAY = (
 STEPS = (CONTACT, MESSAGE, CONFIRM, DEPT)
 
 
-async def install_escalations(services: Services) -> EscalationService:
-    """Build the service, register its jobs and outbox hooks, schedule the daily purge."""
-    service = EscalationService(services.outbox, services.jobs, services.clock,
-                                EscalationConfig.from_settings(services.settings)).install()
-    services.extras["escalations"] = service
-    async with transaction(services.sessions) as session:
-        await service.schedule_purge(session)
-    return service
-
-
 def _svc(turn: Turn) -> EscalationService:
-    return turn.services.extras["escalations"]
+    return turn.services.escalations
 
 
 def _id(value: str) -> int:

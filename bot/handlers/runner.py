@@ -28,11 +28,8 @@ MAX_TEXT = 2000  # longer free text is refused politely: nobody types a question
 
 
 def services_of(context: ContextTypes.DEFAULT_TYPE) -> Services:
-    return context.application.bot_data["services"]
-
-
-def router_of(context: ContextTypes.DEFAULT_TYPE) -> Router:
-    return context.application.bot_data["router"]
+    services: Services = context.application.bot_data["services"]
+    return services
 
 
 async def on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -64,7 +61,7 @@ async def on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     if update.callback_query:
         await update.callback_query.answer()
-    turn = await _run_turn(update, services, router_of(context))
+    turn = await _run_turn(update, services, services.router)
     if turn.edit_pressed and turn.message_id:
         await edit_keyboard(context.bot, chat.id, turn.message_id)
     await _deliver(context.bot, services, turn)
