@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from annuaire.loader import AnnuaireSet
+from bot.flows.loader import FlowSet
 from tests.botharness import Chat, buttons, make_settings, running_bot, texts
 from vvs.models import UserState
 
@@ -20,7 +21,9 @@ def sets() -> list:
 
 
 async def test_start_greets_and_shows_menu(db, tmp_path: Path) -> None:
-    async with running_bot(make_settings(db.url, tmp_path), content_sets=sets()) as (api, _s):
+    # the flows put their own entries in the menu
+    menu_sets = [AnnuaireSet(), FlowSet()]
+    async with running_bot(make_settings(db.url, tmp_path), content_sets=menu_sets) as (api, _s):
         sent = await Chat(api, DOCTOR).command("/start")
     assert "pas une ligne d'urgence" in texts(sent)
     assert "identité d'un patient" in texts(sent)

@@ -18,7 +18,7 @@ from types import MappingProxyType
 from typing import Any
 
 from bot.flows.documents import DOCUMENT_KINDS
-from bot.flows.model import STEP_TYPES, Choice, Flow, Flows, Outcome, Step
+from bot.flows.model import STEP_TYPES, Choice, Entry, Flow, Flows, Outcome, Step
 from bot.flows.resolvers import RESOLVERS
 from vvs import yamlfile
 from vvs.content import ContentError, print_findings
@@ -30,12 +30,14 @@ ROOT = Path(__file__).resolve().parents[2]
 # Ids travel in callback data (`f:c:<step>:<n>`, 64 bytes at most): keep them short and plain.
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 CATEGORY_RE = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
-FLOW_FIELDS = {"id", "title", "category", "start", "steps", "outcomes"}
+FLOW_FIELDS = {"id", "title", "category", "start", "steps", "outcomes", "menu", "report"}
+ENTRY_FIELDS = {"order", "label", "label_en"}
 STEP_FIELDS = {"id", "type", "text", "choices", "next", "goto"}
 CHOICE_FIELDS = {"label", "next"}
 OUTCOME_FIELDS = {"id", "title", "now", "addressee", "basis", "send", "write", "avoid",
                   "mention", "documents", "referent", "category"}
 DRAFTS = {"signalement", "ip"}  # documents that print the outcome's legal mention
+MAX_LABEL = 60  # a button label; Telegram cuts longer ones
 MAX_TEXT = 3000  # a Telegram message holds 4096 characters, the outcome adds addressees
 
 
@@ -113,7 +115,8 @@ def parse_flow(path: Path, root: Path) -> tuple[Flow | None, list[ContentError]]
     flow = Flow(id=flow_id, title=shape.text(top, "title", "parcours"), category=category,
                 start=shape.text(top, "start", "parcours"),
                 steps=MappingProxyType({s.id: s for s in steps}),
-                outcomes=MappingProxyType({o.id: o for o in outcomes}), file=file)
+                outcomes=MappingProxyType({o.id: o for o in outcomes}), file=file,
+                menu=_parse_entry(shape, top, "menu"), report=_parse_entry(shape, top, "report"))
     _duplicates(shape, steps, outcomes)
     return flow, shape.findings
 
@@ -171,6 +174,26 @@ def _parse_choices(shape: _Shape, item: yamlfile.LineDict, where: str) -> tuple[
         choices.append(Choice(shape.text(choice, "label", f"{where}, choix"),
                               shape.ident(choice, "next", f"{where}, choix")))
     return tuple(choices)
+
+
+def _parse_entry(shape: _Shape, top: yamlfile.LineDict, key: str) -> Entry | None:
+    """`menu:` / `report:` — where the flow is offered: `order`, `label`, `label_en`."""
+    if key not in top:
+        return None
+    item = shape.mapping(top[key], key, top.line_of(key))
+    if item is None:
+        return None
+    shape.unknown(item, ENTRY_FIELDS, key)
+    order = item.get("order")
+    if not isinstance(order, int) or isinstance(order, bool):
+        shape.error(item.line_of("order"), "order",
+                    f"{key} : un nombre entier est attendu")
+        order = 0
+    label = shape.text(item, "label", key)
+    if len(label) > MAX_LABEL:
+        shape.error(item.line_of("label"), "label", f"{key} : libellé trop long "
+                    f"({MAX_LABEL} caractères au plus)")
+    return Entry(order, label, shape.text(item, "label_en", key, required=False))
 
 
 def _parse_outcome(shape: _Shape, raw: Any, line: int) -> Outcome | None:

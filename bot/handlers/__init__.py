@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.handlers import common
+from bot.handlers import common, flows
 from bot.handlers.router import Router
 from bot.handlers.turn import Turn
 from vvs.errors import StaleAction
@@ -15,6 +15,8 @@ def _menu_buttons(router: Router) -> None:
         key = ":".join(args)
         if key == "menu":
             await common.menu(turn)
+        elif len(args) == 2 and args[0] == "flow":
+            await flows.open_from_menu(turn, args[1])
         elif key in router.menu_items:
             await router.menu_items[key].handler(turn)
         else:
@@ -58,6 +60,6 @@ def build_router() -> Router:
 
 def _feature_setups() -> list:
     """Feature modules, each with `setup(router)`; listed here so wiring stays in one place."""
-    from bot.handlers import admin_cmds, annuaire, escalation, flows, knowledge
+    from bot.handlers import admin_cmds, annuaire, escalation, knowledge
 
     return [admin_cmds.setup, knowledge.setup, annuaire.setup, flows.setup, escalation.setup]

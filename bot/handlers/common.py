@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 
+from bot.handlers import flows
 from bot.handlers.turn import Turn
 from vvs.departements import IDF_DEPARTMENTS
 from vvs.emergency import all_numbers_text
@@ -15,8 +16,11 @@ from vvs.ui import Button, Reply
 
 def main_menu(turn: Turn, intro: str | None = None) -> Reply:
     """The main menu as buttons, one per row (thumb-friendly), after an optional intro."""
-    items = sorted(turn.router.menu_items.values(), key=lambda item: item.order)
-    buttons = tuple((Button(_(item.label), f"m:{item.key}"),) for item in items)
+    entries = [(item.order, _(item.label), f"m:{item.key}")
+               for item in turn.router.menu_items.values()]
+    entries += flows.menu_entries(turn)  # order and labels come from the flow files
+    buttons = tuple((Button(label, data),) for _order, label, data in
+                    sorted(entries, key=lambda entry: entry[0]))
     question = _("Que souhaitez-vous faire ?")
     return Reply(f"{intro}\n\n{question}" if intro else question, buttons)
 
