@@ -238,7 +238,7 @@ def _diff(old: Directory | None, new: Directory, report: ImportReport) -> None:
     report.changed = sorted(i for i in after.keys() & before.keys() if after[i] != before[i])
 
 
-def _comparable(entry: Entry) -> tuple:
+def _comparable(entry: Entry) -> tuple[Any, ...]:
     """The entry's data, without where it was read from."""
     return (Path(entry.file).name, tuple(sorted(entry.as_dict().items(), key=str)))
 

@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from vvs.content import print_findings
 
@@ -41,7 +42,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_text(kb: object, line: dict) -> None:
+def _print_text(kb: object, line: dict[str, Any]) -> None:
     status = "réponse" if line["answered"] else "pas de réponse sûre ; suggestions"
     print(f"{line['query']}\n  → {status}")
     for item in line["results"]:
@@ -78,4 +79,4 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if getattr(args, "top", 1) < 1:
         build_parser().error("--top doit être au moins 1")
-    return args.func(args)
+    return int(args.func(args))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from pathlib import Path
 
 import pytest
@@ -241,3 +243,36 @@ async def test_flooding_user_is_slowed_politely_others_are_served(db, tmp_path: 
     answers = [m.plain for m in api.sent_messages(DOCTOR)]
     assert sum("112" in a for a in answers) == 3
     assert sum("beaucoup de messages" in a for a in answers) == 1
+
+
+class SlowSet:
+    """A content set whose reload waits until the test releases it."""
+
+    name, subdir = "slow", "slow"
+
+    def __init__(self) -> None:
+        self.block = False
+        self.entered, self.release = threading.Event(), threading.Event()
+        self.done = False
+
+    def load(self, root: Path, loaded) -> tuple[dict, list]:
+        if self.block:
+            self.entered.set()
+            self.release.wait(10)
+            self.done = True
+        return {}, []
+
+
+async def test_other_users_are_served_during_a_reload(db, tmp_path: Path) -> None:
+    slow = SlowSet()
+    async with running_bot(make_settings(db.url, tmp_path),
+                           content_sets=[AnnuaireSet(), slow]) as (api, _s):
+        slow.block = True
+        api.send_command(900, "/recharger")
+        assert await asyncio.to_thread(slow.entered.wait, 10)
+        sent = await Chat(api, DOCTOR).command("/urgence")
+        assert "112" in texts(sent) and not slow.done  # answered while the reload runs
+        slow.release.set()
+        call = await api.wait_for(lambda c: "rechargé" in str(c.params.get("text")),
+                                  chat_id=900)
+    assert slow.done and "rechargé" in call.params["text"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import sys
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -130,6 +131,7 @@ class ContentRegistry:
         self.root = root
         self.sets = list(sets)
         self._current: Snapshot | None = None
+        self._reloading = threading.Lock()  # reloads run in worker threads: one at a time
 
     @property
     def current(self) -> Snapshot:
@@ -146,7 +148,12 @@ class ContentRegistry:
         return snap
 
     def reload(self) -> ReloadResult:
-        """Try a new snapshot; on errors keep serving the previous one."""
+        """Try a new snapshot; on errors keep serving the previous one. Thread-safe: two
+        reloads never interleave, so an older read of the files cannot be swapped in last."""
+        with self._reloading:
+            return self._reload()
+
+    def _reload(self) -> ReloadResult:
         snap, findings = load_all(self.root, self.sets)
         errors = [f for f in findings if f.severity == "error"]
         warnings = [f for f in findings if f.severity == "warning"]

@@ -106,7 +106,7 @@ class FlowEngine:
             return checked, self._reply(checked)
         except StaleAction:
             origin = state.get("origin") if isinstance(state, dict) else None
-            if origin not in self.flows:
+            if not isinstance(origin, str) or origin not in self.flows:
                 raise
             new, reply = self.start(origin, department)
             note = _("Ce parcours a été mis à jour : il reprend au début.")
@@ -187,7 +187,7 @@ class FlowEngine:
         return flow, node
 
     # -- rendering --------------------------------------------------------------------------
-    def _reply(self, state: State, event: dict | None = None) -> Reply:
+    def _reply(self, state: State, event: dict[str, Any] | None = None) -> Reply:
         flow, node = self._node(state)
         extra = dict(event or {})
         if isinstance(node, Outcome):

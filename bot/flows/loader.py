@@ -224,7 +224,8 @@ def _parse_outcome(shape: _Shape, raw: Any, line: int) -> Outcome | None:
 
 def _duplicates(shape: _Shape, steps: list[Step], outcomes: list[Outcome]) -> None:
     seen: set[str] = set()
-    for node in [*steps, *outcomes]:
+    nodes: list[Step | Outcome] = [*steps, *outcomes]
+    for node in nodes:
         if node.id in seen:
             shape.error(node.line, "id", f"identifiant « {node.id} » en double")
         seen.add(node.id)
@@ -248,7 +249,8 @@ def check_graph(flow: Flow, flows: Mapping[str, Flow],
         if step.goto:
             _check_goto(step, flows, err)
     reachable = _reachable(flow)
-    for node in [*flow.steps.values(), *flow.outcomes.values()]:
+    nodes: list[Step | Outcome] = [*flow.steps.values(), *flow.outcomes.values()]
+    for node in nodes:
         if node.id not in reachable:
             kind = "issue" if isinstance(node, Outcome) else "étape"
             err(node.line, "id", f"{kind} « {node.id} » inaccessible depuis « {flow.start} »")
@@ -331,7 +333,7 @@ def knowledge_ids(knowledge: Any) -> set[str] | None:
     if isinstance(entries, Mapping):
         return set(entries)
     if isinstance(entries, Iterable):
-        return {getattr(e, "id", e) for e in entries}
+        return {str(getattr(e, "id", e)) for e in entries}
     return None
 
 
