@@ -89,7 +89,7 @@ def haversine_km(lat: float, lon: float, lats: np.ndarray, lons: np.ndarray) -> 
     dphi = phi2 - phi1
     dlmb = np.radians(lons) - math.radians(lon)
     a = np.sin(dphi / 2) ** 2 + math.cos(phi1) * np.cos(phi2) * np.sin(dlmb / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    return np.asarray(2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0))))
 
 
 class Gazetteer:
@@ -217,7 +217,8 @@ class Gazetteer:
             first = normalize(self.places[order[0]].name)
             twins = [i for i in self.by_name.get(first, ()) if i != order[0]]
             twins.sort(key=lambda i: -rank[i])
-            order = [order[0], *twins, *(i for i in order[1:] if i not in twins)]
+            order = np.asarray([order[0], *twins, *(i for i in order[1:] if i not in twins)],
+                               dtype=order.dtype)
         out = [PlaceMatch(self.places[i], float(min(scores[i], 1.0)), "name")
                for i in order if scores[i] >= _FUZZY_CUTOFF / 100]
         dep_code = self.dep_by_name.get(text)

@@ -43,7 +43,9 @@ class PerUserProcessor(BaseUpdateProcessor):
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiting: dict[int, int] = {}
 
-    async def process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+    # PTB marks it final; taking the user's lock before a slot is the point of this class
+    async def process_update(  # type: ignore[misc]
+            self, update: object, coroutine: Awaitable[Any]) -> None:
         key = _user_id(update)
         lock = self._locks.setdefault(key, asyncio.Lock())
         self._waiting[key] = self._waiting.get(key, 0) + 1
@@ -76,14 +78,14 @@ async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> N
     log.error("error while handling an update", exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat:
         user = update.effective_user
-        with use_language(user.language_code if user else "fr"), \
+        with use_language(user.language_code or "fr" if user else "fr"), \
                 contextlib.suppress(Exception):
             await context.bot.send_message(update.effective_chat.id, _(
                 "Désolé, une erreur s'est produite de mon côté. Réessayez dans un instant ; "
                 "en cas de danger, appelez le 17 ou le 112."))
 
 
-def build_application(bot: ExtBot[None], *, updater: bool = True) -> App:
+def build_application(bot: ExtBot[Any], *, updater: bool = True) -> App:
     """The PTB Application around `bot`; every update goes to the one runner callback."""
     builder = (Application.builder().bot(bot).concurrent_updates(PerUserProcessor())
                .post_init(_post_init).post_shutdown(_post_shutdown))

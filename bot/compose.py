@@ -50,7 +50,7 @@ def default_content_sets() -> list[ContentSet]:
 
 
 def make_bot(token: str, base_url: str, *, base_file_url: str | None = None,
-             rate_limit: bool = True) -> ExtBot[None]:
+             rate_limit: bool = True) -> ExtBot[Any]:
     """The Bot API client. `rate_limit=False` only for benchmarks of our own processing
     against the stand-in: Telegram itself caps a bot at about 30 messages a second."""
     extra: dict[str, Any] = {"base_file_url": base_file_url} if base_file_url else {}

@@ -94,7 +94,7 @@ async def enrol_with_code(service: EscalationService, session: AsyncSession, cod
         InviteCode.code_hash == code_hash(code)))).scalars().first()
     if invite is None or invite.used_at is not None or invite.expires_at <= now:
         raise InvalidCode("invitation")
-    used = await session.exec(update(InviteCode).where(  # type: ignore[call-overload]
+    used = await session.exec(update(InviteCode).where(
         InviteCode.id == invite.id, InviteCode.used_at.is_(None)).values(used_at=now))
     if used.rowcount != 1:
         raise InvalidCode("invitation")

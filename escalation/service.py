@@ -343,7 +343,7 @@ class EscalationService:
         esc = await self.get(session, esc_id)
         ref = await self.authorised(session, esc, telegram_id)
         now = self.clock.now()
-        won = await session.exec(update(Escalation).where(  # type: ignore[call-overload]
+        won = await session.exec(update(Escalation).where(
             Escalation.id == esc_id, Escalation.status == OPEN,
         ).values(status=TAKEN, taken_by=ref.id, taken_at=now))
         await session.refresh(esc)
@@ -453,7 +453,7 @@ class EscalationService:
         if esc.status == TAKEN and esc.taken_by != ref.id:
             raise AlreadyTaken(esc.status, await self._taker_title(session, esc))
         now = self.clock.now()
-        done = await session.exec(update(Escalation).where(  # type: ignore[call-overload]
+        done = await session.exec(update(Escalation).where(
             Escalation.id == esc_id, Escalation.status == esc.status,
             Escalation.status.in_(LIVE)).values(status=CLOSED, closed_at=now, outcome=outcome))
         if done.rowcount != 1:
@@ -477,7 +477,7 @@ class EscalationService:
         esc.chat_id = esc.physician_name = esc.phone = None
         session.add(esc)
         for model in (EscalationNotice, RelayMessage):
-            await session.exec(delete(model).where(  # type: ignore[call-overload]
+            await session.exec(delete(model).where(
                 model.escalation_id == esc.id))
 
     async def block(self, session: AsyncSession, esc_id: int, telegram_id: int) -> Escalation:
@@ -569,7 +569,7 @@ class EscalationService:
         """/effacer: withdraw the physician's live requests, then delete all their rows."""
         for esc in await self.live_for(session, user_key):
             await self._withdraw(session, esc, "erased")
-        result = await session.exec(delete(Escalation).where(  # type: ignore[call-overload]
+        result = await session.exec(delete(Escalation).where(
             Escalation.user_key == user_key))
         return result.rowcount or 0
 
@@ -577,11 +577,11 @@ class EscalationService:
         """Delete closed requests older than the retention; scrub any clear id left."""
         cutoff = self.clock.now() - self.config.retention
         done = Escalation.status.in_((CLOSED, CANCELLED))
-        await session.exec(update(Escalation).where(  # type: ignore[call-overload]
+        await session.exec(update(Escalation).where(
             done, or_(Escalation.chat_id.is_not(None), Escalation.phone.is_not(None),
                       Escalation.physician_name.is_not(None)))
             .values(chat_id=None, phone=None, physician_name=None))
-        result = await session.exec(delete(Escalation).where(  # type: ignore[call-overload]
+        result = await session.exec(delete(Escalation).where(
             done, Escalation.closed_at < cutoff))
         return result.rowcount or 0
 

@@ -150,7 +150,7 @@ def _source(ctx: _Ctx, item: Any, default_line: int,
                   f"lien invalide : {url!r}")
         url = None
     if isinstance(url, str) and "legifrance" in url.lower():
-        ctx.error(item.line_of("url"), "sources.url",
+        ctx.error(item.line_of("url") if isinstance(item, LineDict) else line, "sources.url",
                   "lien Légifrance en ligne interdit : le mettre dans knowledge/links.yaml")
     resolved = links.get(ref.strip()) or url
     if resolved is None:

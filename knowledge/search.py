@@ -363,7 +363,7 @@ class SearchIndex:
                     tf[d, self.term_ids[t]] += 1
             tfs[name] = tf
             present = np.maximum(present, PRESENCE_WEIGHTS[name] * (tf > 0))
-        df = (sum(tfs.values()) > 0).sum(axis=0)
+        df = np.asarray(sum(tfs.values()) > 0).sum(axis=0)
         self.idf = np.log(1 + (n_docs - df + 0.5) / (df + 0.5))
         self.max_idf = math.log(1 + (n_docs + 0.5) / 0.5) if n_docs else 1.0
         for name, tf in tfs.items():

@@ -55,7 +55,7 @@ async def record_event(
 
 
 async def _anonymise(session: AsyncSession, user_key: str) -> int:
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(Event).where(Event.user_key == user_key).values(user_key=None)
     )
     return result.rowcount or 0

@@ -63,7 +63,7 @@ class StateStore:
         """
         if is_postgres(session):
             await session.exec(text("SELECT pg_advisory_xact_lock(hashtext(:k))").bindparams(
-                k=user_key))  # type: ignore[call-overload]
+                k=user_key))
         row = await session.get(UserState, user_key)
         if row is None:
             return Conversation(user_key)
@@ -93,7 +93,7 @@ async def purge_expired(sessions: SessionFactory, clock: Clock, expiry: timedelt
     """Clear the data of steps left idle past the expiry (a request's draft holds the
     physician's message and phone number); the mode stays, so the user is still told."""
     async with transaction(sessions) as session:
-        result = await session.exec(  # type: ignore[call-overload]
+        result = await session.exec(
             update(UserState).where(UserState.mode != IDLE,
                                     UserState.updated_at < clock.now() - expiry)
             .values(data={}))
@@ -101,7 +101,7 @@ async def purge_expired(sessions: SessionFactory, clock: Clock, expiry: timedelt
 
 
 async def _erase(session: AsyncSession, user_key: str) -> int:
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         delete(UserState).where(UserState.user_key == user_key)
     )
     return result.rowcount or 0

@@ -6,6 +6,7 @@ import asyncio
 import io
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from functools import partial
 from typing import Any, TypeVar
 
 from telegram import (
@@ -107,15 +108,17 @@ async def send_reply(bot: Bot, chat_id: int, reply: Reply) -> Message | None:
         parts = split_text(reply.text)
         for i, part in enumerate(parts):
             markup = reply_markup(reply) if i == len(parts) - 1 else None
-            last = await with_retry(lambda p=part, m=markup: bot.send_message(
-                chat_id, p, parse_mode=ParseMode.HTML, reply_markup=m,
-                disable_web_page_preview=True))
+            last = await with_retry(partial(
+                bot.send_message, chat_id, part, parse_mode=ParseMode.HTML,
+                reply_markup=markup, disable_web_page_preview=True))
     for doc in reply.documents:
-        await with_retry(lambda d=doc: bot.send_document(
-            chat_id, io.BytesIO(d.content), filename=d.filename, caption=d.caption or None))
+        await with_retry(partial(
+            bot.send_document, chat_id, io.BytesIO(doc.content), filename=doc.filename,
+            caption=doc.caption or None))
     for venue in reply.venues:
-        await with_retry(lambda v=venue: bot.send_venue(
-            chat_id, v.lat, v.lon, v.title[:100], v.address[:100] or "-"))
+        await with_retry(partial(
+            bot.send_venue, chat_id, venue.lat, venue.lon, venue.title[:100],
+            venue.address[:100] or "-"))
     return last
 
 

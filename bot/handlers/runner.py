@@ -152,8 +152,8 @@ def _fill(turn: Turn, update: Update) -> None:
     if msg.location:
         turn.location = (msg.location.latitude, msg.location.longitude)
     if msg.contact:
-        turn.contact_phone = msg.contact.phone_number if msg.contact.user_id == msg.from_user.id \
-            else None
+        own = msg.from_user is not None and msg.contact.user_id == msg.from_user.id
+        turn.contact_phone = msg.contact.phone_number if own else None
 
 
 async def _dispatch(turn: Turn, update: Update, router: Router) -> None:
