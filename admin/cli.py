@@ -9,21 +9,14 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bot.config import get_settings
-from vvs.content import ContentError, load_all
+from escalation.admin import Action
+from vvs.content import load_all, print_findings
+from vvs.db import transaction
 from vvs.errors import ConfigError
+from vvs.settings import get_settings
 
 # Feature modules that add their own sub-commands with `register(subparsers)`.
 FEATURE_COMMANDS = ("annuaire.admin", "bot.flows.loader", "escalation.admin")
-
-
-def print_findings(findings: Sequence[ContentError]) -> int:
-    """Print errors then warnings; return the exit code (1 when any error)."""
-    errors = [f for f in findings if f.severity == "error"]
-    for finding in sorted(errors) + sorted(f for f in findings if f.severity != "error"):
-        print(finding)
-    print(f"{len(errors)} erreur(s), {len(findings) - len(errors)} avertissement(s)")
-    return 1 if errors else 0
 
 
 def _content_root(args: argparse.Namespace) -> Path:
@@ -32,7 +25,7 @@ def _content_root(args: argparse.Namespace) -> Path:
 
 def cmd_content_check(args: argparse.Namespace) -> int:
     """Validate every content set, as the bot does before serving it."""
-    from bot.app import default_content_sets
+    from bot.compose import default_content_sets
 
     sets = default_content_sets()
     if args.only:
@@ -59,6 +52,21 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     asyncio.run(run())
     print("base de données à jour")
     return 0
+
+
+def run_escalation_action(action: Action, args: argparse.Namespace) -> int:
+    """Compose the service (no content: a referent is enrolled even while an edit is
+    refused) and run `action` in one transaction."""
+    from bot.compose import composed
+
+    settings = get_settings()
+
+    async def go() -> int:
+        async with composed(settings, content_sets=()) as services, \
+                transaction(services.sessions) as session:
+            return await action(services.escalations, session, args)
+
+    return asyncio.run(go())
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -102,12 +110,19 @@ def _feature_register(module_name: str) -> Callable | None:
     return getattr(module, "register", None)
 
 
+def _dispatch(args: argparse.Namespace) -> int:
+    action = getattr(args, "escalation_action", None)
+    if action is not None:
+        return run_escalation_action(action, args)
+    command = getattr(args, "func", None) or args.handler  # feature groups use `handler`
+    return int(command(args))
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of `vvs-admin`."""
     args = build_parser().parse_args(argv)
     try:
-        command = getattr(args, "func", None) or args.handler  # feature groups use `handler`
-        code = command(args)
+        code = _dispatch(args)
     except ConfigError as exc:
         print(f"Configuration invalide — {exc}", file=sys.stderr)
         code = 2

@@ -20,13 +20,13 @@ from typing import Any, TextIO
 
 import yaml
 
-from annuaire.gazetteer import IDF_DEPARTMENTS
 from annuaire.loader import FIELDS, NO_ADDRESS_KINDS, SUBDIR, load_directory
 from annuaire.model import Directory, Entry
 from annuaire.purposes import PURPOSES, is_dated, suitable
 from annuaire.search import competent
 from vvs import yamlfile
-from vvs.content import ContentError
+from vvs.content import ContentError, print_findings
+from vvs.departements import IDF_DEPARTMENTS
 
 COMMANDS = ("check", "import", "export")
 CSV_FIELDS = ("file", *FIELDS)
@@ -78,6 +78,8 @@ def gap_report(directory: Directory, outcomes: OutcomePurposes | None = None,
 def purpose_gaps(directory: Directory, department: str) -> tuple[str, ...]:
     """The purposes for which no competent entry of the département has a suitable channel."""
     place = directory.index.gaz.department(department)
+    if place is None:
+        return tuple(PURPOSES)
     return tuple(p.id for p in PURPOSES.values() if not any(
         suitable(e, p) for e in competent(directory, p.kind, place).entries))
 
@@ -100,13 +102,10 @@ def check(content_dir: Path, out: TextIO = sys.stdout,
           outcomes: OutcomePurposes | None = None) -> int:
     """Validate the directory and print errors, warnings and the gap report; 1 on error."""
     directory, findings = load_directory(content_dir)
-    for finding in sorted(findings):
-        print(finding, file=out)
-    errors = sum(f.severity == "error" for f in findings)
-    print(f"{errors} erreur(s), {len(findings) - errors} avertissement(s)", file=out)
+    code = print_findings(findings, out)
     if directory is not None:
         print(gap_report(directory, outcomes), file=out)
-    return 1 if errors else 0
+    return code
 
 
 # -- export ------------------------------------------------------------------------------
@@ -294,7 +293,7 @@ def _diff(old: Directory | None, new: Directory, report: ImportReport) -> None:
     report.changed = sorted(i for i in after.keys() & before.keys() if after[i] != before[i])
 
 
-def _comparable(entry: Entry) -> tuple:
+def _comparable(entry: Entry) -> tuple[Any, ...]:
     """The entry's data, without where it was read from."""
     return (Path(entry.file).name, tuple(sorted(entry.as_dict().items(), key=str)))
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from annuaire.gazetteer import IDF_DEPARTMENTS, Place, PlaceMatch
+from annuaire.gazetteer import Place, PlaceMatch
 from annuaire.model import Directory
 from annuaire.search import Hit, detect_kinds, near, search
 from annuaire.text import normalize
+from vvs.departements import IDF_DEPARTMENTS
 
 PLACE_SURE = 0.9  # a typed postcode or exact commune name
 NAME_SURE = 0.6  # a search hit this good means the physician typed a resource's name

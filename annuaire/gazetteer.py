@@ -23,9 +23,9 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from annuaire.text import normalize
+from vvs.departements import IDF_DEPARTMENTS
 
 GAZETTEER_FILE = Path(__file__).resolve().parent / "gazetteer.json.gz"
-IDF_DEPARTMENTS = ("75", "77", "78", "91", "92", "93", "94", "95")
 PLM_CITIES = MappingProxyType({"75056": "75", "13055": "13", "69123": "69"})
 EARTH_RADIUS_KM = 6371.0088
 _POSTCODE = re.compile(r"^\d{5}$")
@@ -89,7 +89,7 @@ def haversine_km(lat: float, lon: float, lats: np.ndarray, lons: np.ndarray) -> 
     dphi = phi2 - phi1
     dlmb = np.radians(lons) - math.radians(lon)
     a = np.sin(dphi / 2) ** 2 + math.cos(phi1) * np.cos(phi2) * np.sin(dlmb / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    return np.asarray(2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0))))
 
 
 class Gazetteer:
@@ -217,7 +217,8 @@ class Gazetteer:
             first = normalize(self.places[order[0]].name)
             twins = [i for i in self.by_name.get(first, ()) if i != order[0]]
             twins.sort(key=lambda i: -rank[i])
-            order = [order[0], *twins, *(i for i in order[1:] if i not in twins)]
+            order = np.asarray([order[0], *twins, *(i for i in order[1:] if i not in twins)],
+                               dtype=order.dtype)
         out = [PlaceMatch(self.places[i], float(min(scores[i], 1.0)), "name")
                for i in order if scores[i] >= _FUZZY_CUTOFF / 100]
         dep_code = self.dep_by_name.get(text)

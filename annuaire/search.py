@@ -176,7 +176,7 @@ class SearchIndex:
             best = np.zeros(len(self.entries))
             np.maximum.at(best, np.concatenate(spans), np.repeat(row[tokens], stops - starts))
             total += weight * best
-        return total / weights.sum()
+        return np.asarray(total / weights.sum())
 
     def phrase_scores(self, query: str, candidates: np.ndarray) -> np.ndarray:
         """Whole-query similarity with the names and aliases of a few candidate entries."""

@@ -15,10 +15,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from bot.app import build_application, build_services
-from bot.config import Settings
+from bot.compose import composed
 from bot.fakeapi import FakeBotAPI
 from bot.lifecycle import started
+from vvs.settings import Settings
 
 TOKEN = "123456:BENCH"
 
@@ -28,37 +28,34 @@ async def run(users: int, messages: int, per_user: bool, tmp: Path,
     settings = Settings(_env_file=None, telegram_bot_token=TOKEN, data_dir=tmp,  # type: ignore[call-arg]
                         database_url=f"sqlite:///{tmp / 'bench.db'}", pseudonym_key="k" * 32,
                         flood_burst=10_000)
-    services = await build_services(settings)
     latencies: list[float] = []
-    try:
-        async with FakeBotAPI(token=TOKEN) as api:
-            application = build_application(services, token=TOKEN, base_url=api.base_url,
-                                            rate_limit=limiter)
-            if not per_user:
-                application._update_processor = _sequential()
-            done = asyncio.Event()
-            expected = users * messages
-            sent_at: dict[int, list[float]] = {}
+    async with FakeBotAPI(token=TOKEN) as api, \
+            composed(settings, token=TOKEN, base_url=api.base_url,
+                     rate_limit=limiter) as services:
+        application = services.application
+        if not per_user:
+            application._update_processor = _sequential()
+        done = asyncio.Event()
+        expected = users * messages
+        sent_at: dict[int, list[float]] = {}
 
-            def on_call(call) -> None:
-                if call.method == "sendMessage" and call.chat_id in sent_at \
-                        and sent_at[call.chat_id]:
-                    latencies.append(time.monotonic() - sent_at[call.chat_id].pop(0))
-                    if len(latencies) == expected:
-                        done.set()
+        def on_call(call) -> None:
+            if call.method == "sendMessage" and call.chat_id in sent_at \
+                    and sent_at[call.chat_id]:
+                latencies.append(time.monotonic() - sent_at[call.chat_id].pop(0))
+                if len(latencies) == expected:
+                    done.set()
 
-            api.subscribe(on_call)
-            async with started(application, polling=True):
-                start = time.monotonic()
-                for _round in range(messages):
-                    for user in range(users):
-                        uid = 10_000 + user
-                        sent_at.setdefault(uid, []).append(time.monotonic())
-                        api.send_command(uid, "/urgence")
-                await asyncio.wait_for(done.wait(), 300)
-                elapsed = time.monotonic() - start
-    finally:
-        await services.engine.dispose()
+        api.subscribe(on_call)
+        async with started(application, polling=True):
+            start = time.monotonic()
+            for _round in range(messages):
+                for user in range(users):
+                    uid = 10_000 + user
+                    sent_at.setdefault(uid, []).append(time.monotonic())
+                    api.send_command(uid, "/urgence")
+            await asyncio.wait_for(done.wait(), 300)
+            elapsed = time.monotonic() - start
     latencies.sort()
     return {"updates/s": expected / elapsed, "median ms": statistics.median(latencies) * 1e3,
             "p99 ms": latencies[int(len(latencies) * 0.99) - 1] * 1e3}

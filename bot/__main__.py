@@ -1,4 +1,4 @@
-"""Composition root: settings → database → services → Application → transport."""
+"""Entry point: settings → `bot.compose.compose` (every part) → transport."""
 
 from __future__ import annotations
 
@@ -12,14 +12,14 @@ from aiohttp import web
 from telegram import Update
 from telegram.ext import Application
 
-from bot.app import build_application, build_services
-from bot.config import BotMode, Settings, get_settings
+from bot.compose import composed
 from bot.content_service import publish
 from bot.lifecycle import started
-from bot.services import Services
+from bot.services import App, Services
 from bot.web import WEBHOOK_PATH, make_web_app
 from vvs.errors import ConfigError, ContentInvalid
 from vvs.logsafe import configure_logging
+from vvs.settings import BotMode, Settings, get_settings
 
 log = logging.getLogger("bot")
 
@@ -61,26 +61,30 @@ async def run_webhook(application: Application, settings: Settings,
 
 async def serve(settings: Settings) -> None:
     """Run the real bot with the configured transport (or the demo without a token)."""
-    services = await build_services(settings)
     stop = asyncio.Event()
-    install_signals(stop, services)
-    try:
-        if settings.demo:
-            from bot.demo import DEMO_TOKEN, run_demo
-
-            await run_demo(lambda base_url: build_application(
-                services, token=DEMO_TOKEN, base_url=base_url))
-            return
-        token = settings.telegram_bot_token.get_secret_value()
-        application = build_application(services, token=token,
-                                        base_url=settings.telegram_api_base_url,
-                                        updater=settings.bot_mode is BotMode.polling)
-        if settings.bot_mode is BotMode.webhook:
-            await run_webhook(application, settings, stop)
+    if settings.demo:
+        await serve_demo(settings, stop)
+        return
+    polling = settings.bot_mode is BotMode.polling
+    async with composed(settings, updater=polling) as services:
+        install_signals(stop, services)
+        if polling:
+            await run_polling(services.application, stop)
         else:
-            await run_polling(application, stop)
-    finally:
-        await services.engine.dispose()
+            await run_webhook(services.application, settings, stop)
+
+
+async def serve_demo(settings: Settings, stop: asyncio.Event) -> None:
+    """The same service, its bot pointed at the embedded stand-in, chatting in the terminal."""
+    from bot.demo import run_demo
+
+    async with contextlib.AsyncExitStack() as stack:
+        async def build(base_url: str) -> App:
+            services = await stack.enter_async_context(composed(settings, base_url=base_url))
+            install_signals(stop, services)
+            return services.application
+
+        await run_demo(build)
 
 
 def main() -> None:

@@ -1,7 +1,12 @@
-"""Publishing content: reload, record the version in service, and let replicas converge."""
+"""Publishing content: reload, record the version in service, and let replicas converge.
+
+A reload parses and indexes every file (about a second): it runs in a worker thread, so the
+other users are served meanwhile; the registry swaps the new snapshot in one assignment.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from bot.services import Services
@@ -14,7 +19,7 @@ log = logging.getLogger(__name__)
 
 async def publish(services: Services, *, actor_key: str | None, origin: str) -> ReloadResult:
     """Reload from CONTENT_DIR; on success record the version for the other replicas."""
-    result = services.registry.reload()
+    result = await asyncio.to_thread(services.registry.reload)
     async with transaction(services.sessions) as session:
         session.add(ContentPublication(
             at=services.clock.now(), version=result.version if result.ok else None,
@@ -47,7 +52,7 @@ async def follow_published(services: Services) -> bool:
         row = await session.get(ContentVersion, 1)
     if row is None or row.version == services.content.version:
         return False
-    result = services.registry.reload()
+    result = await asyncio.to_thread(services.registry.reload)
     if not result.ok:
         log.error("published content %s does not validate here: %d error(s)",
                   row.version, len(result.errors))

@@ -203,7 +203,7 @@ class Demo:
 
 async def _build(factory: AppFactory, base_url: str) -> Application:
     built = factory(base_url)
-    return await built if inspect.isawaitable(built) else built  # type: ignore[return-value]
+    return await built if inspect.isawaitable(built) else built
 
 
 async def _converse(demo: Demo, lines: AsyncIterable[str], echo: bool) -> None:

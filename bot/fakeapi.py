@@ -1173,7 +1173,7 @@ class FakeBotAPI:
         chat_id = _as_chat_id(params.get("chat_id"))
         if chat_id not in self._chats:
             raise ApiError(400, "Bad Request: chat not found")
-        return {**self._chats[chat_id].chat, "accent_color_id": 0,  # type: ignore[index]
+        return {**self._chats[chat_id].chat, "accent_color_id": 0,
                 "max_reaction_count": 11, "accepted_gift_types": {
                     "unlimited_gifts": False, "limited_gifts": False, "unique_gifts": False,
                     "premium_subscription": False, "gifts_from_channels": False}}

@@ -21,18 +21,19 @@ async def started(application: Application, *, polling: bool,
     async with application:
         if application.post_init:
             await application.post_init(application)
+        updater = application.updater if polling else None
         try:
             if polling:
-                assert application.updater is not None, "polling needs an Application updater"
+                assert updater is not None, "polling needs an Application updater"
                 await application.bot.delete_webhook()
-                await application.updater.start_polling(
+                await updater.start_polling(
                     poll_interval=0.0, timeout=poll_timeout, allowed_updates=Update.ALL_TYPES)
             await application.start()
             try:
                 yield application
             finally:
-                if polling:
-                    await application.updater.stop()
+                if updater is not None:
+                    await updater.stop()
                 await application.stop()
                 if application.post_stop:
                     await application.post_stop(application)

@@ -8,7 +8,7 @@ from telegram import Bot
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
-from bot.handlers.render import inline_keyboard
+from bot.handlers.render import inline_keyboard, retry_after_seconds
 from vvs.i18n import _, use_language
 from vvs.outbox import MaybeSent, Permanent, RetryLater, Sender
 from vvs.ui import Button
@@ -33,9 +33,7 @@ def make_sender(bot: Bot) -> Sender:
                 disable_web_page_preview=True,
                 )
         except RetryAfter as exc:
-            retry = exc.retry_after
-            seconds = retry.total_seconds() if hasattr(retry, "total_seconds") else float(retry)
-            raise RetryLater(str(exc), seconds) from exc
+            raise RetryLater(str(exc), retry_after_seconds(exc)) from exc
         except TimedOut as exc:
             raise MaybeSent(str(exc)) from exc
         except (Forbidden, BadRequest) as exc:

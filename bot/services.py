@@ -1,28 +1,36 @@
-"""Everything handlers may use, built once in the composition root."""
+"""Everything handlers may use, built once by `bot.compose.compose`."""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram import Bot
+from telegram.ext import Application
 
-from bot.config import Settings
+from escalation.service import EscalationService
 from vvs.clock import Clock
 from vvs.content import ContentRegistry, Snapshot
 from vvs.db import SessionFactory
 from vvs.flood import FloodGuard
 from vvs.jobs import JobQueue
 from vvs.outbox import Outbox
-from vvs.privacy import pseudonym
+from vvs.privacy import ErasureStep, pseudonym
+from vvs.settings import Settings
 from vvs.state import StateStore
 
+if TYPE_CHECKING:  # the router's tables hold handler functions, which receive Services
+    from bot.handlers.router import Router
 
-@dataclass
+App = Application[Any, Any, Any, Any, Any, Any]
+
+
+@dataclass(frozen=True)
 class Services:
-    """The application's collaborators; one instance per process."""
+    """The application's collaborators; one instance per process, never changed."""
 
     settings: Settings
     clock: Clock
@@ -30,12 +38,16 @@ class Services:
     sessions: SessionFactory
     registry: ContentRegistry
     state: StateStore
-    outbox: Outbox
-    jobs: JobQueue
     flood: FloodGuard
     pseudonym_key: bytes
+    escalations: EscalationService
+    erasure: tuple[ErasureStep, ...]  # what /effacer runs, in order
+    bot: Bot
+    outbox: Outbox
+    jobs: JobQueue
+    router: Router
+    application: App
     wake: asyncio.Event = field(default_factory=asyncio.Event)
-    extras: dict[str, Any] = field(default_factory=dict)
 
     def user_key(self, telegram_id: int) -> str:
         return pseudonym(self.pseudonym_key, telegram_id)

@@ -3,48 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from escalation import referents
-from escalation.service import EscalationConfig, EscalationService
-from vvs.clock import SystemClock
-from vvs.db import make_engine, make_session_factory, transaction
-from vvs.jobs import JobQueue
-from vvs.migrate import upgrade
-from vvs.outbox import Outbox
+from escalation.service import EscalationService
 
+# An action runs in one transaction of the composed service (see `admin.cli`).
 Action = Callable[[EscalationService, AsyncSession, argparse.Namespace], Awaitable[int]]
-
-
-async def _no_sender(chat_id: int, payload: dict[str, Any], dup: bool) -> int:
-    raise RuntimeError("the admin command line only enqueues; the bot delivers")
-
-
-def _run(args: argparse.Namespace, action: Action) -> int:
-    """Open the database, run `action` in one transaction, close everything."""
-    from bot.config import get_settings
-
-    settings = get_settings()
-
-    async def go() -> int:
-        engine = make_engine(settings.resolved_database_url())
-        try:
-            await upgrade(engine)
-            sessions = make_session_factory(engine)
-            clock = SystemClock()
-            service = EscalationService(Outbox(sessions, clock, _no_sender),
-                                        JobQueue(sessions, clock, "vvs-admin"), clock,
-                                        EscalationConfig.from_settings(settings))
-            async with transaction(sessions) as session:
-                return await action(service, session, args)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(go())
 
 
 async def _add(service: EscalationService, session: AsyncSession,
@@ -108,13 +76,13 @@ def register(subparsers: Any) -> None:
     add.add_argument("--name", required=True)
     add.add_argument("--group", action="store_true",
                      help="l'identifiant est celui d'un groupe Telegram de référents")
-    add.set_defaults(func=lambda a: _run(a, _add))
+    add.set_defaults(escalation_action=_add)
     group.add_parser("list", help="lister les référents").set_defaults(
-        func=lambda a: _run(a, _list))
+        escalation_action=_list)
     remove = group.add_parser("remove", help="retirer un référent (ses demandes sont "
                                              "remises en attente)")
     remove.add_argument("--telegram-id", required=True, type=int)
-    remove.set_defaults(func=lambda a: _run(a, _remove))
+    remove.set_defaults(escalation_action=_remove)
     invite = group.add_parser("invite", help="code d'inscription à usage unique")
     invite.add_argument("--department", required=True, type=_department)
-    invite.set_defaults(func=lambda a: _run(a, _invite))
+    invite.set_defaults(escalation_action=_invite)

@@ -11,7 +11,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from escalation.errors import InvalidCode
 from escalation.models import TAKEN, Escalation, InviteCode, Referent
 from escalation.service import EscalationService
-from escalation.texts import IDF_DEPARTMENTS, REGIONAL
+from escalation.texts import REGIONAL
+from vvs.departements import IDF_DEPARTMENTS
 from vvs.events import record_event
 from vvs.i18n import _
 
@@ -93,7 +94,7 @@ async def enrol_with_code(service: EscalationService, session: AsyncSession, cod
         InviteCode.code_hash == code_hash(code)))).scalars().first()
     if invite is None or invite.used_at is not None or invite.expires_at <= now:
         raise InvalidCode("invitation")
-    used = await session.exec(update(InviteCode).where(  # type: ignore[call-overload]
+    used = await session.exec(update(InviteCode).where(
         InviteCode.id == invite.id, InviteCode.used_at.is_(None)).values(used_at=now))
     if used.rowcount != 1:
         raise InvalidCode("invitation")

@@ -7,7 +7,8 @@ from typing import Any
 
 from escalation import texts
 from escalation.models import OPEN, TAKEN, Escalation, Referent
-from escalation.texts import IDF_DEPARTMENTS, category_label, outcome_label
+from escalation.texts import category_label, outcome_label
+from vvs.departements import IDF_DEPARTMENTS
 from vvs.i18n import _
 from vvs.ui import Button, Reply, rows
 

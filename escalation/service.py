@@ -38,14 +38,16 @@ from escalation.models import (
 )
 from escalation.texts import REGIONAL, info, notification
 from vvs.clock import Clock
+from vvs.departements import IDF_DEPARTMENTS
 from vvs.errors import NotAllowed, StaleAction
 from vvs.events import record_event
 from vvs.i18n import N_, _, use_language
 from vvs.identity import detect_identity
-from vvs.jobs import JobQueue
+from vvs.jobs import JobHandler, JobScheduler
 from vvs.models import OutboxMessage
-from vvs.outbox import Outbox
-from vvs.privacy import register_erasure
+from vvs.outbox import OutboxHooks, OutboxWriter
+from vvs.privacy import ErasureStep
+from vvs.settings import Settings
 from vvs.ui import Button
 
 log = logging.getLogger(__name__)
@@ -70,8 +72,8 @@ class EscalationConfig:
     fallback_chat_ids: tuple[int, ...] = ()  # admins, when no regional chat is configured
 
     @classmethod
-    def from_settings(cls, settings: Any) -> EscalationConfig:
-        """Build from `bot.config.Settings` (duck-typed: the domain does not import bot)."""
+    def from_settings(cls, settings: Settings) -> EscalationConfig:
+        """Build from the service's settings."""
         return cls(
             reminder=timedelta(minutes=settings.escalation_reminder_minutes),
             regional=timedelta(minutes=settings.escalation_regional_minutes),
@@ -95,23 +97,31 @@ def _ref_id(ref: str | None) -> int | None:
 
 
 class EscalationService:
-    """The escalation use-cases, bound to the outbox, the job queue and the clock."""
+    """The escalation use-cases, bound to the outbox, the job scheduler and the clock.
 
-    def __init__(self, outbox: Outbox, jobs: JobQueue, clock: Clock,
+    It registers nothing anywhere: the composition root asks it for its job handlers, its
+    outbox hooks and its erasure step, and passes them to the parts that run them.
+    """
+
+    def __init__(self, outbox: OutboxWriter, jobs: JobScheduler, clock: Clock,
                  config: EscalationConfig) -> None:
         self.outbox, self.jobs, self.clock, self.config = outbox, jobs, clock, config
 
-    def install(self) -> EscalationService:
-        """Register job handlers, outbox hooks and the erasure step."""
-        self.jobs.register(JOB_REMIND, self._job_remind)
-        self.jobs.register(JOB_ESCALATE, self._job_escalate)
-        self.jobs.register(JOB_PURGE, self._job_purge)
-        self.outbox.on_sent[NOTIFY] = self._notice_sent
-        self.outbox.on_sent[REGIONAL_NOTIFY] = self._notice_sent
-        self.outbox.on_sent[RELAY] = self._relay_sent
-        self.outbox.on_dead[NOTIFY] = self._notice_dead
-        register_erasure("escalation", LABEL_ESCALATIONS, self.erase_user, order=40)
-        return self
+    def job_handlers(self) -> dict[str, JobHandler]:
+        """The durable jobs this service schedules, by kind."""
+        return {JOB_REMIND: self._job_remind, JOB_ESCALATE: self._job_escalate,
+                JOB_PURGE: self._job_purge}
+
+    def outbox_hooks(self) -> OutboxHooks:
+        """What happens when a notification or a relay is delivered, or cannot be."""
+        return OutboxHooks(
+            on_sent={NOTIFY: self._notice_sent, REGIONAL_NOTIFY: self._notice_sent,
+                     RELAY: self._relay_sent},
+            on_dead={NOTIFY: self._notice_dead})
+
+    def erasure_step(self) -> ErasureStep:
+        """/effacer withdraws the physician's requests first (the referents are told)."""
+        return ErasureStep(LABEL_ESCALATIONS, self.erase_user, order=40)
 
     # ------------------------------------------------------------------ lookups
 
@@ -206,7 +216,7 @@ class EscalationService:
 
     async def _check_create(self, session: AsyncSession, user_key: str, department: str,
                             category: str, phone: str | None, message: str | None) -> None:
-        if category not in texts.CATEGORIES or department not in texts.IDF_DEPARTMENTS:
+        if category not in texts.CATEGORIES or department not in IDF_DEPARTMENTS:
             raise StaleAction(f"{category}/{department}")
         if await session.get(BlockedUser, user_key) is not None:
             raise Blocked(user_key[:8])
@@ -333,7 +343,7 @@ class EscalationService:
         esc = await self.get(session, esc_id)
         ref = await self.authorised(session, esc, telegram_id)
         now = self.clock.now()
-        won = await session.exec(update(Escalation).where(  # type: ignore[call-overload]
+        won = await session.exec(update(Escalation).where(
             Escalation.id == esc_id, Escalation.status == OPEN,
         ).values(status=TAKEN, taken_by=ref.id, taken_at=now))
         await session.refresh(esc)
@@ -443,7 +453,7 @@ class EscalationService:
         if esc.status == TAKEN and esc.taken_by != ref.id:
             raise AlreadyTaken(esc.status, await self._taker_title(session, esc))
         now = self.clock.now()
-        done = await session.exec(update(Escalation).where(  # type: ignore[call-overload]
+        done = await session.exec(update(Escalation).where(
             Escalation.id == esc_id, Escalation.status == esc.status,
             Escalation.status.in_(LIVE)).values(status=CLOSED, closed_at=now, outcome=outcome))
         if done.rowcount != 1:
@@ -467,7 +477,7 @@ class EscalationService:
         esc.chat_id = esc.physician_name = esc.phone = None
         session.add(esc)
         for model in (EscalationNotice, RelayMessage):
-            await session.exec(delete(model).where(  # type: ignore[call-overload]
+            await session.exec(delete(model).where(
                 model.escalation_id == esc.id))
 
     async def block(self, session: AsyncSession, esc_id: int, telegram_id: int) -> Escalation:
@@ -559,7 +569,7 @@ class EscalationService:
         """/effacer: withdraw the physician's live requests, then delete all their rows."""
         for esc in await self.live_for(session, user_key):
             await self._withdraw(session, esc, "erased")
-        result = await session.exec(delete(Escalation).where(  # type: ignore[call-overload]
+        result = await session.exec(delete(Escalation).where(
             Escalation.user_key == user_key))
         return result.rowcount or 0
 
@@ -567,11 +577,11 @@ class EscalationService:
         """Delete closed requests older than the retention; scrub any clear id left."""
         cutoff = self.clock.now() - self.config.retention
         done = Escalation.status.in_((CLOSED, CANCELLED))
-        await session.exec(update(Escalation).where(  # type: ignore[call-overload]
+        await session.exec(update(Escalation).where(
             done, or_(Escalation.chat_id.is_not(None), Escalation.phone.is_not(None),
                       Escalation.physician_name.is_not(None)))
             .values(chat_id=None, phone=None, physician_name=None))
-        result = await session.exec(delete(Escalation).where(  # type: ignore[call-overload]
+        result = await session.exec(delete(Escalation).where(
             done, Escalation.closed_at < cutoff))
         return result.rowcount or 0
 

@@ -9,7 +9,6 @@ from escalation.models import Escalation, Referent
 from vvs.i18n import N_, _, use_language
 from vvs.ui import Button
 
-IDF_DEPARTMENTS = ("75", "77", "78", "91", "92", "93", "94", "95")
 REGIONAL = "idf"  # referents of the regional council: may act on every département
 
 CATEGORIES = {

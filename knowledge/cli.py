@@ -7,6 +7,9 @@ import json
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
+
+from vvs.content import print_findings
 
 DEFAULT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,7 +42,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_text(kb: object, line: dict) -> None:
+def _print_text(kb: object, line: dict[str, Any]) -> None:
     status = "réponse" if line["answered"] else "pas de réponse sûre ; suggestions"
     print(f"{line['query']}\n  → {status}")
     for item in line["results"]:
@@ -51,12 +54,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     """Validate the entries and links.yaml; exit 1 when any error."""
     from knowledge.loader import check
 
-    findings = check(Path(args.content_dir))
-    errors = sorted(f for f in findings if f.severity == "error")
-    for finding in errors + sorted(f for f in findings if f.severity != "error"):
-        print(finding)
-    print(f"{len(errors)} erreur(s), {len(findings) - len(errors)} avertissement(s)")
-    return 1 if errors else 0
+    return print_findings(check(Path(args.content_dir)))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -81,4 +79,4 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if getattr(args, "top", 1) < 1:
         build_parser().error("--top doit être au moins 1")
-    return args.func(args)
+    return int(args.func(args))

@@ -218,16 +218,18 @@ def _source(ctx: _Ctx, item: Any, default_line: int,
         return None
     for key in item:
         if key not in SOURCE_KEYS:
-            ctx.error(item.line_of(key), f"sources.{key}", "champ inconnu")
+            ctx.error(item.line_of(key) if isinstance(item, LineDict) else line,
+                      f"sources.{key}", "champ inconnu")
     ref, url = item.get("ref"), item.get("url")
     if not isinstance(ref, str) or not ref.strip():
         ctx.error(line, "sources.ref", "référence manquante")
         return None
     if url is not None and (not isinstance(url, str) or not url.startswith("http")):
-        ctx.error(item.line_of("url"), "sources.url", f"lien invalide : {url!r}")
+        ctx.error(item.line_of("url") if isinstance(item, LineDict) else line, "sources.url",
+                  f"lien invalide : {url!r}")
         url = None
     if isinstance(url, str) and "legifrance" in url.lower():
-        ctx.error(item.line_of("url"), "sources.url",
+        ctx.error(item.line_of("url") if isinstance(item, LineDict) else line, "sources.url",
                   "lien Légifrance en ligne interdit : le mettre dans knowledge/links.yaml")
     link = links.get(ref.strip())
     if link is not None:

@@ -31,7 +31,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import snowballstemmer
@@ -161,7 +161,7 @@ def stem(word: str) -> str:
     """French Snowball stem of a folded word (numbers and article ids unchanged)."""
     if any(c.isdigit() for c in word):
         return word
-    return _stemmer.stemWord(word)
+    return str(_stemmer.stemWord(word))
 
 
 def fold(text: str) -> str:
@@ -201,7 +201,7 @@ class Cue:
     unless: frozenset[str] = frozenset()
 
     @staticmethod
-    def parse(item: str | dict) -> Cue:
+    def parse(item: str | dict[str, Any]) -> Cue:
         """`"concept"` or `{cue: "concept", unless: [words...]}`."""
         if isinstance(item, dict):
             unless = frozenset(t for w in item.get("unless") or [] for t in _stems(fold(w)))
@@ -241,7 +241,7 @@ class Tables:
         return Tables(sms, frozen, max((len(k) for k in frozen), default=1), cues, cue_words)
 
 
-def _read_yaml(path: Path) -> dict:
+def _read_yaml(path: Path) -> dict[str, Any]:
     if not path.exists():
         return {}
     return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -363,7 +363,7 @@ class SearchIndex:
                     tf[d, self.term_ids[t]] += 1
             tfs[name] = tf
             present = np.maximum(present, PRESENCE_WEIGHTS[name] * (tf > 0))
-        df = (sum(tfs.values()) > 0).sum(axis=0)
+        df = np.asarray(sum(tfs.values()) > 0).sum(axis=0)
         self.idf = np.log(1 + (n_docs - df + 0.5) / (df + 0.5))
         self.max_idf = math.log(1 + (n_docs + 0.5) / 0.5) if n_docs else 1.0
         for name, tf in tfs.items():

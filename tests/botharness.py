@@ -6,13 +6,13 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from bot.app import build_application, build_services
-from bot.config import Settings
+from bot.compose import composed
 from bot.fakeapi import FakeBotAPI
 from bot.lifecycle import started
 from bot.services import Services
 from vvs.clock import Clock
 from vvs.content import ContentSet
+from vvs.settings import Settings
 
 TOKEN = "123456:TEST-TOKEN"
 
@@ -33,19 +33,18 @@ async def running_bot(settings: Settings, clock: Clock | None = None,
                       content_sets: Sequence[ContentSet] | None = None,
                       api: FakeBotAPI | None = None) -> AsyncIterator[tuple[FakeBotAPI, Services]]:
     """Start the stand-in and the real bot (polling); stop both cleanly."""
-    services = await build_services(settings, clock=clock, content_sets=content_sets)
     own_api = api is None
     api = api or FakeBotAPI(token=TOKEN)
     try:
         if own_api:
             await api.start()
-        application = build_application(services, token=TOKEN, base_url=api.base_url)
-        async with started(application, polling=True):
+        async with composed(settings, clock=clock, content_sets=content_sets, token=TOKEN,
+                            base_url=api.base_url) as services, \
+                started(services.application, polling=True):
             yield api, services
     finally:
         if own_api:
             await api.stop()
-        await services.engine.dispose()
 
 
 class Chat:

@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.config import async_database_url
 from vvs.clock import FakeClock
 from vvs.db import SessionFactory, make_engine, make_session_factory
 from vvs.migrate import upgrade
+from vvs.settings import async_database_url
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
 REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES") == "1"

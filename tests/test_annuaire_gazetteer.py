@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from annuaire.gazetteer import IDF_DEPARTMENTS, default_gazetteer, is_ambiguous
+from annuaire.gazetteer import default_gazetteer, is_ambiguous
+from vvs.departements import IDF_DEPARTMENTS
 
 
 @pytest.fixture(scope="module")

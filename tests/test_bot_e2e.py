@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from annuaire.loader import AnnuaireSet
+from bot.flows.loader import FlowSet
 from tests.botharness import Chat, buttons, make_settings, running_bot, texts
 from vvs.models import UserState
 
@@ -20,7 +23,9 @@ def sets() -> list:
 
 
 async def test_start_greets_and_shows_menu(db, tmp_path: Path) -> None:
-    async with running_bot(make_settings(db.url, tmp_path), content_sets=sets()) as (api, _s):
+    # the flows put their own entries in the menu
+    menu_sets = [AnnuaireSet(), FlowSet()]
+    async with running_bot(make_settings(db.url, tmp_path), content_sets=menu_sets) as (api, _s):
         sent = await Chat(api, DOCTOR).command("/start")
     assert "pas une ligne d'urgence" in texts(sent)
     assert "identité d'un patient" in texts(sent)
@@ -194,15 +199,15 @@ async def test_reload_refuses_broken_edit_and_old_content_keeps_serving(
 async def test_other_replica_follows_published_content(db, tmp_path: Path) -> None:
     import shutil
 
-    from bot.app import build_services
+    from bot.compose import compose
     from bot.content_service import follow_published, publish
 
     root = Path(__file__).resolve().parent.parent
     content = tmp_path / "content"
     shutil.copytree(root / "annuaire" / "data", content / "annuaire" / "data")
     settings = make_settings(db.url, tmp_path, content_dir=content)
-    first = await build_services(settings, content_sets=sets())
-    second = await build_services(settings, content_sets=sets())
+    first = await compose(settings, content_sets=sets())
+    second = await compose(settings, content_sets=sets())
     try:
         extra = content / "annuaire" / "data" / "75.yaml"
         extra.write_text(extra.read_text() + "\n# edited\n")
@@ -259,3 +264,36 @@ async def test_flooding_user_is_slowed_politely_others_are_served(db, tmp_path: 
     answers = [m.plain for m in api.sent_messages(DOCTOR)]
     assert sum("112" in a for a in answers) == 3
     assert sum("beaucoup de messages" in a for a in answers) == 1
+
+
+class SlowSet:
+    """A content set whose reload waits until the test releases it."""
+
+    name, subdir = "slow", "slow"
+
+    def __init__(self) -> None:
+        self.block = False
+        self.entered, self.release = threading.Event(), threading.Event()
+        self.done = False
+
+    def load(self, root: Path, loaded) -> tuple[dict, list]:
+        if self.block:
+            self.entered.set()
+            self.release.wait(10)
+            self.done = True
+        return {}, []
+
+
+async def test_other_users_are_served_during_a_reload(db, tmp_path: Path) -> None:
+    slow = SlowSet()
+    async with running_bot(make_settings(db.url, tmp_path),
+                           content_sets=[AnnuaireSet(), slow]) as (api, _s):
+        slow.block = True
+        api.send_command(900, "/recharger")
+        assert await asyncio.to_thread(slow.entered.wait, 10)
+        sent = await Chat(api, DOCTOR).command("/urgence")
+        assert "112" in texts(sent) and not slow.done  # answered while the reload runs
+        slow.release.set()
+        call = await api.wait_for(lambda c: "rechargé" in str(c.params.get("text")),
+                                  chat_id=900)
+    assert slow.done and "rechargé" in call.params["text"]

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.config import Settings, async_database_url, get_settings
 from vvs.errors import ConfigError
+from vvs.settings import Settings, async_database_url, get_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 

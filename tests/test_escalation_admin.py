@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 
 from admin.cli import main
-from bot.config import async_database_url
 from escalation import referents
 from escalation.service import EscalationConfig, EscalationService
 from vvs.clock import SystemClock
 from vvs.db import make_engine, make_session_factory, transaction
-from vvs.jobs import JobQueue
-from vvs.outbox import Outbox
+from vvs.jobs import JobScheduler
+from vvs.outbox import OutboxWriter
+from vvs.settings import async_database_url
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[str]]:
@@ -28,8 +28,8 @@ async def _enrol(url: str, code: str) -> str:
     try:
         sessions = make_session_factory(engine)
         clock = SystemClock()
-        svc = EscalationService(Outbox(sessions, clock, None), JobQueue(sessions, clock, "t"),
-                                clock, EscalationConfig())
+        svc = EscalationService(OutboxWriter(clock), JobScheduler(clock), clock,
+                                EscalationConfig())
         async with transaction(sessions) as s:
             ref = await referents.enrol_with_code(svc, s, code, name="Dr Code", telegram_id=77)
             return ref.department

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.config import Settings
 from bot.fakeapi import FakeBotAPI
 from bot.services import Services
 from escalation import referents
@@ -18,6 +17,7 @@ from tests.conftest import Database
 from vvs.clock import FakeClock
 from vvs.db import transaction
 from vvs.models import OutboxMessage, UserState
+from vvs.settings import Settings
 
 pytestmark = pytest.mark.asyncio
 PHYS, REF_A, REF_B, STRANGER, REGION, ADMIN = 5001, 7001, 7002, 6666, -100777, 900
@@ -29,13 +29,13 @@ def settings(db: Database, tmp_path: Path) -> Settings:
 
 async def enrol(services: Services, telegram_id: int, name: str, dept: str = "93") -> None:
     async with transaction(services.sessions) as s:
-        await referents.add_referent(services.extras["escalations"], s, department=dept,
+        await referents.add_referent(services.escalations, s, department=dept,
                                      telegram_id=telegram_id, name=name)
 
 
 async def create(services: Services, dept: str = "93") -> int:
     async with transaction(services.sessions) as s:
-        esc = await services.extras["escalations"].create(
+        esc = await services.escalations.create(
             s, user_key=services.user_key(PHYS), chat_id=PHYS, name="Jeanne",
             department=dept, category="victime")
         return int(esc.id)
@@ -70,7 +70,7 @@ async def test_request_take_relay_both_ways_and_close(db, tmp_path: Path) -> Non
     async with running_bot(settings(db, tmp_path), content_sets=[]) as (api, services):
         await enrol(services, REF_A, "Dr Alpha")
         async with transaction(services.sessions) as s:  # B enrols with a one-time code
-            code = await referents.make_invite(services.extras["escalations"], s, "93")
+            code = await referents.make_invite(services.escalations, s, "93")
         ref_a, ref_b = Chat(api, REF_A), Chat(api, REF_B, first_name="Bravo")
         assert "référent du département 93" in texts(await ref_b.command(f"/inscription {code}"))
         assert "déjà utilisé" in texts(await Chat(api, STRANGER).command(f"/inscription {code}"))
@@ -226,7 +226,7 @@ async def test_erasure_and_purge_leave_no_clear_id(db, tmp_path: Path) -> None:
         assert second  # both requests were the physician's: both erased
         other = await create(services)
         async with transaction(services.sessions) as s:
-            await services.extras["escalations"].close(s, other, REF_A, "conseil")
+            await services.escalations.close(s, other, REF_A, "conseil")
         clock.advance(days=31)
         async with transaction(services.sessions) as s:
-            assert await services.extras["escalations"].purge(s) == 1
+            assert await services.escalations.purge(s) == 1

@@ -15,10 +15,13 @@ from escalation.models import Escalation, EscalationNotice, RelayMessage
 from escalation.service import EscalationConfig, EscalationService
 from vvs.db import transaction
 from vvs.errors import NotAllowed, StaleAction
-from vvs.jobs import JobQueue
+from vvs.events import ERASURE as EVENT_ERASURE
+from vvs.jobs import JobQueue, JobScheduler
 from vvs.models import Event, OutboxMessage
-from vvs.outbox import Outbox, Permanent
+from vvs.outbox import ERASURE as OUTBOX_ERASURE
+from vvs.outbox import Outbox, OutboxWriter, Permanent
 from vvs.privacy import erase_user
+from vvs.state import ERASURE as STATE_ERASURE
 
 PHYS, PHYS_CHAT, REF_A, REF_B, OTHER_DEPT, REGION = "physkey", 5001, 7001, 7002, 7003, -100999
 
@@ -45,15 +48,27 @@ def rec() -> Recorder:
     return Recorder()
 
 
-def make_service(db, clock, rec: Recorder, **config: Any) -> EscalationService:
+class Rig(EscalationService):
+    """The service with the outbox and the job queue that run its hooks and jobs, as
+    `bot.compose` wires them (the service only enqueues and schedules: any writer does)."""
+
+    outbox: Outbox
+    jobs: JobQueue
+
+    def __init__(self, db, clock, rec: Recorder, cfg: EscalationConfig) -> None:
+        super().__init__(OutboxWriter(clock), JobScheduler(clock), clock, cfg)
+        self.outbox = Outbox(db.sessions, clock, rec, hooks=self.outbox_hooks())
+        self.jobs = JobQueue(db.sessions, clock, "w", self.job_handlers())
+
+
+def make_service(db, clock, rec: Recorder, **config: Any) -> Rig:
     cfg = EscalationConfig(regional_chat_id=REGION, reminder=timedelta(minutes=240),
                            regional=timedelta(minutes=1440), **config)
-    return EscalationService(Outbox(db.sessions, clock, rec), JobQueue(db.sessions, clock, "w"),
-                             clock, cfg).install()
+    return Rig(db, clock, rec, cfg)
 
 
 @pytest.fixture
-async def svc(db, clock, rec) -> EscalationService:
+async def svc(db, clock, rec) -> Rig:
     service = make_service(db, clock, rec)
     async with transaction(db.sessions) as s:
         await referents.add_referent(service, s, department="93", telegram_id=REF_A,
@@ -287,7 +302,8 @@ async def test_erasure_and_purge_leave_no_clear_id(db, clock, rec, svc) -> None:
         await svc.take(s, other, REF_A)
     await svc.outbox.deliver_due()
     async with transaction(db.sessions) as s:
-        await erase_user(s, PHYS)
+        await erase_user(s, PHYS, (svc.erasure_step(), STATE_ERASURE, OUTBOX_ERASURE,
+                                   EVENT_ERASURE))
     async with db.sessions() as s:
         left = (await s.exec(select(Escalation))).scalars().all()
         assert [e.user_key for e in left] == ["someone"]

@@ -161,3 +161,50 @@ async def test_sheet_opened_from_a_procedure_shows_the_draft_banner(db, tmp_path
         sheet = texts(sent)
         assert "Contenu en cours de validation" in sheet
         assert sheet.index("Contenu en cours de validation") < 200  # under the title
+
+
+NEW_FLOW = """\
+id: essai
+title: "Parcours d'essai"
+category: essai
+start: question
+menu: {order: 35, label: "🧪 Parcours d'essai", label_en: "🧪 Trial pathway"}
+report: {order: 5, label: "🧪 Une victime d'essai"}
+steps:
+  - id: question
+    text: "Une question d'essai ?"
+    choices:
+      - {label: "Oui", next: fin}
+      - {label: "Non", next: fin}
+outcomes:
+  - id: fin
+    title: "Fin de l'essai"
+    now: "Rien à faire : c'est un essai."
+    addressee: aucun
+    basis: [secret-professionnel]
+"""
+
+
+async def test_a_new_flow_file_reaches_the_menu_after_reload(db, tmp_path: Path) -> None:
+    """Dropping a flow file, then /recharger: it is in the menu and in /signaler, in its
+    order and with its labels, and it runs; no code knows it."""
+    root = Path(__file__).resolve().parent.parent
+    content = tmp_path / "content"
+    for sub in ("knowledge", "annuaire/data", "bot/flows/data"):
+        shutil.copytree(root / sub, content / sub,
+                        ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    settings = make_settings(db.url, tmp_path, content_dir=content)
+    async with running_bot(settings) as (api, _s):
+        admin, chat = Chat(api, 900), Chat(api, DOCTOR)
+        assert not any("essai" in b for b in buttons(await chat.command("/menu")))
+        (content / "bot" / "flows" / "data" / "essai.yaml").write_text(NEW_FLOW)
+        assert "rechargé" in texts(await admin.command("/recharger"))
+        menu = buttons(await chat.command("/menu"))
+        assert menu.index("🧪 Parcours d'essai") == menu.index("📨 Information préoccupante") + 1
+        assert buttons(await chat.command("/signaler"))[0] == "🧪 Une victime d'essai"
+        sent = await chat.press("🧪 Parcours d'essai")
+        assert "Une question d'essai ?" in texts(sent)
+        sent = await chat.press("Oui")
+        assert "Fin de l'essai" in texts(sent)
+        english = Chat(api, DOCTOR + 1, language="en")
+        assert "🧪 Trial pathway" in buttons(await english.command("/menu"))

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from annuaire.loader import AnnuaireSet
-from bot.app import build_application, build_services
+from bot.compose import compose
 from bot.fakeapi import FakeBotAPI
 from bot.services import Services
 from tests.botharness import TOKEN, make_settings
@@ -17,19 +17,19 @@ from vvs.db import transaction
 CHAT, ADMIN = 701, 900
 
 
-async def _services(db, tmp_path: Path, clock: FakeClock):
-    return await build_services(make_settings(db.url, tmp_path), clock=clock,
-                                content_sets=[AnnuaireSet()])
+async def _services(db, tmp_path: Path, clock: FakeClock, api: FakeBotAPI) -> Services:
+    return await compose(make_settings(db.url, tmp_path), clock=clock,
+                         content_sets=[AnnuaireSet()], token=TOKEN, base_url=api.base_url,
+                         updater=False)
 
 
 @asynccontextmanager
 async def bound_services(db, tmp_path: Path, clock: FakeClock,
                          api: FakeBotAPI) -> AsyncIterator[Services]:
     """Services whose outbox sends through a bot bound to the stand-in (no polling)."""
-    services = await _services(db, tmp_path, clock)
+    services = await _services(db, tmp_path, clock, api)
     try:
-        async with build_application(services, token=TOKEN, base_url=api.base_url,
-                                     updater=False):
+        async with services.application:
             yield services
     finally:
         await services.engine.dispose()
@@ -44,15 +44,14 @@ async def _drain(services, clock: FakeClock, rounds: int = 12) -> None:
 async def test_message_survives_restart_and_is_delivered_once_after_5xx_and_429(
         db, tmp_path: Path, clock: FakeClock) -> None:
     async with FakeBotAPI(token=TOKEN) as api:
-        first = await _services(db, tmp_path, clock)
+        first = await _services(db, tmp_path, clock, api)
         async with transaction(first.sessions) as session:
             await first.outbox.enqueue(session, CHAT, {"text": "Votre demande a été prise."})
         await first.engine.dispose()  # "killed" before any delivery
 
-        second = await _services(db, tmp_path, clock)
+        second = await _services(db, tmp_path, clock, api)
         try:
-            app = build_application(second, token=TOKEN, base_url=api.base_url, updater=False)
-            async with app:
+            async with second.application:
                 api.fail_next("sendMessage", "500", times=2)
                 api.fail_next("sendMessage", "429", retry_after=30)
                 await second.outbox.deliver_due()

@@ -8,12 +8,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from vvs import events, state
+from vvs import outbox as outbox_module
 from vvs.db import transaction
 from vvs.dedupe import claim_update, purge_processed
 from vvs.events import record_event
 from vvs.jobs import JobQueue
 from vvs.models import Event, Job, OutboxMessage, UserState
-from vvs.outbox import MaybeSent, Outbox, Permanent, RetryLater
+from vvs.outbox import MaybeSent, Outbox, OutboxHooks, Permanent, RetryLater
 from vvs.privacy import erase_user, pseudonym
 from vvs.state import StateStore
 
@@ -61,9 +63,7 @@ async def test_job_runs_once_across_two_workers(db, clock) -> None:
     async def handler(session, payload) -> None:
         ran.append(payload["x"])
 
-    workers = [JobQueue(db.sessions, clock, f"w{i}") for i in range(2)]
-    for w in workers:
-        w.register("ping", handler)
+    workers = [JobQueue(db.sessions, clock, f"w{i}", {"ping": handler}) for i in range(2)]
     async with transaction(db.sessions) as s:
         await workers[0].schedule(s, "ping", clock.now() + timedelta(minutes=5), {"x": "a"},
                                   dedupe_key="ping:a")
@@ -84,8 +84,7 @@ async def test_failing_job_is_retried_later(db, clock) -> None:
         if calls == 1:
             raise RuntimeError("boom")
 
-    queue = JobQueue(db.sessions, clock, "w")
-    queue.register("flaky", flaky)
+    queue = JobQueue(db.sessions, clock, "w", {"flaky": flaky})
     async with transaction(db.sessions) as s:
         await queue.schedule(s, "flaky", clock.now())
     assert await queue.run_due() == 0
@@ -145,13 +144,13 @@ async def test_outbox_timeout_labels_duplicate(db, clock) -> None:
 
 async def test_outbox_dead_letter_runs_fallback_once(db, clock) -> None:
     sender = ScriptedSender(Permanent("Forbidden: bot was blocked by the user"))
-    outbox = Outbox(db.sessions, clock, sender)
     fallbacks: list[str] = []
 
     async def fallback(session, msg, error) -> None:
         fallbacks.append(msg.ref)
 
-    outbox.on_dead["escalation"] = fallback
+    outbox = Outbox(db.sessions, clock, sender,
+                    hooks=OutboxHooks(on_dead={"escalation": fallback}))
     async with transaction(db.sessions) as s:
         await outbox.enqueue(s, 9, {"text": "x"}, purpose="escalation", ref="e1")
     await _drain(outbox, clock)
@@ -172,7 +171,8 @@ async def test_erase_user_leaves_no_row(db, clock) -> None:
         await record_event(s, clock, "start", user_key=key)
         await outbox.enqueue(s, 123, {"text": "x"}, user_key=key)
     async with transaction(db.sessions) as s:
-        report = dict(await erase_user(s, key))
+        report = dict(await erase_user(s, key, (state.ERASURE, outbox_module.ERASURE,
+                                                events.ERASURE)))
     assert sum(report.values()) == 3
     async with db.sessions() as s:
         for model in (UserState, OutboxMessage):

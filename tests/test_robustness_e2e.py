@@ -17,7 +17,7 @@ PHYS, REF, GROUP = 8101, 8201, -100555
 
 async def _ready_to_send(api, services) -> Chat:
     async with transaction(services.sessions) as s:
-        await referents.add_referent(services.extras["escalations"], s, department="93",
+        await referents.add_referent(services.escalations, s, department="93",
                                      telegram_id=REF, name="Dr Ref")
     doc = Chat(api, PHYS, first_name="Jeanne")
     await doc.command("/menu")

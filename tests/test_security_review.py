@@ -20,7 +20,7 @@ PHYS, REF_A, REF_B, GROUP = 5101, 7101, 7102, -100999
 
 async def create(services, dept: str = "93") -> int:
     async with transaction(services.sessions) as s:
-        esc = await services.extras["escalations"].create(
+        esc = await services.escalations.create(
             s, user_key=services.user_key(PHYS), chat_id=PHYS, name="Jeanne",
             department=dept, category="victime")
         return int(esc.id or 0)

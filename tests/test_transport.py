@@ -12,7 +12,7 @@ import aiohttp
 from aiohttp import web
 
 from annuaire.loader import AnnuaireSet
-from bot.app import build_application, build_services
+from bot.compose import compose
 from bot.fakeapi import FakeBotAPI
 from bot.web import SECRET_HEADER, WEBHOOK_PATH, make_web_app
 from tests.botharness import TOKEN, make_settings
@@ -34,10 +34,10 @@ async def _serve(app: web.Application) -> tuple[web.AppRunner, str]:
 async def test_webhook_refuses_wrong_secret_and_serves_right_one(db, tmp_path: Path) -> None:
     settings = make_settings(db.url, tmp_path, bot_mode="webhook", webhook_secret=SECRET,
                              webhook_url="https://example.org/telegram/webhook")
-    services = await build_services(settings, content_sets=[AnnuaireSet()])
     async with FakeBotAPI(token=TOKEN) as api:
-        application = build_application(services, token=TOKEN, base_url=api.base_url,
-                                        updater=False)
+        services = await compose(settings, content_sets=[AnnuaireSet()], token=TOKEN,
+                                 base_url=api.base_url, updater=False)
+        application = services.application
         runner, url = await _serve(make_web_app(application, SECRET))
         try:
             async with application:

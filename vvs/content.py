@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import sys
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TextIO
 
 from vvs.errors import ContentInvalid
 
@@ -37,6 +39,17 @@ class ContentError:
         what = f" [{self.field}]" if self.field else ""
         tag = "" if self.severity == "error" else " (avertissement)"
         return f"{where}{what}: {self.message}{tag}"
+
+
+def print_findings(findings: Sequence[ContentError], out: TextIO | None = None) -> int:
+    """For the command lines: errors, then warnings, then the count; the exit code (1 when
+    any error)."""
+    out = out or sys.stdout
+    errors = sorted(f for f in findings if f.severity == "error")
+    for finding in errors + sorted(f for f in findings if f.severity != "error"):
+        print(finding, file=out)
+    print(f"{len(errors)} erreur(s), {len(findings) - len(errors)} avertissement(s)", file=out)
+    return 1 if errors else 0
 
 
 class ContentSet(Protocol):
@@ -118,6 +131,7 @@ class ContentRegistry:
         self.root = root
         self.sets = list(sets)
         self._current: Snapshot | None = None
+        self._reloading = threading.Lock()  # reloads run in worker threads: one at a time
 
     @property
     def current(self) -> Snapshot:
@@ -134,7 +148,12 @@ class ContentRegistry:
         return snap
 
     def reload(self) -> ReloadResult:
-        """Try a new snapshot; on errors keep serving the previous one."""
+        """Try a new snapshot; on errors keep serving the previous one. Thread-safe: two
+        reloads never interleave, so an older read of the files cannot be swapped in last."""
+        with self._reloading:
+            return self._reload()
+
+    def _reload(self) -> ReloadResult:
         snap, findings = load_all(self.root, self.sets)
         errors = [f for f in findings if f.severity == "error"]
         warnings = [f for f in findings if f.severity == "warning"]

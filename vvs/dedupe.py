@@ -25,7 +25,7 @@ async def claim_update(sessions: SessionFactory, clock: Clock, update_id: int) -
 async def purge_processed(sessions: SessionFactory, clock: Clock, retention: timedelta) -> int:
     """Forget update ids older than the retention (Telegram redelivers within hours)."""
     async with transaction(sessions) as session:
-        result = await session.exec(  # type: ignore[call-overload]
+        result = await session.exec(
             delete(ProcessedUpdate).where(ProcessedUpdate.processed_at < clock.now() - retention)
         )
         return result.rowcount or 0

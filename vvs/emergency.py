@@ -256,8 +256,7 @@ def _alt(cls: str) -> str:
     words = _CLASSES[cls]
     forms = {_canon(w) for w in words} | set(words)
     forms |= {_BY_KEY[_key(w)] for w in words if _key(w) in _BY_KEY}
-    forms = sorted(forms, key=len, reverse=True)
-    return "(?:" + "|".join(forms) + ")"
+    return "(?:" + "|".join(sorted(forms, key=len, reverse=True)) + ")"
 
 
 _W = {name: _alt(name) for name in _CLASSES}

@@ -1,5 +1,7 @@
 """One small exception hierarchy for domain code; handlers turn these into plain French."""
 
+from typing import Any
+
 
 class VVSError(Exception):
     """Base class of every error raised on purpose by the project."""
@@ -12,7 +14,7 @@ class ConfigError(VVSError):
 class ContentInvalid(VVSError):
     """Admin-edited content failed validation; carries the list of errors."""
 
-    def __init__(self, errors: list) -> None:
+    def __init__(self, errors: list[Any]) -> None:
         self.errors = errors
         super().__init__("\n".join(str(e) for e in errors))
 

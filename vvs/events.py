@@ -9,7 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from vvs.clock import Clock
 from vvs.models import Event
-from vvs.privacy import LABEL_EVENTS, register_erasure
+from vvs.privacy import LABEL_EVENTS, ErasureStep
 
 _CATEGORICAL = re.compile(r"^[a-z0-9_.:-]{1,60}$")
 DEPARTMENTS = frozenset(
@@ -55,10 +55,10 @@ async def record_event(
 
 
 async def _anonymise(session: AsyncSession, user_key: str) -> int:
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(Event).where(Event.user_key == user_key).values(user_key=None)
     )
     return result.rowcount or 0
 
 
-register_erasure("event", LABEL_EVENTS, _anonymise, order=90)
+ERASURE = ErasureStep(LABEL_EVENTS, _anonymise, order=90)

@@ -9,8 +9,9 @@ marks the job done, so its database effects and its completion commit together.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
+from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import or_, select, update
@@ -44,20 +45,11 @@ async def claim_rows(
     return won
 
 
-class JobQueue:
-    """Schedules and runs durable jobs; handlers are registered by kind."""
+class JobScheduler:
+    """Schedules and cancels jobs in the caller's transaction (what domain code needs)."""
 
-    def __init__(self, sessions: SessionFactory, clock: Clock, worker_id: str,
-                 lease: timedelta = timedelta(minutes=5), max_attempts: int = 8) -> None:
-        self.sessions = sessions
+    def __init__(self, clock: Clock) -> None:
         self.clock = clock
-        self.worker_id = worker_id
-        self.lease = lease
-        self.max_attempts = max_attempts
-        self.handlers: dict[str, JobHandler] = {}
-
-    def register(self, kind: str, handler: JobHandler) -> None:
-        self.handlers[kind] = handler
 
     async def schedule(self, session: AsyncSession, kind: str, run_at: datetime,
                        payload: dict[str, Any] | None = None,
@@ -76,6 +68,20 @@ class JobQueue:
         """Mark a pending job done without running it (e.g. a reminder no longer needed)."""
         await session.exec(update(Job).where(Job.dedupe_key == dedupe_key, Job.done_at.is_(None))
                            .values(done_at=self.clock.now(), last_error="cancelled"))
+
+
+class JobQueue(JobScheduler):
+    """Schedules and runs durable jobs with the handlers, by kind, given at construction."""
+
+    def __init__(self, sessions: SessionFactory, clock: Clock, worker_id: str,
+                 handlers: Mapping[str, JobHandler] | None = None,
+                 lease: timedelta = timedelta(minutes=5), max_attempts: int = 8) -> None:
+        super().__init__(clock)
+        self.sessions = sessions
+        self.worker_id = worker_id
+        self.handlers: Mapping[str, JobHandler] = MappingProxyType(dict(handlers or {}))
+        self.lease = lease
+        self.max_attempts = max_attempts
 
     async def run_due(self, limit: int = 20) -> int:
         """Run the jobs that are due; return how many completed."""

@@ -7,13 +7,20 @@
 - Permanent errors (bot blocked, chat not found): dead-letter, alert the admins, run the
   purpose's fallback; never retried forever.
 The payload (it may hold relayed text) and the clear chat id are deleted once delivered.
+
+Two types, so the wiring has no cycle: `OutboxWriter` only enqueues (domain services that
+notify hold one), `Outbox` also delivers, with the sender and the hooks those services
+provide, all given at construction.
 """
 
 from __future__ import annotations
 
+import html
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import timedelta
+from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -21,9 +28,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from vvs.clock import Clock
 from vvs.db import SessionFactory, transaction
+from vvs.i18n import _, use_language
 from vvs.jobs import claim_rows
 from vvs.models import OutboxMessage
-from vvs.privacy import LABEL_OUTBOX, register_erasure
+from vvs.privacy import LABEL_OUTBOX, ErasureStep
 
 log = logging.getLogger(__name__)
 
@@ -55,19 +63,26 @@ SentHook = Callable[[AsyncSession, OutboxMessage], Awaitable[None]]
 DeadHook = Callable[[AsyncSession, OutboxMessage, str], Awaitable[None]]
 
 
-class Outbox:
-    """Enqueue in the caller's transaction; `deliver_due` sends what is due."""
+ADMIN_ALERT = "admin_alert"
 
-    def __init__(self, sessions: SessionFactory, clock: Clock, sender: Sender,
-                 max_attempts: int = 8, lease: timedelta = timedelta(minutes=5)) -> None:
-        self.sessions = sessions
+
+@dataclass(frozen=True)
+class OutboxHooks:
+    """What a feature does, by message purpose, once a message is sent or dead-lettered."""
+
+    on_sent: Mapping[str, SentHook] = field(default_factory=dict)
+    on_dead: Mapping[str, DeadHook] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "on_sent", MappingProxyType(dict(self.on_sent)))
+        object.__setattr__(self, "on_dead", MappingProxyType(dict(self.on_dead)))
+
+
+class OutboxWriter:
+    """Enqueue in the caller's transaction (what domain code needs of the outbox)."""
+
+    def __init__(self, clock: Clock) -> None:
         self.clock = clock
-        self.sender = sender
-        self.max_attempts = max_attempts
-        self.lease = lease
-        self.on_sent: dict[str, SentHook] = {}
-        self.on_dead: dict[str, DeadHook] = {}
-        self.dead_alert: DeadHook | None = None
 
     async def enqueue(self, session: AsyncSession, chat_id: int, payload: dict[str, Any], *,
                       user_key: str | None = None, purpose: str | None = None,
@@ -78,6 +93,26 @@ class Outbox:
                             created_at=now, user_key=user_key, purpose=purpose, ref=ref)
         session.add(msg)
         return msg
+
+    async def dead_letters(self, session: AsyncSession) -> list[OutboxMessage]:
+        return list((await session.exec(
+            select(OutboxMessage).where(OutboxMessage.status == "dead")
+        )).scalars())
+
+
+class Outbox(OutboxWriter):
+    """Enqueue, and deliver what is due with `sender`; hooks and alert chats are fixed here."""
+
+    def __init__(self, sessions: SessionFactory, clock: Clock, sender: Sender, *,
+                 hooks: OutboxHooks | None = None, alert_chat_ids: Iterable[int] = (),
+                 max_attempts: int = 8, lease: timedelta = timedelta(minutes=5)) -> None:
+        super().__init__(clock)
+        self.sessions = sessions
+        self.sender = sender
+        self.hooks = hooks or OutboxHooks()
+        self.alert_chat_ids = tuple(sorted(alert_chat_ids))
+        self.max_attempts = max_attempts
+        self.lease = lease
 
     async def deliver_due(self, limit: int = 50) -> int:
         """Try every due message once; return how many were delivered."""
@@ -116,7 +151,7 @@ class Outbox:
             if msg is None:
                 return
             msg.status, msg.sent_at, msg.sent_message_id = "sent", self.clock.now(), message_id
-            hook = self.on_sent.get(msg.purpose or "")
+            hook = self.hooks.on_sent.get(msg.purpose or "")
             if hook is not None:
                 await hook(session, msg)
             msg.payload, msg.chat_id, msg.locked_until = None, None, None
@@ -151,25 +186,30 @@ class Outbox:
     async def _mark_dead(self, session: AsyncSession, msg: OutboxMessage, error: str) -> None:
         log.warning("outbox message %s dead-lettered (%s): %s", msg.id, msg.purpose, error)
         msg.status, msg.last_error, msg.locked_until = "dead", error[:300], None
-        hook = self.on_dead.get(msg.purpose or "")
+        hook = self.hooks.on_dead.get(msg.purpose or "")
         if hook is not None:
             await hook(session, msg, error)
-        if self.dead_alert is not None:
-            await self.dead_alert(session, msg, error)
+        await self._alert(session, msg, error)
         msg.payload, msg.chat_id = None, None  # the dead letter keeps only its metadata
         session.add(msg)
 
-    async def dead_letters(self, session: AsyncSession) -> list[OutboxMessage]:
-        return list((await session.exec(
-            select(OutboxMessage).where(OutboxMessage.status == "dead")
-        )).scalars())
+    async def _alert(self, session: AsyncSession, msg: OutboxMessage, error: str) -> None:
+        """Tell the admins (never about their own alerts: no loop)."""
+        if msg.purpose == ADMIN_ALERT:
+            return
+        with use_language("fr"):
+            text = _("⚠️ Message non délivrable ({purpose}) après {n} essai(s) : {error}"
+                     ).format(purpose=msg.purpose or "-", n=msg.attempts + 1,
+                              error=html.escape(error[:200]))
+        for chat_id in self.alert_chat_ids:
+            await self.enqueue(session, chat_id, {"text": text}, purpose=ADMIN_ALERT)
 
 
 async def _erase(session: AsyncSession, user_key: str) -> int:
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         delete(OutboxMessage).where(OutboxMessage.user_key == user_key)
     )
     return result.rowcount or 0
 
 
-register_erasure("outbox", LABEL_OUTBOX, _erase, order=60)
+ERASURE = ErasureStep(LABEL_OUTBOX, _erase, order=60)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -22,28 +22,22 @@ Eraser = Callable[[AsyncSession, str], Awaitable[int]]
 
 @dataclass(frozen=True)
 class ErasureStep:
-    """How one table erases or anonymises what is keyed by a user."""
+    """How one table erases or anonymises what is keyed by a user.
+
+    Every module that keeps user data exposes its step; the composition root passes the
+    whole list to `/effacer` (no registry filled at import time).
+    """
 
     label: str  # French, marked with N_: what the user is told was erased
     erase: Eraser
-    order: int = 100
+    order: int = 100  # steps run by increasing order (a request is withdrawn before the rest)
 
 
-_STEPS: dict[str, ErasureStep] = {}
-
-
-def register_erasure(name: str, label: str, erase: Eraser, order: int = 100) -> None:
-    """Every table holding user data registers here; `/effacer` runs them all."""
-    _STEPS[name] = ErasureStep(label, erase, order)
-
-
-def erasure_steps() -> list[ErasureStep]:
-    return sorted(_STEPS.values(), key=lambda s: s.order)
-
-
-async def erase_user(session: AsyncSession, user_key: str) -> list[tuple[str, int]]:
-    """Run every registered step in one transaction; return (label, rows) for each."""
-    return [(step.label, await step.erase(session, user_key)) for step in erasure_steps()]
+async def erase_user(session: AsyncSession, user_key: str,
+                     steps: Sequence[ErasureStep]) -> list[tuple[str, int]]:
+    """Run every step in one transaction, in order; return (label, rows) for each."""
+    ordered = sorted(steps, key=lambda s: s.order)
+    return [(step.label, await step.erase(session, user_key)) for step in ordered]
 
 
 # Labels used by the platform's own tables (translated at display time).

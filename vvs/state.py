@@ -17,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from vvs.clock import Clock
 from vvs.db import SessionFactory, is_postgres, transaction
 from vvs.models import UserState
-from vvs.privacy import LABEL_STATE, register_erasure
+from vvs.privacy import LABEL_STATE, ErasureStep
 
 IDLE = "idle"
 
@@ -63,7 +63,7 @@ class StateStore:
         """
         if is_postgres(session):
             await session.exec(text("SELECT pg_advisory_xact_lock(hashtext(:k))").bindparams(
-                k=user_key))  # type: ignore[call-overload]
+                k=user_key))
         row = await session.get(UserState, user_key)
         if row is None:
             return Conversation(user_key)
@@ -93,7 +93,7 @@ async def purge_expired(sessions: SessionFactory, clock: Clock, expiry: timedelt
     """Clear the data of steps left idle past the expiry (a request's draft holds the
     physician's message and phone number); the mode stays, so the user is still told."""
     async with transaction(sessions) as session:
-        result = await session.exec(  # type: ignore[call-overload]
+        result = await session.exec(
             update(UserState).where(UserState.mode != IDLE,
                                     UserState.updated_at < clock.now() - expiry)
             .values(data={}))
@@ -101,10 +101,10 @@ async def purge_expired(sessions: SessionFactory, clock: Clock, expiry: timedelt
 
 
 async def _erase(session: AsyncSession, user_key: str) -> int:
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         delete(UserState).where(UserState.user_key == user_key)
     )
     return result.rowcount or 0
 
 
-register_erasure("user_state", LABEL_STATE, _erase, order=50)
+ERASURE = ErasureStep(LABEL_STATE, _erase, order=50)

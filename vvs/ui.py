@@ -8,6 +8,7 @@ any variable part with `html.escape`. Button `data` is at most 64 bytes, of the 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 CALLBACK_MAX_BYTES = 64
 MESSAGE_MAX_CHARS = 4096
@@ -48,7 +49,7 @@ class Reply:
     venues: tuple[Venue, ...] = ()
     request_location: bool = False  # show Telegram's "share my location" keyboard
     request_contact: bool = False  # show Telegram's "share my phone number" keyboard
-    extra: dict = field(default_factory=dict, compare=False)
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
 def rows(*buttons: Button, per_row: int = 1) -> tuple[tuple[Button, ...], ...]:

@@ -26,16 +26,12 @@ from typing import Any
 from bot.flows import documents
 from bot.flows.model import DEPARTMENTS, OTHER_DEPARTMENT, Flow, Flows, Outcome, Step
 from bot.flows.resolvers import RESOLVERS, AddresseeLine, present
+from vvs.departements import IDF_DEPARTMENT_NAMES
 from vvs.errors import StaleAction
 from vvs.i18n import N_, _
 from vvs.ui import Button, Reply
 
 STATE_VERSION = 1
-DEPARTMENT_NAMES: Mapping[str, str] = {
-    "75": "Paris", "77": "Seine-et-Marne", "78": "Yvelines", "91": "Essonne",
-    "92": "Hauts-de-Seine", "93": "Seine-Saint-Denis", "94": "Val-de-Marne",
-    "95": "Val-d'Oise",
-}
 EMERGENCY = Button(N_("🚨 Urgence : numéros"), "m:urg")
 DOC_LABELS = {"signalement": N_("📄 Modèle de signalement"),
               "alerte-administrative": N_("📄 Modèle d'alerte à une autorité administrative"),
@@ -111,7 +107,7 @@ class FlowEngine:
             return checked, self._reply(checked)
         except StaleAction:
             origin = state.get("origin") if isinstance(state, dict) else None
-            if origin not in self.flows:
+            if not isinstance(origin, str) or origin not in self.flows:
                 raise
             new, reply = self.start(origin, department)
             note = _("Ce parcours a été mis à jour : il reprend au début.")
@@ -192,7 +188,7 @@ class FlowEngine:
         return flow, node
 
     # -- rendering --------------------------------------------------------------------------
-    def _reply(self, state: State, event: dict | None = None) -> Reply:
+    def _reply(self, state: State, event: dict[str, Any] | None = None) -> Reply:
         flow, node = self._node(state)
         extra = dict(event or {})
         if isinstance(node, Outcome):
@@ -217,7 +213,7 @@ class FlowEngine:
         return tuple(rows)
 
     def _department_rows(self, step: Step, home: str | None) -> list[tuple[Button, ...]]:
-        buttons = [Button(("📍 " if code == home else "") + f"{code} {DEPARTMENT_NAMES[code]}",
+        buttons = [Button(("📍 " if code == home else "") + f"{code} {IDF_DEPARTMENT_NAMES[code]}",
                           f"f:d:{step.id}:{code}") for code in DEPARTMENTS]
         rows = [tuple(buttons[i:i + 2]) for i in range(0, len(buttons), 2)]
         rows.append((Button(_("Autre / hors Île-de-France"),
@@ -314,8 +310,8 @@ def fmt(text: str) -> str:
 
 def department_label(code: str) -> str:
     """"93 Seine-Saint-Denis", or the "autre" label."""
-    if code in DEPARTMENT_NAMES:
-        return f"{code} {DEPARTMENT_NAMES[code]}"
+    if code in IDF_DEPARTMENT_NAMES:
+        return f"{code} {IDF_DEPARTMENT_NAMES[code]}"
     return _("Autre / hors Île-de-France")
 
 

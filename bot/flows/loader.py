@@ -18,10 +18,10 @@ from types import MappingProxyType
 from typing import Any
 
 from bot.flows.documents import DOCUMENT_KINDS
-from bot.flows.model import STEP_TYPES, Choice, Flow, Flows, Outcome, Step
+from bot.flows.model import STEP_TYPES, Choice, Entry, Flow, Flows, Outcome, Step
 from bot.flows.resolvers import RESOLVERS
 from vvs import yamlfile
-from vvs.content import ContentError
+from vvs.content import ContentError, print_findings
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,8 @@ ROOT = Path(__file__).resolve().parents[2]
 # Ids travel in callback data (`f:c:<step>:<n>`, 64 bytes at most): keep them short and plain.
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 CATEGORY_RE = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
-FLOW_FIELDS = {"id", "title", "category", "start", "steps", "outcomes"}
+FLOW_FIELDS = {"id", "title", "category", "start", "steps", "outcomes", "menu", "report"}
+ENTRY_FIELDS = {"order", "label", "label_en"}
 STEP_FIELDS = {"id", "type", "text", "choices", "next", "goto"}
 CHOICE_FIELDS = {"label", "next"}
 OUTCOME_FIELDS = {"id", "title", "now", "addressee", "basis", "send", "write", "avoid",
@@ -40,6 +41,7 @@ DRAFTS = {"signalement", "alerte-administrative", "ip"}
 # A draft addressed to the CRIP only where the outcome's addressee is the CRIP: never for an
 # adult (the CRIP handles minors only; legal-review #11).
 IP_PURPOSE = "information-preoccupante"
+MAX_LABEL = 60  # a button label; Telegram cuts longer ones
 MAX_TEXT = 3000  # a Telegram message holds 4096 characters, the outcome adds addressees
 
 
@@ -117,7 +119,8 @@ def parse_flow(path: Path, root: Path) -> tuple[Flow | None, list[ContentError]]
     flow = Flow(id=flow_id, title=shape.text(top, "title", "parcours"), category=category,
                 start=shape.text(top, "start", "parcours"),
                 steps=MappingProxyType({s.id: s for s in steps}),
-                outcomes=MappingProxyType({o.id: o for o in outcomes}), file=file)
+                outcomes=MappingProxyType({o.id: o for o in outcomes}), file=file,
+                menu=_parse_entry(shape, top, "menu"), report=_parse_entry(shape, top, "report"))
     _duplicates(shape, steps, outcomes)
     return flow, shape.findings
 
@@ -177,6 +180,26 @@ def _parse_choices(shape: _Shape, item: yamlfile.LineDict, where: str) -> tuple[
     return tuple(choices)
 
 
+def _parse_entry(shape: _Shape, top: yamlfile.LineDict, key: str) -> Entry | None:
+    """`menu:` / `report:` — where the flow is offered: `order`, `label`, `label_en`."""
+    if key not in top:
+        return None
+    item = shape.mapping(top[key], key, top.line_of(key))
+    if item is None:
+        return None
+    shape.unknown(item, ENTRY_FIELDS, key)
+    order = item.get("order")
+    if not isinstance(order, int) or isinstance(order, bool):
+        shape.error(item.line_of("order"), "order",
+                    f"{key} : un nombre entier est attendu")
+        order = 0
+    label = shape.text(item, "label", key)
+    if len(label) > MAX_LABEL:
+        shape.error(item.line_of("label"), "label", f"{key} : libellé trop long "
+                    f"({MAX_LABEL} caractères au plus)")
+    return Entry(order, label, shape.text(item, "label_en", key, required=False))
+
+
 def _parse_outcome(shape: _Shape, raw: Any, line: int) -> Outcome | None:
     item = shape.mapping(raw, "issue", line)
     if item is None:
@@ -205,7 +228,8 @@ def _parse_outcome(shape: _Shape, raw: Any, line: int) -> Outcome | None:
 
 def _duplicates(shape: _Shape, steps: list[Step], outcomes: list[Outcome]) -> None:
     seen: set[str] = set()
-    for node in [*steps, *outcomes]:
+    nodes: list[Step | Outcome] = [*steps, *outcomes]
+    for node in nodes:
         if node.id in seen:
             shape.error(node.line, "id", f"identifiant « {node.id} » en double")
         seen.add(node.id)
@@ -229,7 +253,8 @@ def check_graph(flow: Flow, flows: Mapping[str, Flow],
         if step.goto:
             _check_goto(step, flows, err)
     reachable = _reachable(flow)
-    for node in [*flow.steps.values(), *flow.outcomes.values()]:
+    nodes: list[Step | Outcome] = [*flow.steps.values(), *flow.outcomes.values()]
+    for node in nodes:
         if node.id not in reachable:
             kind = "issue" if isinstance(node, Outcome) else "étape"
             err(node.line, "id", f"{kind} « {node.id} » inaccessible depuis « {flow.start} »")
@@ -316,7 +341,7 @@ def knowledge_ids(knowledge: Any) -> set[str] | None:
     if isinstance(entries, Mapping):
         return set(entries)
     if isinstance(entries, Iterable):
-        return {getattr(e, "id", e) for e in entries}
+        return {str(getattr(e, "id", e)) for e in entries}
     return None
 
 
@@ -413,11 +438,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     """Validate the flow files against the knowledge entries."""
     root = Path(getattr(args, "content_dir", None) or ROOT)
     _flows, findings = load_flows(root, _knowledge_snapshot(root))
-    errors = sorted(f for f in findings if f.severity == "error")
-    for finding in errors + sorted(f for f in findings if f.severity != "error"):
-        print(finding)
-    print(f"{len(errors)} erreur(s), {len(findings) - len(errors)} avertissement(s)")
-    return 1 if errors else 0
+    return print_findings(findings)
 
 
 def cmd_graph(args: argparse.Namespace) -> int:

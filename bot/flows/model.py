@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from vvs.departements import IDF_DEPARTMENTS
+
 # The départements a `department` step offers, in this order, then "autre" (OTHER_DEPARTMENT).
-DEPARTMENTS: tuple[str, ...] = ("75", "77", "78", "91", "92", "93", "94", "95")
+DEPARTMENTS = IDF_DEPARTMENTS
 OTHER_DEPARTMENT = "x"
 STEP_TYPES = ("choice", "info", "department", "goto")
 
@@ -58,6 +60,22 @@ class Outcome:
 
 
 @dataclass(frozen=True)
+class Entry:
+    """Where a flow is offered: the main menu (`menu`) or the /signaler question (`report`).
+
+    Entries are shown by increasing `order`; `label_en` is shown to English users (the
+    French `label` when it is missing).
+    """
+
+    order: int
+    label: str
+    label_en: str = ""
+
+    def label_in(self, language: str) -> str:
+        return self.label_en if language == "en" and self.label_en else self.label
+
+
+@dataclass(frozen=True)
 class Flow:
     """One flow file."""
 
@@ -68,6 +86,8 @@ class Flow:
     steps: Mapping[str, Step]
     outcomes: Mapping[str, Outcome]
     file: str = ""
+    menu: Entry | None = None
+    report: Entry | None = None
 
     def node(self, node_id: str) -> Step | Outcome | None:
         """The step or outcome with this id."""
@@ -88,3 +108,13 @@ class Flows:
 
     def get(self, flow_id: str) -> Flow | None:
         return self.flows.get(flow_id)
+
+    def in_menu(self) -> list[tuple[Flow, Entry]]:
+        """The flows offered in the main menu, in their order."""
+        return sorted(((f, f.menu) for f in self.flows.values() if f.menu),
+                      key=lambda pair: (pair[1].order, pair[0].id))
+
+    def in_report(self) -> list[tuple[Flow, Entry]]:
+        """The flows /signaler offers ("who is the victim?"), in their order."""
+        return sorted(((f, f.report) for f in self.flows.values() if f.report),
+                      key=lambda pair: (pair[1].order, pair[0].id))

@@ -79,12 +79,12 @@ def _competent(directory: Directory | None, kind: str,
     """Entries of `kind` competent for a département, via the annuaire; (entries, certain)."""
     if directory is None or department not in DEPARTMENTS:
         return (), False
-    try:
-        found = competent(directory, kind, directory.index.gaz.department(department))
-        entries, certain = found.entries, found.certain
-    except LookupError:
+    place = directory.index.gaz.department(department)
+    if place is None:
         log.warning("no gazetteer place for département %s", department)
-        entries, certain = (), False
+        return (), False
+    found = competent(directory, kind, place)
+    entries, certain = found.entries, found.certain
     if not entries:  # non-territorial kinds (associations): every entry of the département
         entries = tuple(e for e in directory.entries
                         if e.kind == kind and e.department == department)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.handlers import common
+from bot.handlers import common, flows
 from bot.handlers.router import Router
 from bot.handlers.turn import Turn
 from vvs.errors import StaleAction
@@ -15,10 +15,10 @@ def _menu_buttons(router: Router) -> None:
         key = ":".join(args)
         if key == "menu":
             await common.menu(turn)
-        elif key == "urg":
-            await common.urgence(turn)
+        elif len(args) == 2 and args[0] == "flow":
+            await flows.open_from_menu(turn, args[1])
         elif key in router.menu_items:
-            await router.menu_items[key](turn)
+            await router.menu_items[key].handler(turn)
         else:
             raise StaleAction(key)
 
@@ -51,6 +51,7 @@ def build_router() -> Router:
         common.confidentialite)
     router.command("langue", "language", description=N_("Changer de langue"))(common.langue)
     router.command("effacer", "erase", description=N_("Effacer mes données"))(common.effacer)
+    router.menu_item("urg", N_("🚨 Numéros d'urgence"), order=70)(common.urgence)
     _menu_buttons(router)
     for setup in _feature_setups():
         setup(router)
@@ -59,6 +60,6 @@ def build_router() -> Router:
 
 def _feature_setups() -> list:
     """Feature modules, each with `setup(router)`; listed here so wiring stays in one place."""
-    from bot.handlers import admin_cmds, annuaire, escalation, flows, knowledge
+    from bot.handlers import admin_cmds, annuaire, escalation, knowledge
 
     return [admin_cmds.setup, knowledge.setup, annuaire.setup, flows.setup, escalation.setup]

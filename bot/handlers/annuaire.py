@@ -8,11 +8,11 @@ from annuaire.finder import Found, find, national_first, near_place
 from annuaire.model import Directory
 from annuaire.render import kind_keyboard, parse_action, pin_reply, results_reply
 from annuaire.search import Hit, near
-from bot.handlers.common import DEPARTMENTS as IDF_DEPARTMENTS
-from bot.handlers.router import Router
+from bot.handlers.router import ANY_MODE, Router
 from bot.handlers.turn import Turn
+from vvs.departements import IDF_DEPARTMENTS
 from vvs.errors import StaleAction
-from vvs.i18n import _
+from vvs.i18n import N_, _
 from vvs.state import IDLE
 from vvs.ui import Button, Reply
 
@@ -53,7 +53,7 @@ async def on_location(turn: Turn) -> None:
     if was not in (IDLE, MODE):  # a procedure in progress is kept, and shown again
         turn.conv.set_mode(was, was_data)
         turn.reply(Reply(_("Votre démarche est toujours en cours :")))
-        rerender = turn.services.extras["router"].rerender.get(was)
+        rerender = turn.router.rerender.get(was)
         if rerender is not None:
             await rerender(turn)
 
@@ -76,7 +76,7 @@ async def _show(turn: Turn, found: Found, kind: str | None) -> None:
         turn.reply(Reply(_("Je n'ai rien trouvé. Essayez un autre mot, une ville, un code "
                            "postal, ou partagez votre position.")))
         return
-    if found.outside_region:
+    if found.place and found.outside_region:
         turn.reply(Reply(_("{place} est hors d'Île-de-France : l'annuaire ne couvre que "
                            "l'Île-de-France. Les lignes nationales d'abord :").format(
                                place=html.escape(found.place.name)),
@@ -134,8 +134,8 @@ async def on_button(turn: Turn, args: list[str]) -> None:
 
 
 def setup(router: Router) -> None:
-    router.menu_items["annuaire"] = open_directory
+    router.menu_item("annuaire", N_("📍 Trouver une ressource"), order=50)(open_directory)
     router.command("annuaire", "ressources", "directory")(open_directory)
-    router.modes[MODE] = on_text
-    router.location["*"] = on_location
+    router.mode(MODE, text=on_text)
+    router.mode(ANY_MODE, location=on_location)
     router.button("a")(on_button)

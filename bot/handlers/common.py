@@ -4,27 +4,23 @@ from __future__ import annotations
 
 import html
 
+from bot.handlers import flows
 from bot.handlers.turn import Turn
+from vvs.departements import IDF_DEPARTMENTS
 from vvs.emergency import all_numbers_text
 from vvs.errors import StaleAction
-from vvs.i18n import N_, _, current_language, set_language
+from vvs.i18n import _, current_language, set_language
 from vvs.privacy import erase_user
 from vvs.ui import Button, Reply
 
-MENU_ITEMS = (
-    ("m:flow:majeur", N_("🧑 Signaler : victime majeure")),
-    ("m:flow:mineur", N_("🧒 Signaler : victime mineure")),
-    ("m:flow:ip", N_("📨 Information préoccupante")),
-    ("m:ask", N_("⚖️ Poser une question juridique")),
-    ("m:annuaire", N_("📍 Trouver une ressource")),
-    ("m:flow:victime", N_("🛡️ Je suis moi-même victime")),
-    ("m:urg", N_("🚨 Numéros d'urgence")),
-)
 
-
-def main_menu(intro: str | None = None) -> Reply:
+def main_menu(turn: Turn, intro: str | None = None) -> Reply:
     """The main menu as buttons, one per row (thumb-friendly), after an optional intro."""
-    buttons = tuple((Button(_(label), data),) for data, label in MENU_ITEMS)
+    entries = [(item.order, _(item.label), f"m:{item.key}")
+               for item in turn.router.menu_items.values()]
+    entries += flows.menu_entries(turn)  # order and labels come from the flow files
+    buttons = tuple((Button(label, data),) for _order, label, data in
+                    sorted(entries, key=lambda entry: entry[0]))
     question = _("Que souhaitez-vous faire ?")
     return Reply(f"{intro}\n\n{question}" if intro else question, buttons)
 
@@ -47,12 +43,12 @@ async def start(turn: Turn) -> None:
     """/start: greet, then the main menu (deep links open a flow directly)."""
     turn.conv.idle()
     await turn.event("start")
-    turn.reply(Reply(welcome_text()), main_menu())
+    turn.reply(Reply(welcome_text()), main_menu(turn))
 
 
 async def menu(turn: Turn) -> None:
     """/menu: the main menu; leaves nothing in progress."""
-    turn.reply(main_menu())
+    turn.reply(main_menu(turn))
 
 
 async def help_(turn: Turn) -> None:
@@ -69,7 +65,7 @@ async def help_(turn: Turn) -> None:
         "• /annuler : abandonner ce qui est en cours\n"
         "• /langue : changer de langue\n"
         "• /confidentialite et /effacer : vos données"
-    )), main_menu())
+    )), main_menu(turn))
 
 
 async def urgence(turn: Turn) -> None:
@@ -83,7 +79,7 @@ async def annuler(turn: Turn) -> None:
     was = turn.conv.mode
     turn.conv.idle()
     text = _("C'est annulé.") if was != "idle" else _("Rien n'était en cours.")
-    turn.reply(Reply(text, extra={"remove_keyboard": True}), main_menu())
+    turn.reply(Reply(text, extra={"remove_keyboard": True}), main_menu(turn))
 
 
 async def confidentialite(turn: Turn) -> None:
@@ -129,7 +125,7 @@ async def set_lang(turn: Turn, code: str) -> None:
         raise StaleAction(code)
     turn.conv.language = code
     set_language(code)
-    turn.reply(Reply(_("Langue enregistrée : français.")), main_menu())
+    turn.reply(Reply(_("Langue enregistrée : français.")), main_menu(turn))
     await turn.event("language", detail=current_language())
 
 
@@ -144,7 +140,7 @@ async def effacer(turn: Turn) -> None:
 
 async def erase_confirmed(turn: Turn) -> None:
     """Run every registered erasure step and say what was erased."""
-    report = await erase_user(turn.session, turn.user_key)
+    report = await erase_user(turn.session, turn.user_key, turn.services.erasure)
     turn.conv.idle()
     turn.conv.language = None
     turn.conv.department = None
@@ -158,15 +154,12 @@ async def erase_cancelled(turn: Turn) -> None:
     turn.reply(Reply(_("Rien n'a été effacé.")))
 
 
-DEPARTMENTS = ("75", "77", "78", "91", "92", "93", "94", "95")
-
-
 async def remember_department(turn: Turn, code: str) -> None:
     """Keep (or decline to keep) the physician's département for flows and escalations."""
     if code == "no":
         turn.reply(Reply(_("Entendu, je ne retiens rien.")))
         return
-    if code not in DEPARTMENTS:
+    if code not in IDF_DEPARTMENTS:
         raise StaleAction(code)
     turn.conv.department = code
     turn.reply(Reply(_("Département {d} retenu. Vous pouvez l'effacer avec /effacer."
@@ -175,12 +168,13 @@ async def remember_department(turn: Turn, code: str) -> None:
 
 async def unknown_command(turn: Turn) -> None:
     """Any command we do not know."""
-    turn.reply(main_menu(_("Je ne connais pas cette commande. Voici ce que je sais faire :")))
+    turn.reply(main_menu(turn, _(
+        "Je ne connais pas cette commande. Voici ce que je sais faire :")))
 
 
 async def unsupported_media(turn: Turn) -> None:
     """Stickers, photos, voice notes, files: we cannot read them, and say so."""
-    turn.reply(main_menu(_(
+    turn.reply(main_menu(turn, _(
         "Je ne lis que le texte (et une position partagée pour trouver une ressource). "
         "N'envoyez pas de photo ni de document concernant un patient. Écrivez votre "
         "question en quelques mots."
@@ -189,4 +183,5 @@ async def unsupported_media(turn: Turn) -> None:
 
 async def not_yet(turn: Turn) -> None:
     """A menu item whose feature is not available in this version."""
-    turn.reply(main_menu(_("Cette fonction n'est pas encore disponible dans cette version.")))
+    turn.reply(main_menu(turn, _(
+        "Cette fonction n'est pas encore disponible dans cette version.")))

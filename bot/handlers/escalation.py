@@ -6,7 +6,6 @@ import html
 
 from bot.handlers.router import Router
 from bot.handlers.turn import Turn
-from bot.services import Services
 from escalation import screens
 from escalation.errors import (
     AlreadyTaken,
@@ -19,9 +18,9 @@ from escalation.errors import (
 )
 from escalation.models import Escalation
 from escalation.referents import enrol_with_code
-from escalation.service import INFO, MAX_MESSAGE, EscalationConfig, EscalationService
-from escalation.texts import CATEGORIES, IDF_DEPARTMENTS, payload, taken_buttons
-from vvs.db import transaction
+from escalation.service import INFO, MAX_MESSAGE, EscalationService
+from escalation.texts import CATEGORIES, payload, taken_buttons
+from vvs.departements import IDF_DEPARTMENTS
 from vvs.errors import NotAllowed, StaleAction
 from vvs.i18n import N_, _, current_language
 from vvs.identity import identity_warning
@@ -32,18 +31,8 @@ CONTACT, MESSAGE, CONFIRM, DEPT, RELAY = (
 STEPS = (CONTACT, MESSAGE, CONFIRM, DEPT)
 
 
-async def install_escalations(services: Services) -> EscalationService:
-    """Build the service, register its jobs and outbox hooks, schedule the daily purge."""
-    service = EscalationService(services.outbox, services.jobs, services.clock,
-                                EscalationConfig.from_settings(services.settings)).install()
-    services.extras["escalations"] = service
-    async with transaction(services.sessions) as session:
-        await service.schedule_purge(session)
-    return service
-
-
 def _svc(turn: Turn) -> EscalationService:
-    return turn.services.extras["escalations"]
+    return turn.services.escalations
 
 
 def _id(value: str) -> int:
@@ -446,16 +435,12 @@ def setup(router: Router) -> None:
     router.command("mademande", "myrequest", description=N_("Votre demande à un référent"))(
         mademande)
     router.command("inscription", "enrol")(inscription)
-    router.contact[CONTACT] = on_contact
-    router.modes[CONTACT] = on_contact_text
-    router.modes[MESSAGE] = on_message_text
-    router.modes[CONFIRM] = _confirm_text
-    router.modes[RELAY] = on_relay_text
-    router.rerender[CONFIRM] = _rerender
-    router.rerender[MESSAGE] = _rerender
-    router.rerender[CONTACT] = _rerender
-    router.rerender[DEPT] = _rerender
-    router.reply_hooks.append(on_reply)
+    router.mode(CONTACT, text=on_contact_text, contact=on_contact, rerender=_rerender)
+    router.mode(MESSAGE, text=on_message_text, rerender=_rerender)
+    router.mode(CONFIRM, text=_confirm_text, rerender=_rerender)
+    router.mode(DEPT, rerender=_rerender)
+    router.mode(RELAY, text=on_relay_text)
+    router.on_reply(on_reply)
 
 
 async def _confirm_text(turn: Turn) -> None:

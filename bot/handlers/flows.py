@@ -2,20 +2,43 @@
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Any
 
 from bot.flows.engine import FlowEngine
-from bot.handlers.router import Router
+from bot.flows.model import Flows
+from bot.handlers.router import Router, TurnHandler
 from bot.handlers.turn import Turn
-from vvs.i18n import N_, _
+from vvs.errors import StaleAction
+from vvs.i18n import N_, _, current_language
 from vvs.ui import Button, Reply
 
 MODE = "flow"
-FLOWS = ("majeur", "mineur", "ip", "victime")
 
 
 def _engine(turn: Turn) -> FlowEngine:
     return FlowEngine.from_snapshot(turn.services.content)
+
+
+def flows_in_service(turn: Turn) -> Flows:
+    """The flows of the content in service (none when the flows set is not loaded)."""
+    flows = turn.services.content.sets.get("flows")
+    return flows if isinstance(flows, Flows) else Flows(MappingProxyType({}))
+
+
+def menu_entries(turn: Turn) -> list[tuple[int, str, str]]:
+    """(order, label, button data) of each flow the flow files put in the main menu."""
+    language = current_language()
+    return [(entry.order, entry.label_in(language), f"m:flow:{flow.id}")
+            for flow, entry in flows_in_service(turn).in_menu()]
+
+
+async def open_from_menu(turn: Turn, flow_id: str) -> None:
+    """`m:flow:<id>`: a menu button of a flow still in the menu."""
+    flow = flows_in_service(turn).get(flow_id)
+    if flow is None or flow.menu is None:
+        raise StaleAction(f"m:flow:{flow_id}")
+    await starter(flow_id)(turn)
 
 
 async def _apply(turn: Turn, state: dict[str, Any] | None, reply: Reply) -> None:
@@ -39,21 +62,25 @@ async def _record(turn: Turn, extra: dict[str, Any]) -> None:
                      department=extra.get("department") or turn.conv.department)
 
 
-def starter(flow_id: str):
+def starter(flow_id: str) -> TurnHandler:
     async def start(turn: Turn) -> None:
         state, reply = _engine(turn).start(flow_id, turn.conv.department)
         await _apply(turn, state, reply)
     return start
 
 
+def deep_link(turn: Turn, arg: str) -> TurnHandler | None:
+    """`/start <flow id>` opens that flow."""
+    return starter(arg) if arg in _engine(turn).flows else None
+
+
 async def signaler(turn: Turn) -> None:
-    """/signaler: which victim? (adult, minor, information préoccupante)."""
-    turn.reply(Reply(_("Qui est la victime ?"), (
-        (Button(_("🧑 Une personne majeure"), "f:s:majeur"),),
-        (Button(_("🧒 Un mineur (moins de 18 ans)"), "f:s:mineur"),),
-        (Button(_("📨 Information préoccupante"), "f:s:ip"),),
-        (Button(_("🚨 Urgence : numéros"), "m:urg"),),
-    )))
+    """/signaler: which victim? (the flows whose files have a `report` entry)."""
+    language = current_language()
+    rows = tuple((Button(entry.label_in(language), f"f:s:{flow.id}"),)
+                 for flow, entry in flows_in_service(turn).in_report())
+    turn.reply(Reply(_("Qui est la victime ?"),
+                     (*rows, (Button(_("🚨 Urgence : numéros"), "m:urg"),))))
 
 
 async def on_button(turn: Turn, args: list[str]) -> None:
@@ -77,23 +104,18 @@ async def rerender(turn: Turn) -> None:
 
 async def on_text(turn: Turn) -> None:
     """Free text during a flow: answer it as a question, then show the step again."""
-    router: Router = turn.services.extras["router"]
-    if router.idle_text is not None:
-        await router.idle_text(turn)
+    if turn.router.idle_text is not None:
+        await turn.router.idle_text(turn)
     turn.reply(Reply(_("Votre démarche est toujours en cours :")))
     await rerender(turn)
 
 
 def setup(router: Router) -> None:
-    for flow_id in FLOWS:
-        start = starter(flow_id)
-        router.menu_items[f"flow:{flow_id}"] = start
-        router.deep_links[flow_id] = start
+    router.on_deep_link(deep_link)
     router.command("signaler", "report", description=N_("Signaler des violences"))(signaler)
     router.command("ip", description=N_("Information préoccupante"))(starter("ip"))
     router.command("victime", "victim", description=N_("Je suis victime"))(
         starter("victime"))
     router.button("f")(on_button)
-    router.modes[MODE] = on_text
-    router.rerender[MODE] = rerender
+    router.mode(MODE, text=on_text, rerender=rerender)
 

@@ -57,8 +57,8 @@ async def on_button(turn: Turn, args: list[str]) -> None:
 
 
 def setup(router: Router) -> None:
-    router.idle_text = ask
-    router.menu_items["ask"] = invite
+    router.on_idle_text(ask)
+    router.menu_item("ask", N_("⚖️ Poser une question juridique"), order=40)(invite)
     router.command("question", "fiches", "themes", description=N_("Questions juridiques"))(
         themes)
     router.button("k")(on_button)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import io
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from functools import partial
 from typing import Any, TypeVar
 
 from telegram import (
@@ -71,6 +73,12 @@ def split_text(text: str, limit: int = MESSAGE_MAX_CHARS) -> list[str]:
     return chunks
 
 
+def retry_after_seconds(exc: RetryAfter) -> float:
+    """The wait a 429 asks for, in seconds (PTB gives an int or a timedelta)."""
+    wait = exc.retry_after
+    return wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+
+
 MAX_INLINE_WAIT = 10.0  # longer flood waits surface as an error rather than a frozen chat
 
 
@@ -82,8 +90,7 @@ async def with_retry(call: Callable[[], Awaitable[T]]) -> T:
     try:
         return await call()
     except RetryAfter as exc:
-        wait = exc.retry_after
-        seconds = wait.total_seconds() if hasattr(wait, "total_seconds") else float(wait)
+        seconds = retry_after_seconds(exc)
         if seconds > MAX_INLINE_WAIT:
             raise
         await asyncio.sleep(seconds)
@@ -101,15 +108,17 @@ async def send_reply(bot: Bot, chat_id: int, reply: Reply) -> Message | None:
         parts = split_text(reply.text)
         for i, part in enumerate(parts):
             markup = reply_markup(reply) if i == len(parts) - 1 else None
-            last = await with_retry(lambda p=part, m=markup: bot.send_message(
-                chat_id, p, parse_mode=ParseMode.HTML, reply_markup=m,
-                disable_web_page_preview=True))
+            last = await with_retry(partial(
+                bot.send_message, chat_id, part, parse_mode=ParseMode.HTML,
+                reply_markup=markup, disable_web_page_preview=True))
     for doc in reply.documents:
-        await with_retry(lambda d=doc: bot.send_document(
-            chat_id, io.BytesIO(d.content), filename=d.filename, caption=d.caption or None))
+        await with_retry(partial(
+            bot.send_document, chat_id, io.BytesIO(doc.content), filename=doc.filename,
+            caption=doc.caption or None))
     for venue in reply.venues:
-        await with_retry(lambda v=venue: bot.send_venue(
-            chat_id, v.lat, v.lon, v.title[:100], v.address[:100] or "-"))
+        await with_retry(partial(
+            bot.send_venue, chat_id, venue.lat, venue.lon, venue.title[:100],
+            venue.address[:100] or "-"))
     return last
 
 

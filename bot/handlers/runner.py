@@ -28,11 +28,8 @@ MAX_TEXT = 2000  # longer free text is refused politely: nobody types a question
 
 
 def services_of(context: ContextTypes.DEFAULT_TYPE) -> Services:
-    return context.application.bot_data["services"]
-
-
-def router_of(context: ContextTypes.DEFAULT_TYPE) -> Router:
-    return context.application.bot_data["router"]
+    services: Services = context.application.bot_data["services"]
+    return services
 
 
 async def on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -64,7 +61,7 @@ async def on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     if update.callback_query:
         await update.callback_query.answer()
-    turn = await _run_turn(update, services, router_of(context))
+    turn = await _run_turn(update, services, services.router)
     if turn.edit_pressed and turn.message_id:
         await edit_keyboard(context.bot, chat.id, turn.message_id)
     await _deliver(context.bot, services, turn)
@@ -124,8 +121,8 @@ async def _run_turn(update: Update, services: Services, router: Router) -> Turn:
         if not private:  # a group never reads nor changes the member's private conversation
             conv = Conversation(conv.user_key, language=conv.language,
                                 department=conv.department)
-        turn = Turn(services, session, conv, user.id, chat.id, chat.type, user.first_name,
-                    user.username)
+        turn = Turn(services, router, session, conv, user.id, chat.id, chat.type,
+                    user.first_name, user.username)
         _fill(turn, update)
         if conv.expired_mode:
             turn.reply(Reply(_(
@@ -155,8 +152,8 @@ def _fill(turn: Turn, update: Update) -> None:
     if msg.location:
         turn.location = (msg.location.latitude, msg.location.longitude)
     if msg.contact:
-        turn.contact_phone = msg.contact.phone_number if msg.contact.user_id == msg.from_user.id \
-            else None
+        own = msg.from_user is not None and msg.contact.user_id == msg.from_user.id
+        turn.contact_phone = msg.contact.phone_number if own else None
 
 
 async def _dispatch(turn: Turn, update: Update, router: Router) -> None:
@@ -175,7 +172,7 @@ async def _dispatch(turn: Turn, update: Update, router: Router) -> None:
             await _on_text(turn, router)
         elif update.effective_message and update.effective_message.text is not None:
             turn.reply(Reply(_("Votre message est vide. Écrivez votre question en quelques "
-                               "mots, ou utilisez le menu.")), common.main_menu())
+                               "mots, ou utilisez le menu.")), common.main_menu(turn))
         else:
             await common.unsupported_media(turn)
     except StaleAction:
@@ -189,7 +186,7 @@ async def _dispatch(turn: Turn, update: Update, router: Router) -> None:
         else:
             if turn.callback is None:  # typed text the mode can no longer use: leave it
                 turn.conv.idle()
-            turn.reply(common.main_menu())
+            turn.reply(common.main_menu(turn))
 
 
 async def _by_mode(turn: Turn, table: dict, fallback) -> None:
@@ -205,10 +202,12 @@ async def _on_command(turn: Turn, router: Router) -> None:
     if handler is None:
         await common.unknown_command(turn)
         return
-    if name == "start" and args and args[0] in router.deep_links:
+    deep_link = router.deep_links(turn, args[0]) if name == "start" and args \
+        and router.deep_links else None
+    if deep_link is not None:
         turn.conv.idle()
         await turn.event("start", detail="deeplink")
-        await router.deep_links[args[0]](turn)
+        await deep_link(turn)
         return
     await handler(turn)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -12,12 +12,16 @@ from vvs.events import record_event
 from vvs.state import Conversation
 from vvs.ui import Reply
 
+if TYPE_CHECKING:  # the router's tables hold functions of a Turn
+    from bot.handlers.router import Router
+
 
 @dataclass
 class Turn:
     """What a handler function receives; it appends `Reply`s and edits `conv`."""
 
     services: Services
+    router: Router
     session: AsyncSession
     conv: Conversation
     user_id: int

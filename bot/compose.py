@@ -1,0 +1,115 @@
+"""The composition root: settings → every part of the service, in dependency order.
+
+    content → database → state, flood guard → outbox writer, job scheduler → escalations
+    → Bot → sender → outbox (with the escalations' hooks) → job queue (with their handlers)
+    → router → Application → Services
+
+Each part receives what it uses at construction; nothing is patched afterwards and no
+registry is filled by an import. The entry point, the demo, `vvs-admin`, the tests and the
+benchmarks all build the service here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+from collections.abc import AsyncIterator, Sequence
+from datetime import timedelta
+from typing import Any
+
+from telegram.ext import AIORateLimiter, ExtBot
+from telegram.request import HTTPXRequest
+
+from bot.app import build_application
+from bot.demo import DEMO_TOKEN
+from bot.handlers import build_router
+from bot.sender import make_sender
+from bot.services import Services
+from escalation.service import EscalationConfig, EscalationService
+from vvs import events, outbox, state
+from vvs.clock import Clock, SystemClock
+from vvs.content import ContentRegistry, ContentSet
+from vvs.db import make_engine, make_session_factory, transaction
+from vvs.flood import FloodGuard
+from vvs.jobs import JobQueue, JobScheduler
+from vvs.migrate import upgrade
+from vvs.outbox import Outbox, OutboxWriter
+from vvs.settings import Settings
+
+POOL_SIZE = 256  # what PTB's builder gives a bot: updates of many users are sent at once
+
+
+def default_content_sets() -> list[ContentSet]:
+    """Every admin-edited file set, in load order (later sets may check earlier ones)."""
+    from annuaire.loader import AnnuaireSet
+    from bot.flows.loader import FlowSet
+    from knowledge.loader import KnowledgeSet
+
+    return [KnowledgeSet(), AnnuaireSet(), FlowSet()]
+
+
+def make_bot(token: str, base_url: str, *, base_file_url: str | None = None,
+             rate_limit: bool = True) -> ExtBot[Any]:
+    """The Bot API client. `rate_limit=False` only for benchmarks of our own processing
+    against the stand-in: Telegram itself caps a bot at about 30 messages a second."""
+    extra: dict[str, Any] = {"base_file_url": base_file_url} if base_file_url else {}
+    return ExtBot(token, base_url=base_url, request=HTTPXRequest(connection_pool_size=POOL_SIZE),
+                  get_updates_request=HTTPXRequest(connection_pool_size=1),
+                  rate_limiter=AIORateLimiter(max_retries=0) if rate_limit else None, **extra)
+
+
+async def compose(settings: Settings, *, clock: Clock | None = None,
+                  content_sets: Sequence[ContentSet] | None = None, migrate: bool = True,
+                  token: str | None = None, base_url: str | None = None,
+                  base_file_url: str | None = None, updater: bool = True,
+                  rate_limit: bool = True) -> Services:
+    """Build the whole service; content is validated (raises ContentInvalid).
+
+    `token` and `base_url` default to the settings (the demo, the tests and the benchmarks
+    point them at the local stand-in). Nothing is started: see `bot.lifecycle.started`.
+    """
+    clock = clock or SystemClock()
+    registry = ContentRegistry(settings.content_dir, content_sets
+                               if content_sets is not None else default_content_sets())
+    registry.load_initial()
+    engine = make_engine(settings.resolved_database_url())
+    if migrate:
+        await upgrade(engine)
+    sessions = make_session_factory(engine)
+    escalations = EscalationService(OutboxWriter(clock), JobScheduler(clock), clock,
+                                    EscalationConfig.from_settings(settings))
+    secret = settings.telegram_bot_token
+    bot = make_bot(token or (secret.get_secret_value() if secret else DEMO_TOKEN),
+                   base_url or settings.telegram_api_base_url, base_file_url=base_file_url,
+                   rate_limit=rate_limit)
+    router = build_router()
+    services = Services(
+        settings=settings, clock=clock, engine=engine, sessions=sessions, registry=registry,
+        state=state.StateStore(clock, timedelta(hours=settings.state_expiry_hours)),
+        flood=FloodGuard(settings.flood_rate_per_second, settings.flood_burst),
+        pseudonym_key=settings.resolved_pseudonym_key(),
+        escalations=escalations,
+        erasure=(escalations.erasure_step(), state.ERASURE, outbox.ERASURE, events.ERASURE),
+        bot=bot,
+        outbox=Outbox(sessions, clock, make_sender(bot), hooks=escalations.outbox_hooks(),
+                      alert_chat_ids=settings.admin_ids),
+        jobs=JobQueue(sessions, clock, f"{socket.gethostname()}-{os.getpid()}",
+                      escalations.job_handlers()),
+        router=router,
+        application=build_application(bot, updater=updater),
+    )
+    services.application.bot_data["services"] = services  # how PTB callbacks reach it
+    async with transaction(sessions) as session:
+        await escalations.schedule_purge(session)
+    return services
+
+
+@contextlib.asynccontextmanager
+async def composed(settings: Settings, **options: Any) -> AsyncIterator[Services]:
+    """`compose`, then close the database engine on the way out."""
+    services = await compose(settings, **options)
+    try:
+        yield services
+    finally:
+        await services.engine.dispose()
