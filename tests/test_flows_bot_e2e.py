@@ -123,11 +123,8 @@ async def test_victim_route_to_its_end_then_referent_offer(db, tmp_path: Path) -
         assert "17" in texts(sent) or "112" in texts(sent)  # safety first
         await chat.press("Oui")
         sent = await chat.press("Agression")
-        for _ in range(4):  # care, complaint, declaration, CDOM support
-            sent = await chat.press("Continuer")
-        assert "Salarié" in " ".join(buttons(sent))
+        assert "Salarié" in " ".join(buttons(sent))  # no information screen on the way
         await chat.press("Libéral")
-        sent = await chat.press("Continuer")  # prevention → which département
         sent = await chat.press("Hauts-de-Seine")
         end = texts(sent)
         assert "Conseil départemental" in end or "CDOM" in end

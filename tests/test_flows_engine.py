@@ -68,14 +68,15 @@ SCENARIOS = [
     ("ip, but a doubt", "ip",
      ["Non", "Je ne sais pas", "93"], "mineur:doute", ["<b>119</b>"]),
     ("physician victim in danger, salaried", "victime",
-     ["Non, je suis en danger", "Agression", "Salarié", "92"], "victime:contact-cdom",
+     ["Non, je suis en danger", "Agression", "Salarié", "92"], "victime:contact-cdom-salarie",
      ["<b>17</b>", "<b>114</b> par SMS", "certificat médical initial", "ITT",
-      "adresse professionnelle", "2025-623", "art. 4", "qu'avec son accord", "art. 10-2",
-      "accord écrit", "URPS", "Observatoire de la sécurité des médecins", "L.4123-1",
-      "protection fonctionnelle", "Prévenir au cabinet", "CDOM 92", "01 00 00 00 00"]),
+      "adresse professionnelle", "2025-623", "art. 4", "avec son accord", "art. 10-2",
+      "accord écrit", "votre employeur", "Observatoire de la sécurité des médecins",
+      "L.4123-1", "protection fonctionnelle", "CDOM 92", "01 00 00 00 00", "0800 288 038"]),
     ("physician victim, private practice", "victime",
      ["Oui", "Agression", "Libéral", "75"], "victime:contact-cdom",
-     ["Déclarer l'incident", "Non trouvé dans l'annuaire"]),
+     ["Observatoire de la sécurité des médecins", "URPS", "diagnostic de sécurité du cabinet",
+      "Non trouvé dans l'annuaire", "0800 288 038"]),
     ("sexist and sexual violence by a colleague", "victime",
      ["Oui", "Violences sexistes", "92"], "victime:vss-contact",
      ["3919", "116 006", "signalement-violences-sexuelles-sexistes.gouv.fr",
@@ -161,8 +162,8 @@ def test_every_step_and_outcome_renders_within_limits(eng) -> None:
                 data = button_data(reply)
                 assert "m:urg" in data, f"{flow.id}:{node_id} has no emergency button"
                 assert all(len(d.encode()) <= CALLBACK_MAX_BYTES for d in data)
-                if isinstance(node, Outcome):
-                    assert "identité du patient" in reply.text
+                if isinstance(node, Outcome):  # a reminder for patients' flows only
+                    assert ("identité du patient" in reply.text) is flow.patient
 
 
 def test_back_goes_to_the_previous_question_and_forgets_its_answer(eng) -> None:
@@ -277,8 +278,25 @@ def test_resume_restarts_when_the_content_changed(eng) -> None:
 
 def test_state_survives_json_at_every_step(eng) -> None:
     state, _ = eng.start("victime", "92")
-    for data in ("f:c:securite:1", "f:n:urgence", "f:c:nature:0", "f:n:soins"):
+    for data in ("f:c:securite:1", "f:n:urgence", "f:c:nature:0", "f:c:exercice:0"):
         state = json.loads(json.dumps(state))
         state, _ = eng.handle(state, data)
-    assert state["step"] == "plainte"
+    assert state["step"] == "departement-liberal"
     assert json.loads(json.dumps(state)) == state
+
+
+def test_victim_route_asks_before_it_informs_and_fits_its_recap(eng) -> None:
+    """Safety first, then the two choices and the département: no information screen on the
+    way (the details are one tap away); the recap fits the answers; no patient footer."""
+    done = walk(eng, "victime", ["Oui", "Agression", "Libéral", "93"])
+    assert len(done.texts) == 5  # safety, nature, practice, département, outcome
+    assert "employeur" not in done.reply.text and "URPS" in done.reply.text
+    assert "identité du patient" not in done.reply.text
+    assert "0800 288 038" in done.reply.text  # the Ordre's support line on the last screen
+    salaried = walk(eng, "victime", ["Oui", "Agression", "Salarié", "93"])
+    assert "protection fonctionnelle" in salaried.reply.text
+    assert "URPS" not in salaried.reply.text
+    vss = walk(eng, "victime", ["Oui", "Violences sexistes", "93"])
+    assert len(vss.texts) == 4 and "identité du patient" not in vss.reply.text
+    minor = walk(eng, "mineur", ["Non", "Oui, des faits", "93"])
+    assert "identité du patient" in minor.reply.text  # patients' flows keep the reminder

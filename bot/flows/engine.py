@@ -192,7 +192,8 @@ class FlowEngine:
         flow, node = self._node(state)
         extra = dict(event or {})
         if isinstance(node, Outcome):
-            return Reply(self._outcome_text(node, state), self._outcome_buttons(node, state, flow),
+            return Reply(self._outcome_text(node, state, flow),
+                         self._outcome_buttons(node, state, flow),
                          extra=extra)
         return Reply(self._step_text(flow, node, state), self._step_buttons(node, state),
                      extra=extra)
@@ -230,7 +231,7 @@ class FlowEngine:
         """Resolve the outcome's addressee with the directory snapshot."""
         return RESOLVERS[outcome.addressee](self.directory, department)
 
-    def _outcome_text(self, outcome: Outcome, state: State) -> str:
+    def _outcome_text(self, outcome: Outcome, state: State, flow: Flow) -> str:
         department = state.get("department")
         parts = [f"<b>{_esc(outcome.title)}</b>", fmt(outcome.now)]
         lines = self.addressees(outcome, department)
@@ -244,7 +245,8 @@ class FlowEngine:
                 parts.append(f"<b>{_(title)}</b>\n{fmt(body)}")
         basis = "\n".join(f"• {_esc(t)}" for _i, t in self._basis(outcome))
         parts.append(f"<b>{_('Base légale')}</b>\n{basis}")
-        parts.append(f"<i>{_(PRIVACY)}</i>")
+        if flow.patient:  # not for a physician who is the victim
+            parts.append(f"<i>{_(PRIVACY)}</i>")
         return "\n\n".join(parts)
 
     def _outcome_buttons(self, outcome: Outcome, state: State,

@@ -30,7 +30,8 @@ ROOT = Path(__file__).resolve().parents[2]
 # Ids travel in callback data (`f:c:<step>:<n>`, 64 bytes at most): keep them short and plain.
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 CATEGORY_RE = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
-FLOW_FIELDS = {"id", "title", "category", "start", "steps", "outcomes", "menu", "report"}
+FLOW_FIELDS = {"id", "title", "category", "start", "steps", "outcomes", "menu", "report",
+               "patient"}
 ENTRY_FIELDS = {"order", "label", "label_en"}
 STEP_FIELDS = {"id", "type", "text", "choices", "next", "goto"}
 CHOICE_FIELDS = {"label", "next"}
@@ -120,9 +121,18 @@ def parse_flow(path: Path, root: Path) -> tuple[Flow | None, list[ContentError]]
                 start=shape.text(top, "start", "parcours"),
                 steps=MappingProxyType({s.id: s for s in steps}),
                 outcomes=MappingProxyType({o.id: o for o in outcomes}), file=file,
-                menu=_parse_entry(shape, top, "menu"), report=_parse_entry(shape, top, "report"))
+                menu=_parse_entry(shape, top, "menu"), report=_parse_entry(shape, top, "report"),
+                patient=_flag(shape, top, "patient", True, "parcours"))
     _duplicates(shape, steps, outcomes)
     return flow, shape.findings
+
+
+def _flag(shape: _Shape, item: yamlfile.LineDict, key: str, default: bool, where: str) -> bool:
+    value = item.get(key, default)
+    if not isinstance(value, bool):
+        shape.error(item.line_of(key), key, f"{where} : true ou false attendu")
+        return default
+    return value
 
 
 def _items(shape: _Shape, top: yamlfile.LineDict, key: str, parse: Any) -> list[Any]:
@@ -207,10 +217,7 @@ def _parse_outcome(shape: _Shape, raw: Any, line: int) -> Outcome | None:
     out_id = shape.ident(item, "id", "issue")
     where = f"issue « {out_id or '?'} »"
     shape.unknown(item, OUTCOME_FIELDS, where)
-    referent = item.get("referent", False)
-    if not isinstance(referent, bool):
-        shape.error(item.line_of("referent"), "referent", f"{where} : true ou false attendu")
-        referent = False
+    referent = _flag(shape, item, "referent", False, where)
     category = shape.text(item, "category", where, required=False) or None
     if category and not CATEGORY_RE.match(category):
         shape.error(item.line_of("category"), "category", f"{where} : catégorie invalide")

@@ -88,6 +88,7 @@ class Flow:
     file: str = ""
     menu: Entry | None = None
     report: Entry | None = None
+    patient: bool = True  # about a patient: screens remind not to type their identity
 
     def node(self, node_id: str) -> Step | Outcome | None:
         """The step or outcome with this id."""
