@@ -84,7 +84,7 @@ async def serve_demo(settings: Settings, stop: asyncio.Event) -> None:
             install_signals(stop, services)
             return services.application
 
-        await run_demo(build)
+        await run_demo(build, save_dir=settings.data_dir / "demo")
 
 
 def main() -> None:

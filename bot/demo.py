@@ -12,6 +12,7 @@ import contextlib
 import inspect
 import sys
 import threading
+import time
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, TextIO
@@ -25,18 +26,23 @@ AppFactory = Callable[[str], Application | Awaitable[Application]]
 DEMO_TOKEN = "123456:DEMO-TOKEN"
 DEMO_USER_ID = 1001
 QUIT = frozenset({"quit", "exit", "quitter", "q"})
+DEMO_POSITION = (48.8566, 2.3522)  # Paris, Hôtel de Ville: what « loc » alone shares
+DEMO_PHONE = "+33600000000"  # an obviously fictitious number: what « tel » alone shares
+MAX_BUTTON_DIGITS = 2  # "93000" is a postcode, not button n°93000
 BANNER = """\
 Démo de l'assistant VVS — conversation locale, rien ne part vers Telegram.
-Tapez un message ou une commande (/start), un numéro pour appuyer sur un bouton,
-« loc 48.85 2.35 » pour partager une position, « quit » (ou Ctrl-D) pour sortir.
+Tapez un message ou une commande (/start), un numéro (1 à 99) pour appuyer sur un bouton,
+« loc » (ou « loc 48.85 2.35 ») pour partager une position, « tel » (ou « tel 06… ») pour
+partager votre numéro, « quit » (ou Ctrl-D) pour sortir.
 """
 
 
 class Transcript:
-    """Prints what the bot sends, as a physician would see it in Telegram."""
+    """Prints what the bot sends to the demo physician, as they would see it in Telegram;
+    messages to other chats (a referent's notification) are not theirs to see."""
 
-    def __init__(self, output: TextIO, save_dir: Path) -> None:
-        self.output, self.save_dir = output, save_dir
+    def __init__(self, output: TextIO, save_dir: Path, user_id: int | None = None) -> None:
+        self.output, self.save_dir, self.user_id = output, save_dir, user_id
 
     def write(self, text: str) -> None:
         """Write and flush (the output may be a terminal shared with the prompt)."""
@@ -45,6 +51,8 @@ class Transcript:
 
     def on_call(self, call: Call) -> None:
         """Show one recorded Bot API call, if the user would see something."""
+        if self.user_id is not None and call.chat_id not in (None, self.user_id):
+            return
         if not call.took_effect:
             self.write(f"  [erreur de l'API {call.method} : {call.description}]\n")
             return
@@ -101,7 +109,7 @@ class Transcript:
             return
         document = message.document
         self.save_dir.mkdir(parents=True, exist_ok=True)
-        path = self.save_dir / (Path(document.filename).name or "document")
+        path = _free_path(self.save_dir / (Path(document.filename).name or "document"))
         path.write_bytes(document.content)
         shown = path.as_posix() if path.is_absolute() else f"./{path.as_posix()}"
         self._bot(f"[document: {path.name}, {len(document.content)} octets, saved to {shown}]")
@@ -119,6 +127,15 @@ class Transcript:
 
     def _show_sendLocation(self, call: Call) -> None:
         self._bot(f"[position : {call.params.get('latitude')}, {call.params.get('longitude')}]")
+
+
+def _free_path(path: Path) -> Path:
+    """`path`, or `name-2.pdf`, `name-3.pdf`…: each document keeps its own file."""
+    candidate, number = path, 1
+    while candidate.exists():
+        number += 1
+        candidate = path.with_name(f"{path.stem}-{number}{path.suffix}")
+    return candidate
 
 
 async def stdin_lines(stream: TextIO | None = None) -> AsyncIterator[str]:
@@ -155,10 +172,12 @@ class Demo:
         words = line.split()
         if not words:
             return None
-        if line.isdigit():
+        if line.isdigit() and len(line) <= MAX_BUTTON_DIGITS:
             return self._press(int(line))
         if words[0].lower() == "loc":
             return self._location(words[1:])
+        if words[0].lower() == "tel":
+            return self._contact("".join(words[1:]) or DEMO_PHONE)
         return self.api.send_text(self.user_id, line, first_name=self.first_name,
                                   language_code=self.language_code)
 
@@ -175,13 +194,19 @@ class Demo:
 
     def _location(self, args: list[str]) -> int | None:
         try:
-            latitude, longitude = (float(x.replace(",", ".")) for x in args)
+            latitude, longitude = (float(x.replace(",", ".")) for x in args) if args \
+                else DEMO_POSITION
         except ValueError:
-            self.transcript.write("  (usage : loc 48.85 2.35)\n")
+            self.transcript.write("  (usage : loc, ou loc 48.85 2.35)\n")
             return None
         return self.api.send_location(self.user_id, latitude, longitude,
                                       first_name=self.first_name,
                                       language_code=self.language_code)
+
+    def _contact(self, phone: str) -> int:
+        """Share one's own phone number, as Telegram's "share my number" button does."""
+        return self.api.send_contact(self.user_id, phone, self.first_name,
+                                     language_code=self.language_code)
 
     def _busy(self) -> bool:
         processor = self.application.update_processor
@@ -237,10 +262,12 @@ async def run_demo(build_application: AppFactory, *, lines: AsyncIterable[str] |
     output = output or sys.stdout
     if echo is None:
         echo = lines is not None or not sys.stdin.isatty()
-    async with FakeBotAPI(token=DEMO_TOKEN) as api:
+    # Update ids above any earlier session's: the bot keeps the ids it processed.
+    first_update_id = int(time.time() * 1000)
+    async with FakeBotAPI(token=DEMO_TOKEN, first_update_id=first_update_id) as api:
         application = await _build(build_application, api.base_url)
         api.token = application.bot.token  # the stand-in answers whatever token it was given
-        transcript = Transcript(output, save_dir)
+        transcript = Transcript(output, save_dir, user_id)
         unsubscribe = api.subscribe(transcript.on_call)
         demo = Demo(api, application, transcript, user_id, first_name, language_code, settle)
         try:

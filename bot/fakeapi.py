@@ -333,7 +333,7 @@ class FakeBotAPI:
     def __init__(self, token: str = "123456:TEST-TOKEN", *, host: str = "127.0.0.1",
                  port: int = 0, bot_username: str = "assistant_vvs_bot",
                  bot_first_name: str = "Assistant VVS", clock: Clock | None = None,
-                 strict_chats: bool = False) -> None:
+                 strict_chats: bool = False, first_update_id: int = 100_001) -> None:
         self.token = token
         self.host, self.port = host, port
         self.bot_username, self.bot_first_name = bot_username, bot_first_name
@@ -356,7 +356,9 @@ class FakeBotAPI:
         self._files: dict[str, _StoredFile] = {}
         self._listeners: list[Callable[[Call], None]] = []
         self._current_call: Call | None = None
-        self._update_ids = count(100_001)
+        # Telegram's update ids only grow; a stand-in restarted against the same database
+        # (the demo) must start above the ids it used before, or they are dropped as seen.
+        self._update_ids = count(first_update_id)
         self._ids = count(1)
         self._mark = 0
         self._poll_generation = 0

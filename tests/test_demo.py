@@ -48,6 +48,17 @@ async def on_location(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     await update.message.reply_venue(loc.latitude, loc.longitude, "UMJ", "1 rue de Paris")
 
 
+async def on_contact(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Acknowledge a shared phone number."""
+    await update.message.reply_text(f"Numéro reçu : {update.message.contact.phone_number}")
+
+
+async def on_notify(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Write to another chat (a referent) and to the user."""
+    await context.bot.send_message(999, "Nouvelle demande pour le référent")
+    await update.message.reply_text("Demande envoyée")
+
+
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Echo."""
     await update.message.reply_text(f"Écho : {update.message.text}")
@@ -64,6 +75,8 @@ def echo_factory(base_url: str) -> Application:
            .post_init(post_init).build())
     app.add_handler(CommandHandler("start", on_start))
     app.add_handler(CommandHandler("doc", on_doc))
+    app.add_handler(CommandHandler("notify", on_notify))
+    app.add_handler(MessageHandler(filters.CONTACT, on_contact))
     app.add_handler(CallbackQueryHandler(on_button))
     app.add_handler(MessageHandler(filters.LOCATION, on_location))
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, on_text))
@@ -106,7 +119,7 @@ async def test_transcript_of_a_short_conversation(tmp_path: Path) -> None:
 async def test_bad_input_and_end_of_input(tmp_path: Path) -> None:
     transcript = await run(tmp_path, "", "7", "loc nowhere")
     assert "(pas de bouton n°7)" in transcript
-    assert "(usage : loc 48.85 2.35)" in transcript
+    assert "(usage : loc, ou loc 48.85 2.35)" in transcript
     assert transcript.endswith("vous> \n")  # Ctrl-D: a clean line, no traceback
 
 
@@ -117,3 +130,37 @@ async def test_async_factory_is_awaited(tmp_path: Path) -> None:
     transcript = await run(tmp_path, "salut", factory=factory)
     assert "bot> Écho : salut" in transcript
 
+
+
+async def test_postcode_phone_position_other_chats_and_one_file_per_document(
+        tmp_path: Path) -> None:
+    transcript = await run(tmp_path, "/start", "93000", "tel", "tel 06 12 34 56 78", "loc",
+                           "/notify", "/doc", "/doc")
+    assert "bot> Écho : 93000" in transcript  # a postcode is text, not button n°93000
+    assert "Numéro reçu : +33600000000" in transcript
+    assert "Numéro reçu : 0612345678" in transcript
+    assert "(48.8566, 2.3522)" in transcript  # « loc » alone shares a position
+    assert "Demande envoyée" in transcript and "pour le référent" not in transcript
+    assert (tmp_path / "demo" / "fiche.pdf").exists()
+    assert (tmp_path / "demo" / "fiche-2.pdf").exists()
+
+
+async def test_the_real_demo_answers_again_after_a_restart_in_the_same_folder(
+        tmp_path: Path) -> None:
+    """`python -m bot` without a token, twice in the same data folder: the second session is
+    answered too (its stand-in used to number updates from the same id, and the bot dropped
+    them as already processed)."""
+    import asyncio
+    import os
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"}
+    env.update({"DATA_DIR": str(tmp_path / "data"), "DATABASE_URL": ""})
+    for _session in range(2):
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", cwd=tmp_path, env=env,
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE)
+        out, err = await asyncio.wait_for(proc.communicate(b"/urgence\nquit\n"), 90)
+        assert proc.returncode == 0, err.decode()[-2000:]
+        assert "112" in out.decode(), out.decode()[-2000:]

@@ -38,6 +38,8 @@ async def test_minor_offence_to_signalement_with_pdf(db, tmp_path: Path) -> None
         sent = await chat.press("Modèle de signalement")
         docs = [m.document for m in sent if m.document is not None]
         assert len(docs) == 1 and docs[0].filename.endswith(".pdf")
+        # The caption is shown once, with the document (it was also sent as a text message).
+        assert sum("Modèle indicatif" in m.plain for m in sent) == 1
         text = pdf_text(docs[0].content, tmp_path)
         assert "modèle indicatif" in text.lower()
         assert "Bobigny" in text and "226-14" in text

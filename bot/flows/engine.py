@@ -284,7 +284,8 @@ class FlowEngine:
             basis=tuple(self._basis(node)), answers=self._answers(state),
             department=state.get("department"), today=today or dt.date.today())
         doc = documents.build(kind, ctx)
-        return Reply(_esc(doc.caption), documents=(doc,),
+        # The caption travels with the document: no separate text (it showed twice).
+        return Reply("", documents=(doc,),
                      extra={"event": "flow_document", "flow": flow.id, "outcome": node.id,
                             "kind": kind})
 
