@@ -15,6 +15,7 @@ from annuaire.model import (
     CHANNEL_TYPES,
     GEO_PRECISIONS,
     KINDS,
+    SHORT_MAX,
     STATUSES,
     USES,
     Channel,
@@ -26,11 +27,11 @@ from vvs.content import ContentError
 from vvs.i18n import _
 
 SUBDIR = "annuaire/data"
-FIELDS = ("id", "name", "kind", "aliases", "department", "serves", "commune", "postcode",
+FIELDS = ("id", "name", "short", "kind", "aliases", "department", "serves", "commune", "postcode",
           "address", "channels", "website", "hours", "lat", "lon", "geo_precision",
           "audience", "source", "verified_on", "status", "notes", "caution")
-TEXT_FIELDS = ("name", "commune", "address", "website", "hours", "source", "notes", "postcode",
-               "caution")
+TEXT_FIELDS = ("name", "short", "commune", "address", "website", "hours", "source", "notes",
+               "postcode", "caution")
 CHANNEL_FIELDS = ("type", "value", "uses", "instructions", "source", "source_date",
                   "verified_on", "hours", "notes")
 # Fields replaced by `channels`: named in the error so an admin knows what to write instead.
@@ -138,7 +139,7 @@ class _Checker:
             channels = tuple(c if c.verified_on else replace(c, verified_on=verified_on)
                              for c in channels)
         return Entry(
-            id=entry_id or "", name=values["name"] or "", kind=kind or "",
+            id=entry_id or "", name=values["name"] or "", short=values["short"], kind=kind or "",
             source=values["source"] or "", status=status or "to_verify",
             aliases=self.strings("aliases"), department=department, serves=serves,
             commune=values["commune"], postcode=values["postcode"], address=values["address"],
@@ -178,7 +179,10 @@ class _Checker:
             self.error("geo_precision", _("précision inconnue : address, commune ou vide"))
 
     def no_internal_notes(self, values: Mapping[str, str | None]) -> None:
-        for key in ("name", "address", "commune", "hours", "caution"):
+        if values["short"] and len(values["short"]) > SHORT_MAX:
+            self.error("short", _("nom court trop long : {n} caractères au plus")
+                       .format(n=SHORT_MAX))
+        for key in ("name", "short", "address", "commune", "hours", "caution"):
             if values[key] and _INTERNAL_NOTE.search(values[key] or ""):
                 self.error(key, _("note interne dans un champ affiché aux médecins : "
                                   "la mettre dans « notes »"))
@@ -366,15 +370,18 @@ def parse_file(path: Path, root: Path, gazetteer: Gazetteer
 
 
 def check_duplicates(entries: list[Entry]) -> list[ContentError]:
-    """An error for every id already used by an earlier entry (in any file)."""
-    seen: dict[str, Entry] = {}
+    """An error for every id, or short name, already used by an earlier entry (any file):
+    buttons must tell entries apart."""
     findings = []
-    for entry in entries:
-        first = seen.setdefault(entry.id, entry)
-        if first is not entry:
-            findings.append(ContentError(entry.file, entry.line, "id", _(
-                "identifiant « {id} » déjà utilisé ({file}:{line})").format(
-                    id=entry.id, file=first.file, line=first.line)))
+    for field in ("id", "short"):
+        seen: dict[str, Entry] = {}
+        for entry in entries:
+            value = getattr(entry, field)
+            first = seen.setdefault(value, entry) if value else entry
+            if first is not entry:
+                findings.append(ContentError(entry.file, entry.line, field, _(
+                    "« {value} » déjà utilisé ({file}:{line})").format(
+                        value=value, file=first.file, line=first.line)))
     return findings
 
 

@@ -63,6 +63,7 @@ NOT_KIND_PHRASES: tuple[str, ...] = ("tribunal pour enfants", "tribunal pour enf
 TERRITORIAL_KINDS = frozenset({"crip", "parquet", "cdom", "uaped", "umj"})
 AUDIENCES = ("adults", "minors", "physicians")
 STATUSES = ("verified", "to_verify")
+SHORT_MAX = 32  # a button label that fits a phone's width
 GEO_PRECISIONS = ("address", "commune")
 
 # How a channel is reached. A phone number, an e-mail address, a postal address for a letter,
@@ -143,6 +144,7 @@ class Entry:
     kind: str
     source: str
     status: str = "to_verify"
+    short: str | None = None  # a label for buttons, told apart from every other entry's
     aliases: tuple[str, ...] = ()
     department: str | None = None
     serves: tuple[str, ...] = ()
@@ -167,6 +169,13 @@ class Entry:
         return self.lat is not None and self.lon is not None
 
     @property
+    def label(self) -> str:
+        """What a button shows: the short name, or the name cut to fit."""
+        if self.short:
+            return self.short
+        return self.name if len(self.name) <= SHORT_MAX else self.name[: SHORT_MAX - 1] + "…"
+
+    @property
     def missing_contact(self) -> bool:
         """No channel and no address: the card says "coordonnées à confirmer"."""
         return not self.channels and not self.address
@@ -188,7 +197,7 @@ class Entry:
     def as_dict(self) -> dict[str, Any]:
         """JSON-able form (CLI output, CSV export)."""
         return {
-            "id": self.id, "name": self.name, "kind": self.kind,
+            "id": self.id, "name": self.name, "short": self.short, "kind": self.kind,
             "department": self.department, "commune": self.commune,
             "postcode": self.postcode, "address": self.address,
             "channels": [c.as_dict() for c in self.channels],

@@ -76,9 +76,11 @@ def entry_status(entry: Entry) -> str:
     return _("Fiche pas encore vérifiée : confirmez ces coordonnées avant de vous en servir.")
 
 
-def card(entry: Entry, distance_km: float | None = None) -> str:
-    """One entry as a few lines of Telegram HTML: each channel with what it is for."""
-    lines = [f"<b>{escape(entry.name)}</b>"]
+def card(entry: Entry, distance_km: float | None = None, number: int | None = None) -> str:
+    """One entry as a few lines of Telegram HTML: each channel with what it is for.
+    `number`: its place in a list, repeated on its buttons."""
+    head = f"{number}. " if number is not None else ""
+    lines = [f"<b>{head}{escape(entry.name)}</b>"]
     place = place_text(entry)
     if place:
         lines.append(escape(place))
@@ -103,9 +105,12 @@ def results_reply(hits: Sequence[Hit], offset: int = 0, page: int = PAGE_SIZE) -
     shown = hits[offset : offset + page]
     if not shown:
         return Reply(escape(_("Aucun résultat dans l'annuaire.")))
-    text = "\n\n".join(card(h.entry, h.distance_km) for h in shown)
-    buttons = [Button("📍 " + _pin_label(h.entry), f"{PREFIX}:pin:{h.entry.id}")
-               for h in shown if h.entry.has_geo and _fits(f"{PREFIX}:pin:{h.entry.id}")]
+    # Cards and their buttons carry the same number: an entry without a map pin has no
+    # button, and the next one's must not look like the first card's.
+    numbered = [(offset + i + 1, h) for i, h in enumerate(shown)]
+    text = "\n\n".join(card(h.entry, h.distance_km, n) for n, h in numbered)
+    buttons = [Button(f"📍 {n}. {_pin_label(h.entry)}", f"{PREFIX}:pin:{h.entry.id}")
+               for n, h in numbered if h.entry.has_geo and _fits(f"{PREFIX}:pin:{h.entry.id}")]
     if offset + page < len(hits) and offset + page <= MAX_OFFSET:
         buttons.append(Button(_("Plus de résultats"), f"{PREFIX}:more:{offset + page}"))
     return Reply(text, rows(*buttons))
@@ -149,16 +154,13 @@ def parse_action(data: str, directory: Directory | None = None) -> Action:
 
 def _pin_label(entry: Entry) -> str:
     if entry.geo_precision == "commune":
-        return _short(entry.name, 28) + " " + _("(commune)")
-    return _short(entry.name)
+        return entry.label + " " + _("(commune)")
+    return entry.label
 
 
 def _fits(data: str) -> bool:
     return len(data.encode()) <= CALLBACK_MAX_BYTES
 
-
-def _short(name: str, limit: int = 40) -> str:
-    return name if len(name) <= limit else name[: limit - 1] + "…"
 
 
 def _km(distance: float) -> str:

@@ -134,4 +134,4 @@ def test_register_adds_an_annuaire_group(root: Path, capsys) -> None:
     admin.register(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["annuaire", "--content-dir", str(root), "export"])
     assert args.handler(args) == 0
-    assert capsys.readouterr().out.startswith("file,id,name,kind")
+    assert capsys.readouterr().out.startswith("file,id,name,short,kind")

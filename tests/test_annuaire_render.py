@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from html import escape
 from pathlib import Path
 
 import pytest
@@ -96,3 +97,24 @@ def test_hit_json_shape(directory) -> None:
     for key in ("id", "name", "kind", "department", "commune", "postcode", "address",
                 "channels", "lat", "lon", "status"):
         assert key in data
+
+
+def test_cards_and_pin_buttons_carry_the_same_numbers_and_distinct_labels() -> None:
+    """UMJ near Paris: the Hôtel-Dieu comes first but has no map pin; the first pin button
+    used to read like the first card's. Now each button repeats its card's number."""
+    from annuaire.search import near
+
+    repo = Path(__file__).resolve().parent.parent
+    directory, _ = load_directory(repo)
+    hits = near(directory, 48.8566, 2.3522, kind="umj", top=12)
+    assert hits[0].entry.id == "umj-hotel-dieu" and not hits[0].entry.has_geo
+    reply = results_reply(hits)
+    cards = reply.text.split("\n\n")
+    pins = [b for row in reply.buttons for b in row if b.data.startswith("a:pin:")]
+    assert pins
+    for button in pins:
+        number = int(button.label.split()[1].rstrip("."))
+        entry = directory.get(button.data.split(":")[2])
+        assert cards[number - 1].startswith(f"<b>{number}. {escape(entry.name)}</b>")
+    labels = [e.label for e in directory.entries]
+    assert len(labels) == len(set(labels))  # every button label tells its entry apart

@@ -156,7 +156,7 @@ async def test_directory_outside_the_region_says_so_with_national_lines_first(
             text = texts(await send())
             assert "hors d'Île-de-France" in text, text
             first_card = text.split("l'Île-de-France. Les lignes nationales d'abord :")[1]
-            assert first_card.strip().startswith("17"), first_card[:80]
+            assert first_card.strip().startswith("1. 17"), first_card[:80]
             assert "Tribunal judiciaire" not in first_card.split("\n\n")[0]
 
 
