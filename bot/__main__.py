@@ -98,6 +98,8 @@ def main() -> None:
     if settings.demo and "log_level" not in settings.model_fields_set:
         level = "WARNING"  # the terminal is the demo's chat window: keep it readable
     configure_logging(level, settings.log_secrets())
+    for warning in settings.startup_warnings():
+        log.warning("%s", warning)
     try:
         asyncio.run(serve(settings))
     except ContentInvalid as exc:

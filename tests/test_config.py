@@ -58,7 +58,14 @@ def test_webhook_mode_requires_secret_and_key(monkeypatch: pytest.MonkeyPatch) -
     with pytest.raises(ConfigError, match="PSEUDONYM_KEY"):
         get_settings()
     monkeypatch.setenv("PSEUDONYM_KEY", "k" * 32)
-    assert get_settings().bot_mode.value == "webhook"
+    with pytest.raises(ConfigError, match="REGIONAL_CHAT_ID or ADMIN_IDS"):
+        get_settings()  # a referent request would have nobody to reach in the end
+    monkeypatch.setenv("ADMIN_IDS", "12")
+    settings = get_settings()
+    assert settings.bot_mode.value == "webhook"
+    assert any("DATA_CONTROLLER" in w for w in settings.startup_warnings())
+    monkeypatch.setenv("DATA_CONTROLLER", "Conseil régional de l'Ordre des médecins d'IdF")
+    assert get_settings().startup_warnings() == ()
 
 
 def test_demo_key_is_generated_once(tmp_path: Path) -> None:

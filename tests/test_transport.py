@@ -110,7 +110,8 @@ async def test_python_m_bot_in_webhook_mode(tmp_path: Path) -> None:
         env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": api.base_url,
                "DATA_DIR": str(tmp_path / "data"), "DATABASE_URL": "", "BOT_MODE": "webhook",
                "WEBHOOK_URL": f"http://127.0.0.1:{port}", "WEBHOOK_SECRET": SECRET,
-               "PSEUDONYM_KEY": "k" * 32, "HTTP_HOST": "127.0.0.1", "HTTP_PORT": str(port)}
+               "PSEUDONYM_KEY": "k" * 32, "HTTP_HOST": "127.0.0.1", "HTTP_PORT": str(port),
+               "ADMIN_IDS": "900"}
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot", cwd=tmp_path, env=env,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)

@@ -85,7 +85,19 @@ class Settings(BaseSettings):
                        if getattr(self, n) is None]
             if missing:
                 raise ValueError(f"{missing[0].upper()} is required in webhook mode")
+            if self.regional_chat_id is None and not self.admin_ids:
+                # A referent request must always reach someone (the fallback chain ends here).
+                raise ValueError("REGIONAL_CHAT_ID or ADMIN_IDS is required in webhook mode: "
+                                 "a referent request must always reach someone")
         return self
+
+    def startup_warnings(self) -> tuple[str, ...]:
+        """What a deployment should fix, though the bot can run."""
+        warnings = []
+        if self.bot_mode is BotMode.webhook and not self.data_controller:
+            warnings.append("DATA_CONTROLLER is not set: /confidentialite cannot name the "
+                            "data controller")
+        return tuple(warnings)
 
     def log_secrets(self) -> tuple[str, ...]:
         """Values the logs must never show (the redactor replaces them)."""
