@@ -2,9 +2,13 @@
 
 Run: `.venv/bin/python bench/bench_knowledge.py [-v]` from the repository root. Prints,
 for the shared development set and for bench/knowledge_eval.tsv: in-scope accuracy
-(answered and top-1 expected), out-of-scope abstention, median and p99 latency, load time;
-then the same sets with a typo (two letters swapped) in every word of six letters or more.
-Baselines get the abstention threshold that is best for them on the development set.
+(answered and top-1 expected), the right entry "on screen or one tap away" (the answer and
+the alternatives offered beside it, or the suggestions of an abstention, as many as the bot
+shows), out-of-scope abstention, median and p99 latency, load time; then the same sets with
+a typo (two letters swapped) in every word of six letters or more. `engine-0` is the engine
+without "when unsure, ask" (no alternatives, no answer below the threshold), measured in the
+same run. Baselines get the abstention threshold that is best for them on the development
+set, and are shown like the engine without alternatives: the card alone, or suggestions.
 
 `--holdout2 tune|test|both` adds bench/knowledge_holdout2.tsv split by physical line number
 of the file: odd lines are the TUNE half (free to look at while tuning), even lines the
@@ -25,7 +29,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from knowledge.evaluation import Case, engine_search, evaluate, read_cases  # noqa: E402
+from knowledge import search as ks  # noqa: E402
+from knowledge.evaluation import Case, SearchFn, engine_search, evaluate, read_cases  # noqa: E402
 from knowledge.loader import load_knowledge  # noqa: E402
 from knowledge.model import Entry  # noqa: E402
 from knowledge.search import fold  # noqa: E402
@@ -36,6 +41,7 @@ HOLDOUT = ROOT / "bench" / "knowledge_holdout.tsv"
 HOLDOUT2 = ROOT / "bench" / "knowledge_holdout2.tsv"
 HOLDOUT3 = ROOT / "bench" / "knowledge_holdout3.tsv"  # never tuned on: report only
 Scorer = Callable[[str], list[tuple[str, float]]]
+SHOWN = 4  # suggestions the bot shows on abstention (bot/handlers/knowledge.py TOP)
 
 
 def read_half(path: Path, parity: int) -> list[Case]:
@@ -63,7 +69,7 @@ def bm25_baseline(entries: list[Entry]) -> Scorer:
         tokens = bm25s.tokenize([fold(q)], stopwords="fr", show_progress=False)
         scores = retriever.get_scores(tokens.vocab and [
             w for w, i in tokens.vocab.items() if i in set(tokens.ids[0])])
-        order = np.argsort(-scores)[:3]
+        order = np.argsort(-scores)[:SHOWN]
         return [(entries[i].id, float(scores[i])) for i in order]
 
     return score
@@ -84,16 +90,32 @@ def fuzz_baseline(entries: list[Entry]) -> Scorer:
         best: dict[int, float] = {}
         for o, s in zip(owner, sims, strict=True):
             best[o] = max(best.get(o, 0.0), float(s))
-        ranked = sorted(best.items(), key=lambda x: -x[1])[:3]
+        ranked = sorted(best.items(), key=lambda x: -x[1])[:SHOWN]
         return [(entries[i].id, s) for i, s in ranked]
 
     return score
 
 
-def with_threshold(scorer: Scorer, threshold: float):
-    def run(q: str) -> tuple[bool, list[str]]:
+def with_threshold(scorer: Scorer, threshold: float) -> SearchFn:
+    def run(q: str) -> tuple[bool, list[str], list[str]]:
         ranked = scorer(q)
-        return (bool(ranked) and ranked[0][1] >= threshold), [i for i, _s in ranked]
+        answered = bool(ranked) and ranked[0][1] >= threshold
+        ids = [i for i, _s in ranked]
+        return answered, ids, ids[:1] if answered else ids
+    return run
+
+
+def engine_without_alternatives(kb: object) -> SearchFn:
+    """The engine as it was before "when unsure, ask": no alternatives, no unsure answer."""
+    search = engine_search(kb, SHOWN)
+
+    def run(q: str) -> tuple[bool, list[str], list[str]]:
+        close, strong = ks.CLOSE, ks.STRONG
+        ks.CLOSE, ks.STRONG = 0.0, float("inf")
+        try:
+            return search(q)
+        finally:
+            ks.CLOSE, ks.STRONG = close, strong
     return run
 
 
@@ -103,7 +125,8 @@ def best_threshold(scorer: Scorer, cases: list[Case]) -> float:
     candidates = sorted({r[0][1] for r in cached.values() if r} | {0.0})
     best, best_value = 0.0, -1.0
     for t in candidates:
-        m = evaluate(lambda q, t=t: (cached[q][0][1] >= t, [i for i, _ in cached[q]]), cases)
+        m = evaluate(lambda q, t=t: (cached[q][0][1] >= t, [i for i, _ in cached[q]], []),
+                     cases)
         value = (m.accuracy + m.abstention) / 2
         if value > best_value:
             best, best_value = t, value
@@ -127,7 +150,8 @@ def with_typos(cases: list[Case], seed: int = 7) -> list[Case]:
 def report(name: str, label: str, search, cases: list[Case], verbose: bool) -> None:
     m = evaluate(search, cases)
     print(f"  {name:<10} {label:<8} in-scope {m.in_scope_right:>3}/{m.in_scope:<3} "
-          f"{m.accuracy:6.1%}   out-of-scope abstained {m.out_scope_abstained:>2}/"
+          f"{m.accuracy:6.1%}   one tap {m.in_scope_offered:>3} {m.reach:6.1%}   "
+          f"out-of-scope abstained {m.out_scope_abstained:>2}/"
           f"{m.out_scope:<2} {m.abstention:6.1%}   median {m.latency(0.5):6.2f} ms   "
           f"p99 {m.latency(0.99):6.2f} ms")
     if verbose:
@@ -159,7 +183,7 @@ def main() -> None:
         sets.append(("h2-test", read_half(HOLDOUT2, 0)))
     if args.holdout3:
         sets.append(("holdout3", read_cases(HOLDOUT3)))
-    systems = [("engine", engine_search(kb))]
+    systems = [("engine", engine_search(kb, SHOWN)), ("engine-0", engine_without_alternatives(kb))]
     if not args.engine:
         dev_cases = sets[0][1]
         t0 = time.perf_counter()

@@ -8,7 +8,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SearchFn = Callable[[str], tuple[bool, list[str]]]  # question → (answered, ids best first)
+# question → (answered, ids best first, ids on screen or one tap away: the answer and the
+# alternatives offered beside it, or the suggestions of an abstention)
+SearchFn = Callable[[str], tuple[bool, list[str], list[str]]]
 
 
 @dataclass(frozen=True)
@@ -21,10 +23,12 @@ class Case:
 
 @dataclass
 class Metrics:
-    """In-scope accuracy (answered and top-1 expected), out-of-scope abstention, latency."""
+    """In-scope accuracy (answered and top-1 expected), the right entry offered (on screen or
+    one tap away), out-of-scope abstention, latency."""
 
     in_scope: int = 0
     in_scope_right: int = 0
+    in_scope_offered: int = 0
     out_scope: int = 0
     out_scope_abstained: int = 0
     latencies_ms: list[float] = field(default_factory=list)
@@ -33,6 +37,11 @@ class Metrics:
     @property
     def accuracy(self) -> float:
         return self.in_scope_right / self.in_scope if self.in_scope else 1.0
+
+    @property
+    def reach(self) -> float:
+        """Share of in-scope questions whose right entry is on screen or one tap away."""
+        return self.in_scope_offered / self.in_scope if self.in_scope else 1.0
 
     @property
     def abstention(self) -> float:
@@ -65,12 +74,13 @@ def evaluate(search: SearchFn, cases: list[Case]) -> Metrics:
     metrics = Metrics()
     for case in cases:
         start = time.perf_counter()
-        answered, ids = search(case.question)
+        answered, ids, offered = search(case.question)
         metrics.latencies_ms.append((time.perf_counter() - start) * 1000)
         if case.expected:
             metrics.in_scope += 1
             ok = answered and bool(ids) and ids[0] in case.expected
             metrics.in_scope_right += ok
+            metrics.in_scope_offered += bool(case.expected.intersection(offered))
             if not ok:
                 got = ids[0] if ids else "∅"
                 metrics.failures.append(f"IN  {'|'.join(sorted(case.expected))} ← "
@@ -83,11 +93,11 @@ def evaluate(search: SearchFn, cases: list[Case]) -> Metrics:
     return metrics
 
 
-def engine_search(kb: object) -> SearchFn:
-    """Adapter from `KnowledgeBase.search` to `SearchFn`."""
+def engine_search(kb: object, top: int = 3) -> SearchFn:
+    """Adapter from `KnowledgeBase.search` to `SearchFn` (`top`: suggestions on abstention)."""
 
-    def run(question: str) -> tuple[bool, list[str]]:
-        result = kb.search(question, 3)  # type: ignore[attr-defined]
-        return result.answered, [i for i, _s in result.results]
+    def run(question: str) -> tuple[bool, list[str], list[str]]:
+        result = kb.search(question, top)  # type: ignore[attr-defined]
+        return result.answered, [i for i, _s in result.results], list(result.offered)
 
     return run

@@ -72,25 +72,37 @@ def handle_callback(kb: KnowledgeBase, data: str,
 
 
 def render_search(kb: KnowledgeBase, result: SearchResult) -> Reply:
-    """The answer card of the best entry, or an honest abstention with suggestions."""
+    """The answer card of the best entry (with the close alternatives the search was unsure
+    about), or an honest abstention with suggestions."""
     if result.answered and result.results:
-        return render_entry(kb.entries[result.results[0][0]])
+        alternatives = [kb.entries[i] for i in result.alternatives if i in kb.entries]
+        return render_entry(kb.entries[result.results[0][0]], alternatives)
     return render_abstention(kb, [i for i, _s in result.results])
 
 
 # -- cards ---------------------------------------------------------------------------------
-def render_entry(entry: Entry) -> Reply:
-    """Title, summary, draft mention, sources, review date; buttons to go further."""
+def render_entry(entry: Entry, alternatives: Sequence[Entry] = ()) -> Reply:
+    """Title, summary, draft mention, sources, review date; buttons to go further.
+
+    `alternatives` (when the search was unsure) follow as « Vouliez-vous plutôt : », one
+    button each that opens the entry's card (`k:e:<id>`); the card is shortened, never them.
+    """
     lines = [f"<b>{esc(entry.title)}</b>", *draft_banner(entry)]
     lines += ["", *markdown_lines(entry.summary), "", *source_lines(entry), "",
               "<i>" + esc(_("Mis à jour le {date}").format(
                   date=long_date(entry))) + "</i>"]
     buttons = [Button(_("En savoir plus"), f"{PREFIX}:more:{entry.id}")]
+    tail = ""
+    if alternatives:
+        tail = "\n\n" + "\n".join([esc(_("Vouliez-vous plutôt :")),
+                                     *("• " + esc(other.title) for other in alternatives)])
+        buttons += [Button(short(other.title), f"{PREFIX}:e:{other.id}")
+                    for other in alternatives]
     if entry.related:
         buttons.append(Button(_("Fiches liées"), f"{PREFIX}:rel:{entry.id}"))
     buttons += [Button(_("Ce n'est pas ma question"), f"{PREFIX}:not:{entry.id}"),
                 Button(_(THEMES[entry.theme]), f"{PREFIX}:theme:{entry.theme}")]
-    return Reply(fit(lines), tuple((b,) for b in buttons))
+    return Reply(fit(lines, MESSAGE_MAX_CHARS - len(tail)) + tail, tuple((b,) for b in buttons))
 
 
 def render_details(kb: KnowledgeBase, entry: Entry) -> Reply:
