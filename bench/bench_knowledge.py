@@ -40,6 +40,7 @@ OWN = ROOT / "bench" / "knowledge_eval.tsv"
 HOLDOUT = ROOT / "bench" / "knowledge_holdout.tsv"
 HOLDOUT2 = ROOT / "bench" / "knowledge_holdout2.tsv"
 HOLDOUT3 = ROOT / "bench" / "knowledge_holdout3.tsv"  # never tuned on: report only
+ENGLISH = ROOT / "bench" / "knowledge_english.tsv"  # English questions, French sheets
 Scorer = Callable[[str], list[tuple[str, float]]]
 SHOWN = 4  # suggestions the bot shows on abstention (bot/handlers/knowledge.py TOP)
 
@@ -183,6 +184,7 @@ def main() -> None:
         sets.append(("h2-test", read_half(HOLDOUT2, 0)))
     if args.holdout3:
         sets.append(("holdout3", read_cases(HOLDOUT3)))
+    sets.append(("english", read_cases(ENGLISH)))
     systems = [("engine", engine_search(kb, SHOWN)), ("engine-0", engine_without_alternatives(kb))]
     if not args.engine:
         dev_cases = sets[0][1]

@@ -38,7 +38,7 @@ REVIEW_MAX_AGE = timedelta(days=365)
 ID_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 REQUIRED = ("id", "title", "theme", "questions", "keywords", "summary", "sources", "related",
             "reviewed_on", "status")
-OPTIONAL = ("validated_by", "review_notes")
+OPTIONAL = ("validated_by", "review_notes", "title_en")
 SOURCE_KEYS = ("ref", "url")
 LINK_KEYS = ("url", "legiarti", "source", "note")
 LEGIARTI_RE = re.compile(r"^LEGIARTI\d{12}$")
@@ -339,8 +339,11 @@ def _build_entry(ctx: _Ctx, fm: LineDict, stem: str, body: str, body_line: int,
     elif notes:
         ctx.warn(fm.line_of("review_notes"), "review_notes", f"note de relecture : {notes}")
     status, by = _status(ctx, fm)
+    title_en = _text(ctx, fm, "title_en") if "title_en" in fm else None
+    if title_en is None:  # English users see the French title, with a notice
+        ctx.warn(fm.line, "title_en", "titre anglais manquant")
     entry = Entry(
-        id=stem, title=_text(ctx, fm, "title") or stem, theme=str(theme),
+        id=stem, title=_text(ctx, fm, "title") or stem, title_en=title_en, theme=str(theme),
         questions=_str_list(ctx, fm, "questions", non_empty=True),
         keywords=_str_list(ctx, fm, "keywords", non_empty=False),
         summary=_text(ctx, fm, "summary", SUMMARY_MAX) or "", details=body,

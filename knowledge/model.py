@@ -99,6 +99,11 @@ class Entry:
     status: str
     validated_by: str | None = None
     review_notes: str | None = None
+    title_en: str | None = None  # the sheet itself stays French
+
+    def title_in(self, language: str) -> str:
+        """The title an English-speaking physician reads, or the French one."""
+        return self.title_en if language == "en" and self.title_en else self.title
 
     @property
     def is_draft(self) -> bool:

@@ -87,7 +87,7 @@ def render_entry(entry: Entry, alternatives: Sequence[Entry] = ()) -> Reply:
     `alternatives` (when the search was unsure) follow as « Vouliez-vous plutôt : », one
     button each that opens the entry's card (`k:e:<id>`); the card is shortened, never them.
     """
-    lines = [f"<b>{esc(entry.title)}</b>", *draft_banner(entry)]
+    lines = [f"<b>{esc(title(entry))}</b>", *draft_banner(entry)]
     lines += ["", *markdown_lines(entry.summary), "", *source_lines(entry), "",
               "<i>" + esc(_("Mis à jour le {date}").format(
                   date=long_date(entry))) + "</i>"]
@@ -95,8 +95,8 @@ def render_entry(entry: Entry, alternatives: Sequence[Entry] = ()) -> Reply:
     tail = ""
     if alternatives:
         tail = "\n\n" + "\n".join([esc(_("Vouliez-vous plutôt :")),
-                                     *("• " + esc(other.title) for other in alternatives)])
-        buttons += [Button(short(other.title), f"{PREFIX}:e:{other.id}")
+                                     *("• " + esc(title(other)) for other in alternatives)])
+        buttons += [Button(short(title(other)), f"{PREFIX}:e:{other.id}")
                     for other in alternatives]
     if entry.related:
         buttons.append(Button(_("Fiches liées"), f"{PREFIX}:rel:{entry.id}"))
@@ -111,7 +111,7 @@ def render_details(kb: KnowledgeBase, entry: Entry) -> Reply:
     Also opened straight from a procedure's outcome (its 📚 buttons), without the card: the
     draft banner is therefore shown here too.
     """
-    lines = [f"<b>{esc(entry.title)}</b>", *draft_banner(entry), "",
+    lines = [f"<b>{esc(title(entry))}</b>", *draft_banner(entry), "",
              *markdown_lines(entry.details)]
     buttons = [Button(_("Résumé et sources"), f"{PREFIX}:e:{entry.id}")]
     if entry.related:
@@ -120,15 +120,25 @@ def render_details(kb: KnowledgeBase, entry: Entry) -> Reply:
 
 
 def draft_banner(entry: Entry) -> list[str]:
-    """« Contenu en cours de validation » while the entry is not validated, else nothing."""
-    if not entry.is_draft:
-        return []
-    return ["<i>" + esc(_("Contenu en cours de validation")) + "</i>"]
+    """« Contenu en cours de validation » while the entry is not validated; for an
+    English-speaking physician, a line saying the sheet itself is in French."""
+    lines = []
+    if entry.is_draft:
+        lines.append("<i>" + esc(_("Contenu en cours de validation")) + "</i>")
+    if current_language() == "en":
+        lines.append("<i>" + esc(_("Cette fiche est en français ; seul son titre est "
+                                   "traduit.")) + "</i>")
+    return lines
+
+
+def title(entry: Entry) -> str:
+    """The entry's title in the physician's language (the sheet stays French)."""
+    return entry.title_in(current_language())
 
 
 def render_related(kb: KnowledgeBase, entry: Entry) -> Reply:
     """The entries related to `entry`, one button each."""
-    text = _("Fiches liées à « {title} » :").format(title=entry.title)
+    text = _("Fiches liées à « {title} » :").format(title=title(entry))
     ids = [i for i in entry.related if i in kb.entries]
     return Reply(esc(text), (*entry_buttons(kb, ids), (theme_list_button(),)))
 
@@ -173,7 +183,7 @@ def esc(text: str) -> str:
 
 def entry_buttons(kb: KnowledgeBase, ids: Sequence[str]) -> tuple[tuple[Button, ...], ...]:
     """One button per entry, labelled with its (shortened) title."""
-    return tuple((Button(short(kb.entries[i].title), f"{PREFIX}:e:{i}"),) for i in ids)
+    return tuple((Button(short(title(kb.entries[i])), f"{PREFIX}:e:{i}"),) for i in ids)
 
 
 def way_out() -> tuple[tuple[Button, ...], ...]:

@@ -239,8 +239,9 @@ class Tables:
     def load(synonyms: Path = SYNONYMS_FILE, out_of_scope: Path = OUT_OF_SCOPE_FILE) -> Tables:
         """Read the YAML tables (missing files mean empty tables)."""
         syn = _read_yaml(synonyms)
+        # SMS spellings and English words are both read as the French words they stand for.
         sms = {fold(str(k)): tuple(fold(str(v)).split())
-               for k, v in (syn.get("sms") or {}).items()}
+               for table in ("english", "sms") for k, v in (syn.get(table) or {}).items()}
         expansions: dict[tuple[str, ...], set[tuple[str, ...]]] = {}
         for short, long in (syn.get("acronyms") or {}).items():
             forms = [long] if isinstance(long, str) else list(long)
