@@ -14,7 +14,7 @@ from vvs.content import ContentError, load_all
 from vvs.errors import ConfigError
 
 # Feature modules that add their own sub-commands with `register(subparsers)`.
-FEATURE_COMMANDS = ("annuaire.admin", "bot.flows.loader", "escalation.admin")
+FEATURE_COMMANDS = ("annuaire.admin", "bot.flows.loader", "escalation.admin", "admin.stats")
 
 
 def print_findings(findings: Sequence[ContentError]) -> int:
