@@ -29,7 +29,7 @@ from babel.numbers import format_decimal, format_percent
 from sqlalchemy import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from vvs.stats import ALL, NONE, Period, Summary, add_months, read_period
+from vvs.stats import ALL, NONE, Durations, Period, Summary, read_period
 
 LOCALE = "fr_FR"
 DEFAULT_THRESHOLD = 5
@@ -404,7 +404,7 @@ def searches_by_kind(total: Summary) -> Table:
 
 def searches_by_dept(total: Summary) -> Table:
     count = _by_dept(total.by("annuaire_search", "department"))
-    zeros = _by_dept(total.zeros_by("annuaire_search", "department"))
+    zeros = _by_dept(total.by("annuaire_search", "department", zeros=True))
     lines = [Line(d or "inconnu", dept_label(d), [count[d], zeros[d], share(zeros[d], count[d])])
              for d in DEPT_COLUMNS]
     table = Table("annuaire_par_departement", "Recherches dans l'annuaire, par département",
@@ -453,14 +453,13 @@ def escalations(total: Summary) -> Table:
             return sum(v for d, v in _by_dept(total.by(kind, "department")).items()
                        if dept_filter is None or d in dept_filter)
 
-        def durations(kind: str):
-            from vvs.stats import Durations
-
+        def durations(kind: str) -> Durations:
+            if dept_filter is None:
+                return total.duration(kind)
             out = Durations()
-            for key, d in total.durations.items():
-                if key[0] == kind and (dept_filter is None or dept_of(key[1]) in dept_filter):
-                    out.values.extend(d.values)
-                    out.hist = [a + b for a, b in zip(out.hist, d.hist, strict=True)]
+            for code in {c for k in total.durations if k[0] == kind
+                         for c in [k[1]] if dept_of(c) in dept_filter}:
+                out.add(total.duration(kind, department=code))
             return out
 
         created, reminded, regional = (n("escalation_created"), n("escalation_reminded"),
@@ -802,4 +801,4 @@ async def _aggregate(url: str, months: int) -> int:
         await engine.dispose()
 
 
-__all__ = ["add_months", "build_report", "content_labels", "register", "write_report"]
+__all__ = ["build_report", "content_labels", "register", "write_report"]

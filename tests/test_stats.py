@@ -323,3 +323,13 @@ def test_vocabulary_covers_every_kind_emitted_today() -> None:
                "referent_removed"}
     assert emitted <= set(VOCABULARY)
     assert all(len(kind) <= 40 for kind in VOCABULARY)
+
+
+def test_privacy_notice_gives_the_events_retention() -> None:
+    from vvs.privacy import statistics_notice
+
+    with use_language("fr"):
+        assert "conservées 13 mois" in statistics_notice(13, 5)
+    with use_language("en"):
+        text = statistics_notice(13, 5)
+    assert "kept for 13 months" in text and "below 5" in text

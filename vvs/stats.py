@@ -69,6 +69,10 @@ class Durations:
     def count(self) -> int:
         return len(self.values) + sum(self.hist)
 
+    def add(self, other: Durations) -> None:
+        self.values.extend(other.values)
+        self.hist = [a + b for a, b in zip(self.hist, other.hist, strict=True)]
+
     @property
     def exact(self) -> bool:
         return not any(self.hist)
@@ -112,9 +116,7 @@ class Summary:
         self.counts.update(other.counts)
         self.zeros.update(other.zeros)
         for key, d in other.durations.items():
-            mine = self.durations[key]
-            mine.values.extend(d.values)
-            mine.hist = [a + b for a, b in zip(mine.hist, d.hist, strict=True)]
+            self.durations[key].add(d)
         self.physicians.update(other.physicians)
         self.sessions.update(other.sessions)
 
@@ -134,19 +136,13 @@ class Summary:
         """Events of `kind` whose value was 0 (a search that found nothing)."""
         return sum(n for k, n in self.zeros.items() if self._match(k, kind, filters))
 
-    def by(self, kind: str, field_name: str, **filters: str | None) -> Counter[str]:
-        """Counts of `kind` split by one field ('department', 'category', 'detail')."""
+    def by(self, kind: str, field_name: str, *, zeros: bool = False,
+           **filters: str | None) -> Counter[str]:
+        """Counts of `kind` (or of its zero values) split by one field ('department',
+        'category', 'detail')."""
         index = {"department": 1, "category": 2, "detail": 3}[field_name]
         out: Counter[str] = Counter()
-        for key, n in self.counts.items():
-            if self._match(key, kind, filters):
-                out[key[index]] += n
-        return out
-
-    def zeros_by(self, kind: str, field_name: str, **filters: str | None) -> Counter[str]:
-        index = {"department": 1, "category": 2, "detail": 3}[field_name]
-        out: Counter[str] = Counter()
-        for key, n in self.zeros.items():
+        for key, n in (self.zeros if zeros else self.counts).items():
             if self._match(key, kind, filters):
                 out[key[index]] += n
         return out
@@ -155,8 +151,7 @@ class Summary:
         out = Durations()
         for key, d in self.durations.items():
             if self._match(key, kind, filters):
-                out.values.extend(d.values)
-                out.hist = [a + b for a, b in zip(out.hist, d.hist, strict=True)]
+                out.add(d)
         return out
 
 
