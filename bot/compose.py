@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from telegram.ext import AIORateLimiter, ExtBot
 from telegram.request import HTTPXRequest
 
@@ -27,7 +28,7 @@ from bot.handlers import build_router
 from bot.sender import make_sender
 from bot.services import Services
 from escalation.service import EscalationConfig, EscalationService
-from vvs import events, outbox, state
+from vvs import events, outbox, state, stats
 from vvs.clock import Clock, SystemClock
 from vvs.content import ContentRegistry, ContentSet
 from vvs.db import make_engine, make_session_factory, transaction
@@ -84,6 +85,11 @@ async def compose(settings: Settings, *, clock: Clock | None = None,
                    base_url or settings.telegram_api_base_url, base_file_url=base_file_url,
                    rate_limit=rate_limit)
     router = build_router()
+    scheduler = JobScheduler(clock)
+    job_handlers = {**escalations.job_handlers(), stats.RETENTION_JOB: stats.retention_job(
+        clock, settings.event_retention_months,
+        lambda session, at, key: scheduler.schedule(session, stats.RETENTION_JOB, at,
+                                                    dedupe_key=key))}
     services = Services(
         settings=settings, clock=clock, engine=engine, sessions=sessions, registry=registry,
         state=state.StateStore(clock, timedelta(hours=settings.state_expiry_hours)),
@@ -94,14 +100,17 @@ async def compose(settings: Settings, *, clock: Clock | None = None,
         bot=bot,
         outbox=Outbox(sessions, clock, make_sender(bot), hooks=escalations.outbox_hooks(),
                       alert_chat_ids=settings.admin_ids),
-        jobs=JobQueue(sessions, clock, f"{socket.gethostname()}-{os.getpid()}",
-                      escalations.job_handlers()),
+        jobs=JobQueue(sessions, clock, f"{socket.gethostname()}-{os.getpid()}", job_handlers),
         router=router,
         application=build_application(bot, updater=updater),
     )
     services.application.bot_data["services"] = services  # how PTB callbacks reach it
     async with transaction(sessions) as session:
         await escalations.schedule_purge(session)
+    run_at, key = stats.next_retention_run(clock.now())  # the key: once across replicas
+    with contextlib.suppress(IntegrityError):  # a replica starting at the same time won
+        async with transaction(sessions) as session:
+            await scheduler.schedule(session, stats.RETENTION_JOB, run_at, dedupe_key=key)
     return services
 
 

@@ -6,10 +6,10 @@ message not yet delivered (its `chat_id`), enrolled referents, open escalations.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, String, Text
+from sqlalchemy import JSON, BigInteger, Column, Index, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -46,6 +46,40 @@ class Event(SQLModel, table=True):
     detail: str | None = Field(default=None, max_length=60)
     value: float | None = None  # e.g. a duration in minutes
     user_key: str | None = Field(default=None, max_length=64, index=True)
+
+
+class EventMonth(SQLModel, table=True):
+    """Events of one month, counted, once raw events pass their retention period.
+
+    '' stands for "none" in department, category and detail (so the key is unique);
+    `zeros` counts events whose value was 0 (e.g. directory searches with no result),
+    `hist` the values of duration kinds in the fixed bins of `vvs.stats.DURATION_BINS`.
+    """
+
+    __tablename__ = "event_month"
+    __table_args__ = (UniqueConstraint("month", "kind", "department", "category", "detail",
+                                       name="uq_event_month_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    month: date = Field(index=True)  # first day of the month (UTC)
+    kind: str = Field(max_length=40)
+    department: str = Field(default="", max_length=3)
+    category: str = Field(default="", max_length=40)
+    detail: str = Field(default="", max_length=60)
+    count: int = 0
+    zeros: int = 0
+    hist: list[int] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+
+
+class EventMonthPeople(SQLModel, table=True):
+    """Distinct physicians and sessions of one month, per département ('*' all, '' unknown)."""
+
+    __tablename__ = "event_month_people"
+    __table_args__ = (UniqueConstraint("month", "department", name="uq_event_month_people"),)
+    id: int | None = Field(default=None, primary_key=True)
+    month: date = Field(index=True)
+    department: str = Field(default="", max_length=3)
+    physicians: int = 0
+    sessions: int = 0
 
 
 class Job(SQLModel, table=True):

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from vvs.i18n import N_
+from vvs.i18n import N_, _
 
 
 def pseudonym(key: bytes, telegram_id: int) -> str:
@@ -44,3 +44,14 @@ async def erase_user(session: AsyncSession, user_key: str,
 LABEL_STATE = N_("votre conversation en cours et vos préférences (langue, département)")
 LABEL_EVENTS = N_("le lien entre vous et les statistiques d'usage (anonymisées, non supprimées)")
 LABEL_OUTBOX = N_("les messages en attente d'envoi vers vous")
+
+
+def statistics_notice(retention_months: int, threshold: int) -> str:
+    """The `/confidentialite` line on usage statistics: what they hold and for how long
+    (`EVENT_RETENTION_MONTHS`, `STATS_PUBLISH_THRESHOLD`)."""
+    return _(
+        "• Les statistiques d'usage (bilan annuel du dispositif) sont pseudonymes et ne "
+        "contiennent ni texte ni identifiant. Elles sont conservées {months} mois, puis "
+        "seulement en totaux mensuels par département, sans pseudonyme. Les chiffres publiés "
+        "masquent tout effectif inférieur à {threshold}."
+    ).format(months=retention_months, threshold=threshold)

@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     regional_chat_id: int | None = None
     invite_expiry_hours: int = Field(default=72, ge=1)
     escalation_retention_days: int = Field(default=30, ge=1)
+    # Statistics: raw events older than this are folded into monthly aggregates
+    event_retention_months: int = Field(default=13, ge=1)
+    stats_publish_threshold: int = Field(default=5, ge=2)  # `--publish`: counts below show "< N"
     max_open_requests: int = Field(default=3, ge=1)
     # Platform
     state_expiry_hours: int = Field(default=24, ge=1)
