@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from dataclasses import replace
 
 from annuaire.finder import Found, find, national_first, near_place
 from annuaire.model import Directory
@@ -69,22 +70,20 @@ async def _show(turn: Turn, found: Found, kind: str | None) -> None:
     turn.conv.set_mode(MODE, {"kind": kind, "ids": ids,
                               "dist": [h.distance_km for h in hits]} if kind else
                        {"ids": ids, "dist": [h.distance_km for h in hits]})
-    await turn.event("annuaire_search", category=kind,
-                     detail="location" if found.place else "text",
-                     department=found.place.department if found.place else None)
+    events = (found.event(kind),)
     if not hits:
         turn.reply(Reply(_("Je n'ai rien trouvé. Essayez un autre mot, une ville, un code "
-                           "postal, ou partagez votre position.")))
+                           "postal, ou partagez votre position."), events=events))
         return
     if found.place and found.outside_region:
         turn.reply(Reply(_("{place} est hors d'Île-de-France : l'annuaire ne couvre que "
                            "l'Île-de-France. Les lignes nationales d'abord :").format(
                                place=html.escape(found.place.name)),
-                         extra={"remove_keyboard": True}))
+                         remove_keyboard=True))
     elif found.place:
         turn.reply(Reply(_("Près de {place} :").format(place=html.escape(found.place.name)),
-                         extra={"remove_keyboard": True}))
-    turn.reply(results_reply(hits))
+                         remove_keyboard=True))
+    turn.reply(replace(results_reply(hits), events=events))
     _offer_department(turn, found)
 
 

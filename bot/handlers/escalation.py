@@ -104,7 +104,7 @@ async def on_contact_text(turn: Turn) -> None:
 
 async def _ask_message(turn: Turn, data: dict, ack: str) -> None:
     turn.conv.set_mode(MESSAGE, data)
-    turn.reply(Reply(ack, extra={"remove_keyboard": True}), screens.ask_message())
+    turn.reply(Reply(ack, remove_keyboard=True), screens.ask_message())
 
 
 async def on_message_text(turn: Turn) -> None:
@@ -156,7 +156,7 @@ async def _send(turn: Turn) -> None:
 async def _abort(turn: Turn) -> None:
     turn.conv.idle()
     turn.reply(Reply(_("Demande abandonnée : rien n'a été envoyé."),
-                     extra={"remove_keyboard": True}))
+                     remove_keyboard=True))
 
 
 # ---------------------------------------------------------------- referents

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from types import MappingProxyType
 from typing import Any
 
@@ -42,24 +43,15 @@ async def open_from_menu(turn: Turn, flow_id: str) -> None:
 
 
 async def _apply(turn: Turn, state: dict[str, Any] | None, reply: Reply) -> None:
-    """Store the flow state (or leave the flow), log its event, show the reply."""
+    """Store the flow state (or leave the flow), show the reply (its events are recorded
+    with the turn)."""
     if state is None:
         turn.conv.idle()
     else:
         turn.conv.set_mode(MODE, {"state": state})
         if state.get("department") and turn.conv.department is None:
             turn.conv.data["asked_dept"] = state["department"]
-    await _record(turn, reply.extra)
     turn.reply(reply)
-
-
-async def _record(turn: Turn, extra: dict[str, Any]) -> None:
-    kind = extra.get("event")
-    if not kind:
-        return
-    await turn.event(kind, category=extra.get("flow"),
-                     detail=extra.get("outcome") or extra.get("kind"),
-                     department=extra.get("department") or turn.conv.department)
 
 
 def starter(flow_id: str) -> TurnHandler:
@@ -89,7 +81,6 @@ async def on_button(turn: Turn, args: list[str]) -> None:
     new_state, reply = _engine(turn).handle(state, "f:" + ":".join(args),
                                             department=turn.conv.department)
     if args and args[0] in ("doc", "rec"):  # a document does not move the flow
-        await _record(turn, reply.extra)
         turn.reply(reply)
         return
     await _apply(turn, new_state, reply)
@@ -99,7 +90,7 @@ async def rerender(turn: Turn) -> None:
     """Show the current step again (after a stale button or a stray message)."""
     state, reply = _engine(turn).resume(turn.conv.data.get("state"), turn.conv.department)
     turn.conv.set_mode(MODE, {"state": state})
-    turn.reply(reply)
+    turn.reply(replace(reply, events=()))  # showing a step again is not an event
 
 
 async def on_text(turn: Turn) -> None:

@@ -27,8 +27,6 @@ async def ask(turn: Turn) -> None:
     ids = [entry_id for entry_id, _score in result.results]
     if turn.conv.mode == IDLE:
         turn.conv.set_mode(IDLE, {"sugg": ids[1:]} if result.answered else {"sugg": ids})
-    await turn.event("question", category="answered" if result.answered else "abstained",
-                     detail=ids[0] if result.answered and ids else None)
     turn.reply(render_search(_kb(turn), result))
 
 
@@ -50,10 +48,7 @@ async def themes(turn: Turn) -> None:
 async def on_button(turn: Turn, args: list[str]) -> None:
     """`k:` buttons (parsed and validated by the knowledge renderer)."""
     suggestions = turn.conv.data.get("sugg", []) if turn.conv.mode == IDLE else []
-    reply = handle_callback(_kb(turn), "k:" + ":".join(args), suggestions)
-    if args and args[0] in ("e", "more"):
-        await turn.event("knowledge_open", detail=args[1] if len(args) > 1 else None)
-    turn.reply(reply)
+    turn.reply(handle_callback(_kb(turn), "k:" + ":".join(args), suggestions))
 
 
 def setup(router: Router) -> None:

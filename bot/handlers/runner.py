@@ -18,6 +18,7 @@ from vvs.db import transaction
 from vvs.dedupe import claim_update
 from vvs.emergency import detect_emergency, emergency_reply
 from vvs.errors import StaleAction
+from vvs.events import EmergencyDetected, Started
 from vvs.i18n import _, current_language, normalize, set_language, use_language
 from vvs.state import Conversation
 from vvs.ui import Button, Reply
@@ -130,6 +131,7 @@ async def _run_turn(update: Update, services: Services, router: Router) -> Turn:
                 "refermée. Vous pouvez la reprendre depuis le menu."
             ), ((Button(_("Menu principal"), "m:menu"),),)))
         await _dispatch(turn, update, router)
+        await turn.record_events()
         if conv.data.pop("_erased", False):
             conv.set_mode("idle")  # erased: nothing to save
         elif private:
@@ -176,7 +178,7 @@ async def _dispatch(turn: Turn, update: Update, router: Router) -> None:
         else:
             await common.unsupported_media(turn)
     except StaleAction:
-        turn.replies.clear()
+        turn.discard()
         turn.reply(Reply(_("Ce bouton n'est plus valable (étape expirée ou déjà traitée).")))
         if not turn.is_private:
             return
@@ -206,7 +208,7 @@ async def _on_command(turn: Turn, router: Router) -> None:
         and router.deep_links else None
     if deep_link is not None:
         turn.conv.idle()
-        await turn.event("start", detail="deeplink")
+        turn.note(Started(deep_link=True))
         await deep_link(turn)
         return
     await handler(turn)
@@ -231,7 +233,7 @@ async def _on_text(turn: Turn, router: Router) -> None:
         )))
         return
     if detect_emergency(turn.text):
-        await turn.event("emergency_shown", detail=turn.conv.mode)
+        turn.note(EmergencyDetected(turn.conv.mode))
         turn.reply(emergency_reply())
     if turn.text in (_("Annuler"), _("Ne pas partager")) and turn.conv.mode != "esc_contact":
         await common.annuler(turn)
