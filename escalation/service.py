@@ -58,7 +58,7 @@ from vvs.i18n import N_, _, use_language
 from vvs.identity import detect_identity
 from vvs.jobs import JobHandler, JobScheduler
 from vvs.models import OutboxMessage
-from vvs.outbox import OutboxHooks, OutboxWriter
+from vvs.outbox import OutboundMessage, OutboxHooks, OutboxWriter
 from vvs.privacy import ErasureStep
 from vvs.settings import Settings
 from vvs.ui import Button
@@ -252,7 +252,7 @@ class EscalationService:
         if findings:
             raise IdentityFound(findings)
 
-    async def _enqueue(self, session: AsyncSession, chat_id: int, body: dict[str, Any],
+    async def _enqueue(self, session: AsyncSession, chat_id: int, body: OutboundMessage,
                        esc: Escalation, purpose: str, tag: str) -> OutboxMessage:
         return await self.outbox.enqueue(session, chat_id, body, user_key=esc.user_key,
                                          purpose=purpose, ref=f"esc:{esc.id}:{tag}")
@@ -449,7 +449,7 @@ class EscalationService:
         title = texts.referent_title(other)
         with use_language("fr"):
             body = info(_("📌 La demande n°{id} vous a été confiée.").format(id=esc.id) + "\n"
-                        + notification(esc, None, "new")["text"].split("\n", 1)[1],
+                        + notification(esc, None, "new").text.split("\n", 1)[1],
                         buttons=texts.taken_buttons(int(esc.id or 0)))
         await self._enqueue(session, other.notify_chat, body, esc, INFO, "reassigned")
         await self._tell_physician(session, esc, N_(
@@ -563,7 +563,7 @@ class EscalationService:
         return esc
 
     async def _relay(self, session: AsyncSession, esc: Escalation, chat_id: int,
-                     body: dict[str, Any], direction: str) -> None:
+                     body: OutboundMessage, direction: str) -> None:
         if not chat_id:
             raise NotTaken(f"escalation {esc.id}")
         relay = RelayMessage(escalation_id=int(esc.id or 0), direction=direction,

@@ -19,11 +19,12 @@ from escalation.errors import (
 from escalation.models import Escalation
 from escalation.referents import enrol_with_code
 from escalation.service import INFO, MAX_MESSAGE, EscalationService
-from escalation.texts import CATEGORIES, payload, taken_buttons
+from escalation.texts import CATEGORIES, taken_buttons
 from vvs.departements import IDF_DEPARTMENTS
 from vvs.errors import NotAllowed, StaleAction
 from vvs.i18n import N_, _, current_language
 from vvs.identity import identity_warning
+from vvs.outbox import OutboundMessage
 from vvs.ui import Reply
 
 CONTACT, MESSAGE, CONFIRM, DEPT, RELAY = (
@@ -244,8 +245,8 @@ async def dossiers(turn: Turn) -> None:
     cases = screens.referent_cases(ref, await svc.cases_for(turn.session, ref))
     if not turn.is_private:  # physicians' names and links never go to a group: in private
         for case in cases:
-            await svc.outbox.enqueue(turn.session, int(ref.telegram_id or 0), payload(
-                case.text, [list(row) for row in case.buttons]), purpose=INFO)
+            await svc.outbox.enqueue(turn.session, int(ref.telegram_id or 0),
+                                     OutboundMessage(case.text, case.buttons), purpose=INFO)
         return
     turn.reply(*cases)
 

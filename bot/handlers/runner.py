@@ -20,11 +20,13 @@ from vvs.emergency import detect_emergency, emergency_reply
 from vvs.errors import StaleAction
 from vvs.events import EmergencyDetected, Started
 from vvs.i18n import _, current_language, normalize, set_language, use_language
+from vvs.outbox import OutboundMessage
 from vvs.state import Conversation
 from vvs.ui import Button, Reply
 
 log = logging.getLogger(__name__)
 
+Rows = tuple[tuple[Button, ...], ...]
 MAX_TEXT = 2000  # longer free text is refused politely: nobody types a question that long
 
 
@@ -74,7 +76,7 @@ async def _deliver(bot: Bot, services: Services, turn: Turn) -> None:
     refuses (5xx after one retry, long 429, timeout) is not an error to "try again": its
     text goes to the outbox (retried, labelled as a possible duplicate after a timeout);
     a document, never stored, is announced so the user presses its button again."""
-    queued: list[tuple[str, tuple, bool]] = []
+    queued: list[tuple[str, Rows, bool]] = []
     for reply in turn.replies:
         for part in (replace(reply, documents=(), venues=()),
                      replace(reply, text="", buttons=())):
@@ -98,17 +100,15 @@ async def _deliver(bot: Bot, services: Services, turn: Turn) -> None:
 
 
 async def _queue_replies(services: Services, turn: Turn,
-                         queued: list[tuple[str, tuple, bool]]) -> None:
+                         queued: list[tuple[str, Rows, bool]]) -> None:
     async with transaction(services.sessions) as session:
         for text, rows, maybe_sent in queued:
             parts = split_text(text)
             for i, part in enumerate(parts):
-                buttons = [[{"label": b.label, "data": b.data, "url": b.url} for b in row]
-                           for row in rows] if i == len(parts) - 1 else []
-                msg = await services.outbox.enqueue(
-                    session, turn.chat_id, {"text": part, "buttons": buttons,
-                                            "lang": current_language()},
-                    user_key=turn.user_key, purpose="reply")
+                message = OutboundMessage(part, rows if i == len(parts) - 1 else (),
+                                          current_language())
+                msg = await services.outbox.enqueue(session, turn.chat_id, message,
+                                                    user_key=turn.user_key, purpose="reply")
                 msg.possible_duplicate = maybe_sent
 
 
