@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
@@ -21,17 +22,25 @@ from vvs.state import StateStore
 from vvs.ui import Button
 
 
+@dataclass(frozen=True)
+class AtStep:
+    """A mode's state, as features declare them."""
+
+    flow: str | None = None
+    step: str | None = None
+
+
 async def test_state_roundtrip_and_expiry(db, clock) -> None:
-    store = StateStore(clock, timedelta(hours=24))
+    store = StateStore(clock, timedelta(hours=24), {"flow": AtStep})
     async with transaction(db.sessions) as s:
         conv = await store.load(s, "u1")
         assert conv.mode == "idle" and not conv.exists
-        conv.set_mode("flow", {"flow": "mineur", "step": "danger"})
+        conv.set_mode("flow", AtStep("mineur", "danger"))
         conv.department = "93"
         await store.save(s, conv)
     async with transaction(db.sessions) as s:
         conv = await store.load(s, "u1")
-    assert (conv.mode, conv.data["step"], conv.department) == ("flow", "danger", "93")
+    assert (conv.mode, conv.state.step, conv.department) == ("flow", "danger", "93")
     clock.advance(hours=25)
     async with transaction(db.sessions) as s:
         conv = await store.load(s, "u1")
@@ -215,18 +224,19 @@ async def test_erase_user_leaves_no_row(db, clock) -> None:
 async def test_turns_of_one_user_are_serialised_on_postgres(db, clock) -> None:
     if db.kind != "postgres":
         pytest.skip("advisory locks are PostgreSQL's; SQLite serialises writers itself")
-    store = StateStore(clock, timedelta(hours=24))
+    store = StateStore(clock, timedelta(hours=24), {"flow": AtStep})
     order: list[str] = []
     first_loaded = asyncio.Event()
 
     async def turn(name: str, step: str, hold: bool) -> None:
         async with transaction(db.sessions) as s:
             conv = await store.load(s, "same-user")
-            order.append(f"{name}:loaded:{conv.data.get('step')}")
+            at = conv.state_of(AtStep)
+            order.append(f"{name}:loaded:{at.step if at else None}")
             if hold:
                 first_loaded.set()
                 await asyncio.sleep(0.2)
-            conv.set_mode("flow", {"step": step})
+            conv.set_mode("flow", AtStep(step=step))
             await store.save(s, conv)
 
     async def second() -> None:
@@ -236,3 +246,42 @@ async def test_turns_of_one_user_are_serialised_on_postgres(db, clock) -> None:
     await asyncio.gather(turn("a", "one", hold=True), second())
     assert order == ["a:loaded:None", "b:loaded:one"]  # b saw a's write: no lost update
 
+
+
+@pytest.mark.parametrize(("mode", "data"), [
+    ("flow", {"v": 2, "step": "danger"}),  # a version this code does not read
+    ("flow", {"step": ["not", "a", "string"]}),  # another shape
+    ("gone", {"anything": 1}),  # a mode no feature declares any more
+])
+async def test_state_that_does_not_read_returns_to_idle(db, clock, mode, data) -> None:
+    store = StateStore(clock, timedelta(hours=24), {"flow": AtStep})
+    async with transaction(db.sessions) as s:
+        s.add(UserState(user_key="u1", mode=mode, data=data, department="93",
+                        updated_at=clock.now()))
+    async with transaction(db.sessions) as s:
+        conv = await store.load(s, "u1")
+    assert (conv.mode, conv.state, conv.department) == ("idle", None, "93")
+
+
+async def test_state_written_before_versions_reads_and_is_written_with_one(db, clock) -> None:
+    store = StateStore(clock, timedelta(hours=24), {"flow": AtStep})
+    async with transaction(db.sessions) as s:
+        s.add(UserState(user_key="u1", mode="flow", data={"step": "danger"},
+                        updated_at=clock.now()))
+    async with transaction(db.sessions) as s:
+        conv = await store.load(s, "u1")
+        assert conv.state == AtStep(step="danger")
+        await store.save(s, conv)
+    async with db.sessions() as s:
+        assert (await s.get(UserState, "u1")).data == {"v": 1, "flow": None, "step": "danger"}
+
+
+async def test_a_forgotten_conversation_is_not_saved(db, clock) -> None:
+    store = StateStore(clock, timedelta(hours=24), {"flow": AtStep})
+    async with transaction(db.sessions) as s:
+        conv = await store.load(s, "u1")
+        conv.set_mode("flow", AtStep(step="danger"))
+        conv.forget()
+        await store.save(s, conv)
+    async with db.sessions() as s:
+        assert await s.get(UserState, "u1") is None

@@ -140,11 +140,7 @@ async def effacer(turn: Turn) -> None:
 async def erase_confirmed(turn: Turn) -> None:
     """Run every registered erasure step and say what was erased."""
     report = await erase_user(turn.session, turn.user_key, turn.services.erasure)
-    turn.conv.idle()
-    turn.conv.language = None
-    turn.conv.department = None
-    turn.conv.exists = False
-    turn.conv.data["_erased"] = True
+    turn.conv.forget()  # its row is gone: the turn saves nothing back
     lines = [f"• {_(label)} : {count}" for label, count in report]
     turn.reply(Reply(_("C'est fait. Effacé :") + "\n" + "\n".join(lines)))
 

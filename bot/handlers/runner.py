@@ -132,9 +132,7 @@ async def _run_turn(update: Update, services: Services, router: Router) -> Turn:
             ), ((Button(_("Menu principal"), "m:menu"),),)))
         await _dispatch(turn, update, router)
         await turn.record_events()
-        if conv.data.pop("_erased", False):
-            conv.set_mode("idle")  # erased: nothing to save
-        elif private:
+        if private:  # (a conversation erased during the turn is not saved: see forget)
             await services.state.save(session, conv)
     return turn
 
@@ -235,7 +233,8 @@ async def _on_text(turn: Turn, router: Router) -> None:
     if detect_emergency(turn.text):
         turn.note(EmergencyDetected(turn.conv.mode))
         turn.reply(emergency_reply())
-    if turn.text in (_("Annuler"), _("Ne pas partager")) and turn.conv.mode != "esc_contact":
+    if turn.text in (_("Annuler"), _("Ne pas partager")) \
+            and turn.conv.mode not in router.reads_keyboard:
         await common.annuler(turn)
         return
     if turn.reply_to_message_id is not None:
