@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from knowledge.model import KnowledgeBase
+
 SearchFn = Callable[[str], tuple[bool, list[str]]]  # question → (answered, ids best first)
 
 
@@ -83,11 +85,11 @@ def evaluate(search: SearchFn, cases: list[Case]) -> Metrics:
     return metrics
 
 
-def engine_search(kb: object) -> SearchFn:
+def engine_search(kb: KnowledgeBase) -> SearchFn:
     """Adapter from `KnowledgeBase.search` to `SearchFn`."""
 
     def run(question: str) -> tuple[bool, list[str]]:
-        result = kb.search(question, 3)  # type: ignore[attr-defined]
+        result = kb.search(question, 3)
         return result.answered, [i for i, _s in result.results]
 
     return run

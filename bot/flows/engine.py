@@ -21,11 +21,13 @@ import html
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
+from annuaire.model import Directory
 from bot.flows import documents
 from bot.flows.model import DEPARTMENTS, OTHER_DEPARTMENT, Flow, Flows, Outcome, Step
 from bot.flows.resolvers import RESOLVERS, AddresseeLine, present
+from vvs.content import Snapshot
 from vvs.departements import IDF_DEPARTMENT_NAMES
 from vvs.errors import StaleAction
 from vvs.events import DocumentGenerated, Event, FlowOutcome, FlowQuit, FlowStarted
@@ -41,18 +43,25 @@ PRIVACY = N_("Ne transmettez jamais à l'assistant l'identité du patient ou de 
 State = dict[str, Any]
 
 
+class KnowledgeTitles(Protocol):
+    """What the engine reads of a knowledge snapshot: its entries (id → entry with a title)."""
+
+    @property
+    def entries(self) -> Mapping[str, Any]: ...
+
+
 @dataclass(frozen=True)
 class FlowEngine:
     """Runs the flows of one content snapshot; holds no per-user data."""
 
     flows: Flows
-    directory: Any = None
-    knowledge: Any = None
+    directory: Directory | None = None
+    knowledge: KnowledgeTitles | None = None
 
     @classmethod
-    def from_snapshot(cls, snapshot: Any) -> FlowEngine:
+    def from_snapshot(cls, snapshot: Snapshot | Mapping[str, Any]) -> FlowEngine:
         """Build from a `vvs.content.Snapshot` (or any mapping with "flows")."""
-        sets = getattr(snapshot, "sets", snapshot)
+        sets = snapshot.sets if isinstance(snapshot, Snapshot) else snapshot
         return cls(sets["flows"], sets.get("annuaire"), sets.get("knowledge"))
 
     # -- public API -------------------------------------------------------------------------
