@@ -103,73 +103,63 @@ class DocumentGenerated:
 
 # -- escalations (recorded by the service, inside a turn's or a job's transaction) -----------
 @dataclass(frozen=True)
-class EscalationCreated:
+class RequestEvent:
+    """Something that happened to a request to a referent: its département and category."""
+
     department: str
     category: str
+
+
+@dataclass(frozen=True)
+class EscalationCreated(RequestEvent):
     direct_regional: bool  # no referent enrolled: went straight to the regional chat
 
 
 @dataclass(frozen=True)
-class EscalationEscalated:
-    department: str
-    category: str
+class EscalationEscalated(RequestEvent):
     reason: str  # no_referent, timeout, dead_letter
-    minutes: float  # since the request was made
+    minutes: float  # since the request was made (so are the other `minutes`)
 
 
 @dataclass(frozen=True)
-class EscalationReminded:
-    department: str
-    category: str
+class EscalationReminded(RequestEvent):
     minutes: float
 
 
 @dataclass(frozen=True)
-class EscalationTaken:
-    department: str
-    category: str
+class EscalationTaken(RequestEvent):
     minutes: float
 
 
 @dataclass(frozen=True)
-class EscalationReleased:
-    department: str
-    category: str
+class EscalationReleased(RequestEvent):
     minutes: float
 
 
 @dataclass(frozen=True)
-class EscalationReassigned:
-    department: str
-    category: str
+class EscalationReassigned(RequestEvent):
+    pass
 
 
 @dataclass(frozen=True)
-class EscalationClosed:
-    department: str
-    category: str
+class EscalationClosed(RequestEvent):
     outcome: str
     minutes: float
 
 
 @dataclass(frozen=True)
-class EscalationBlocked:
-    department: str
-    category: str
+class EscalationBlocked(RequestEvent):
+    pass
 
 
 @dataclass(frozen=True)
-class EscalationCancelled:
-    department: str
-    category: str
+class EscalationCancelled(RequestEvent):
     reason: str  # cancelled (by the physician) or erased (/effacer)
     minutes: float
 
 
 @dataclass(frozen=True)
-class EscalationRelayed:
-    department: str
-    category: str
+class EscalationRelayed(RequestEvent):
     direction: str  # to_physician or to_referent
 
 
