@@ -9,6 +9,7 @@ from annuaire.model import Directory
 from annuaire.search import Hit, detect_kinds, near, search
 from annuaire.text import normalize
 from vvs.departements import IDF_DEPARTMENTS
+from vvs.events import DirectorySearch
 
 PLACE_SURE = 0.9  # a typed postcode or exact commune name
 NAME_SURE = 0.6  # a search hit this good means the physician typed a resource's name
@@ -25,6 +26,11 @@ class Found:
     def outside_region(self) -> bool:
         """The place is outside Île-de-France: the directory only covers the region."""
         return self.place is not None and self.place.department not in IDF_DEPARTMENTS
+
+    def event(self, kind: str | None) -> DirectorySearch:
+        """What this search counts as in the statistics (by place when one was found)."""
+        return DirectorySearch(kind, self.place.department if self.place else None,
+                               "location" if self.place else "text")
 
 
 NATIONAL_KINDS = ("urgences", "ligne-nationale")

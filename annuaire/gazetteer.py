@@ -222,9 +222,9 @@ class Gazetteer:
         out = [PlaceMatch(self.places[i], float(min(scores[i], 1.0)), "name")
                for i in order if scores[i] >= _FUZZY_CUTOFF / 100]
         dep_code = self.dep_by_name.get(text)
-        if dep_code and not (out and normalize(out[0].place.name) == text):
-            place = self.department(dep_code)
-            out.insert(0, PlaceMatch(place, 1.0, "departement"))  # type: ignore[arg-type]
+        place = self.department(dep_code) if dep_code else None
+        if place is not None and not (out and normalize(out[0].place.name) == text):
+            out.insert(0, PlaceMatch(place, 1.0, "departement"))
         return out
 
     def _name_scores(self, text: str) -> np.ndarray:
@@ -246,10 +246,11 @@ class Gazetteer:
 
     def _containing(self, text: str) -> np.ndarray | None:
         """Indexes of the names that contain every word of `text`, or None if there are none."""
-        sets = [self.word_index.get(word) for word in text.split() if len(word) > 1]
-        if not sets or any(s is None for s in sets):
+        found = [self.word_index.get(word) for word in text.split() if len(word) > 1]
+        sets = [s for s in found if s is not None]
+        if not sets or len(sets) < len(found):
             return None
-        common = frozenset.intersection(*sets)  # type: ignore[arg-type]
+        common = frozenset.intersection(*sets)
         return np.fromiter(sorted(common), dtype=np.int64) if common else None
 
     def name_frequency(self, word: str) -> int:

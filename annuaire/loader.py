@@ -23,7 +23,7 @@ from annuaire.model import (
     Entry,
 )
 from vvs import yamlfile
-from vvs.content import ContentError
+from vvs.content import ContentError, Severity
 from vvs.i18n import _
 
 SUBDIR = "annuaire/data"
@@ -79,9 +79,9 @@ class _Checker:
         self.file, self.raw, self.gaz = file, raw, gazetteer
         self.findings: list[ContentError] = []
 
-    def error(self, key: str | None, message: str, severity: str = "error") -> None:
+    def error(self, key: str | None, message: str, severity: Severity = "error") -> None:
         line = self.raw.line_of(key) if key else self.raw.line
-        self.findings.append(ContentError(self.file, line, key, message, severity))  # type: ignore[arg-type]
+        self.findings.append(ContentError(self.file, line, key, message, severity))
 
     def text(self, key: str, required: bool = False) -> str | None:
         value = self.raw.get(key)
@@ -207,16 +207,16 @@ class _Checker:
         lat, lon = self.raw.get("lat"), self.raw.get("lon")
         if lat is None and lon is None:
             return None, None
-        numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (lat, lon))
-        if not numbers:
+        if not (isinstance(lat, int | float) and isinstance(lon, int | float)
+                and not isinstance(lat, bool) and not isinstance(lon, bool)):
             self.error("lat" if lat is None or not isinstance(lat, int | float) else "lon",
                        _("lat et lon vont ensemble et sont des nombres"))
             return None, None
-        if not in_france(float(lat), float(lon)):  # type: ignore[arg-type]
+        if not in_france(float(lat), float(lon)):
             self.error("lat", _("coordonnées hors de France ({lat}, {lon})")
                        .format(lat=lat, lon=lon))
             return None, None
-        return float(lat), float(lon)  # type: ignore[arg-type]
+        return float(lat), float(lon)
 
     def audience(self) -> tuple[str, ...]:
         values = self.strings("audience")
@@ -410,6 +410,7 @@ class AnnuaireSet:
     def __init__(self, gazetteer: Gazetteer | None = None) -> None:
         self.gazetteer = gazetteer
 
-    def load(self, root: Path, loaded: Mapping[str, Any]) -> tuple[Any, list[ContentError]]:
+    def load(self, root: Path, loaded: Mapping[str, object]
+             ) -> tuple[Directory | None, list[ContentError]]:
         """Parse and validate the directory files; see `vvs.content.ContentSet`."""
         return load_directory(root, self.gazetteer)

@@ -118,13 +118,13 @@ def results_reply(hits: Sequence[Hit], offset: int = 0, page: int = PAGE_SIZE) -
 
 def pin_reply(entry: Entry) -> Reply:
     """The entry's card with its map pin."""
-    if not entry.has_geo:
+    if entry.lat is None or entry.lon is None:
         return Reply(card(entry))
     address = place_text(entry)
     if entry.geo_precision == "commune":  # the town hall's position, not the service's
         address = _("position approximative : mairie de {commune}").format(
             commune=entry.commune or "")
-    venue = Venue(entry.lat, entry.lon, entry.name, address)  # type: ignore[arg-type]
+    venue = Venue(entry.lat, entry.lon, entry.name, address)
     return Reply(card(entry), venues=(venue,))
 
 

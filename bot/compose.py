@@ -2,7 +2,8 @@
 
     content → database → state, flood guard → outbox writer, job scheduler → escalations
     → Bot → sender → outbox (with the escalations' hooks) → job queue (with their handlers)
-    → router → Application → Services
+    → Application → Services; the router (what each feature handles, and the state type of
+    each mode, which the state store reads with) is built first: it depends on nothing
 
 Each part receives what it uses at construction; nothing is patched afterwards and no
 registry is filled by an import. The entry point, the demo, `vvs-admin`, the tests and the
@@ -71,6 +72,7 @@ async def compose(settings: Settings, *, clock: Clock | None = None,
     point them at the local stand-in). Nothing is started: see `bot.lifecycle.started`.
     """
     clock = clock or SystemClock()
+    router = build_router()
     registry = ContentRegistry(settings.content_dir, content_sets
                                if content_sets is not None else default_content_sets())
     registry.load_initial()
@@ -84,7 +86,6 @@ async def compose(settings: Settings, *, clock: Clock | None = None,
     bot = make_bot(token or (secret.get_secret_value() if secret else DEMO_TOKEN),
                    base_url or settings.telegram_api_base_url, base_file_url=base_file_url,
                    rate_limit=rate_limit)
-    router = build_router()
     scheduler = JobScheduler(clock)
     job_handlers = {**escalations.job_handlers(), stats.RETENTION_JOB: stats.retention_job(
         clock, settings.event_retention_months,
@@ -92,7 +93,8 @@ async def compose(settings: Settings, *, clock: Clock | None = None,
                                                     dedupe_key=key))}
     services = Services(
         settings=settings, clock=clock, engine=engine, sessions=sessions, registry=registry,
-        state=state.StateStore(clock, timedelta(hours=settings.state_expiry_hours)),
+        state=state.StateStore(clock, timedelta(hours=settings.state_expiry_hours),
+                               router.states),
         flood=FloodGuard(settings.flood_rate_per_second, settings.flood_burst),
         pseudonym_key=settings.resolved_pseudonym_key(),
         escalations=escalations,

@@ -2,34 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from telegram import Bot
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.handlers.render import inline_keyboard, retry_after_seconds
 from vvs.i18n import _, use_language
-from vvs.outbox import MaybeSent, Permanent, RetryLater, Sender
-from vvs.ui import Button
-
-
-def payload_buttons(payload: dict[str, Any]) -> tuple[tuple[Button, ...], ...]:
-    return tuple(tuple(Button(**b) for b in row) for row in payload.get("buttons", []))
+from vvs.outbox import MaybeSent, OutboundMessage, Permanent, RetryLater, Sender
 
 
 def make_sender(bot: Bot) -> Sender:
     """Build the sender the outbox calls; it never retries by itself."""
 
-    async def send(chat_id: int, payload: dict[str, Any], possible_duplicate: bool) -> int:
-        text = payload["text"]
+    async def send(chat_id: int, message: OutboundMessage, possible_duplicate: bool) -> int:
+        text = message.text
         if possible_duplicate:
-            with use_language(payload.get("lang", "fr")):
+            with use_language(message.language):
                 text = _("(Possible doublon d'un message précédent)") + "\n" + text
         try:
-            message = await bot.send_message(
+            sent = await bot.send_message(
                 chat_id, text, parse_mode=ParseMode.HTML,
-                reply_markup=inline_keyboard(payload_buttons(payload)),
+                reply_markup=inline_keyboard(message.buttons),
                 disable_web_page_preview=True,
                 )
         except RetryAfter as exc:
@@ -40,6 +33,6 @@ def make_sender(bot: Bot) -> Sender:
             raise Permanent(str(exc)) from exc
         except NetworkError as exc:  # 5xx and connection errors: not delivered
             raise RetryLater(str(exc)) from exc
-        return message.message_id
+        return sent.message_id
 
     return send

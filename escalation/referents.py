@@ -13,7 +13,7 @@ from escalation.models import TAKEN, Escalation, InviteCode, Referent
 from escalation.service import EscalationService
 from escalation.texts import REGIONAL
 from vvs.departements import IDF_DEPARTMENTS
-from vvs.events import record_event
+from vvs.events import ReferentEnrolled, ReferentRemoved, record
 from vvs.i18n import _
 
 DEPARTMENTS = (*IDF_DEPARTMENTS, REGIONAL)
@@ -45,8 +45,7 @@ async def add_referent(service: EscalationService, session: AsyncSession, *, dep
     ref.department, ref.name, ref.active = department, name[:80], True
     session.add(ref)
     await session.flush()
-    await record_event(session, service.clock, "referent_enrolled", department=department,
-                       detail="group" if chat_id is not None else "person")
+    await record(session, service.clock, ReferentEnrolled(department, chat_id is not None))
     return ref
 
 
@@ -70,7 +69,7 @@ async def remove_referent(service: EscalationService, session: AsyncSession,
     for esc in taken:
         await service.reopen(session, esc)
     await session.delete(ref)  # the clear Telegram id goes with it
-    await record_event(session, service.clock, "referent_removed", department=ref.department)
+    await record(session, service.clock, ReferentRemoved(ref.department))
     return ref, len(taken)
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import html
-from typing import Any
 
 from escalation import texts
 from escalation.models import OPEN, TAKEN, Escalation, Referent
+from escalation.state import EscalationDraft
 from escalation.texts import category_label, outcome_label
 from vvs.departements import IDF_DEPARTMENTS
 from vvs.i18n import _
@@ -48,17 +48,17 @@ def ask_message() -> Reply:
         ((Button(_("Passer"), "e:skip"), Button(_("Annuler"), "e:abort")),))
 
 
-def summary(data: dict[str, Any], name: str) -> Reply:
+def summary(draft: EscalationDraft, name: str) -> Reply:
     """Exactly what will be shared, before anything is sent."""
     lines = [
         _("<b>Voici exactement ce qui sera transmis au référent :</b>"),
         _("• votre nom Telegram : {name}").format(name=html.escape(name)),
-        _("• votre département : {dept}").format(dept=data["dept"]),
-        _("• le motif : {cat}").format(cat=category_label(data["cat"])),
+        _("• votre département : {dept}").format(dept=draft.dept),
+        _("• le motif : {cat}").format(cat=category_label(draft.cat)),
         _("• votre téléphone : {phone}").format(
-            phone=html.escape(data["phone"]) if data.get("phone") else _("non communiqué")),
+            phone=html.escape(draft.phone) if draft.phone else _("non communiqué")),
         _("• votre message : {msg}").format(
-            msg=html.escape(data["msg"]) if data.get("msg") else _("aucun")),
+            msg=html.escape(draft.msg) if draft.msg else _("aucun")),
         _("Le référent pourra aussi vous écrire par ce bot. Votre identifiant Telegram est "
           "conservé le temps de la demande, puis effacé."),
     ]

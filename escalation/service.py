@@ -40,12 +40,25 @@ from escalation.texts import REGIONAL, info, notification
 from vvs.clock import Clock
 from vvs.departements import IDF_DEPARTMENTS
 from vvs.errors import NotAllowed, StaleAction
-from vvs.events import record_event
+from vvs.events import (
+    EscalationBlocked,
+    EscalationCancelled,
+    EscalationClosed,
+    EscalationCreated,
+    EscalationEscalated,
+    EscalationReassigned,
+    EscalationRelayed,
+    EscalationReleased,
+    EscalationReminded,
+    EscalationTaken,
+    Event,
+    record,
+)
 from vvs.i18n import N_, _, use_language
 from vvs.identity import detect_identity
 from vvs.jobs import JobHandler, JobScheduler
 from vvs.models import OutboxMessage
-from vvs.outbox import OutboxHooks, OutboxWriter
+from vvs.outbox import OutboundMessage, OutboxHooks, OutboxWriter
 from vvs.privacy import ErasureStep
 from vvs.settings import Settings
 from vvs.ui import Button
@@ -122,6 +135,12 @@ class EscalationService:
     def erasure_step(self) -> ErasureStep:
         """/effacer withdraws the physician's requests first (the referents are told)."""
         return ErasureStep(LABEL_ESCALATIONS, self.erase_user, order=40)
+
+    async def _record(self, session: AsyncSession, event: Event,
+                      user_key: str | None = None) -> None:
+        """Events of a request carry no user key (they happen in jobs and referents' turns),
+        except its creation."""
+        await record(session, self.clock, event, user_key=user_key)
 
     # ------------------------------------------------------------------ lookups
 
@@ -209,9 +228,8 @@ class EscalationService:
         if not referents:
             await self._to_regional(session, esc, message, detail="no_referent")
         await self._schedule_timers(session, esc)
-        await record_event(session, self.clock, "escalation_created", user_key=user_key,
-                           department=department, category=category,
-                           detail="direct_regional" if not referents else None)
+        await self._record(session, EscalationCreated(department, category, not referents),
+                           user_key=user_key)
         return esc
 
     async def _check_create(self, session: AsyncSession, user_key: str, department: str,
@@ -234,7 +252,7 @@ class EscalationService:
         if findings:
             raise IdentityFound(findings)
 
-    async def _enqueue(self, session: AsyncSession, chat_id: int, body: dict[str, Any],
+    async def _enqueue(self, session: AsyncSession, chat_id: int, body: OutboundMessage,
                        esc: Escalation, purpose: str, tag: str) -> OutboxMessage:
         return await self.outbox.enqueue(session, chat_id, body, user_key=esc.user_key,
                                          purpose=purpose, ref=f"esc:{esc.id}:{tag}")
@@ -255,9 +273,8 @@ class EscalationService:
                                 REGIONAL_NOTIFY, "regional")
         esc.escalated = True
         session.add(esc)
-        await record_event(session, self.clock, "escalation_escalated",
-                           department=esc.department, category=esc.category, detail=detail,
-                           value=_minutes(esc.created_at, self.clock.now()))
+        await self._record(session, EscalationEscalated(
+            esc.department, esc.category, detail, _minutes(esc.created_at, self.clock.now())))
 
     # ------------------------------------------------------------------ timers
 
@@ -295,9 +312,8 @@ class EscalationService:
             await self._to_regional(session, esc, None, detail="no_referent")
         esc.reminded = True
         session.add(esc)
-        await record_event(session, self.clock, "escalation_reminded",
-                           department=esc.department, category=esc.category,
-                           value=_minutes(esc.created_at, self.clock.now()))
+        await self._record(session, EscalationReminded(
+            esc.department, esc.category, _minutes(esc.created_at, self.clock.now())))
 
     async def _job_escalate(self, session: AsyncSession, data: dict[str, Any]) -> None:
         """Still open after ESCALATION_REGIONAL_MINUTES: hand it to the regional chat."""
@@ -365,8 +381,8 @@ class EscalationService:
                             buttons=texts.taken_buttons(int(esc.id or 0)))
             await self.outbox.enqueue(session, ref.telegram_id, body, purpose=INFO,
                                       ref=f"esc:{esc.id}:panel")
-        await record_event(session, self.clock, "escalation_taken", department=esc.department,
-                           category=esc.category, value=_minutes(esc.created_at, now))
+        await self._record(session, EscalationTaken(esc.department, esc.category,
+                                                    _minutes(esc.created_at, now)))
         return esc, ref
 
     async def _taker_title(self, session: AsyncSession, esc: Escalation) -> str | None:
@@ -398,9 +414,8 @@ class EscalationService:
         """The referent in charge hands the request back: open again, re-notified."""
         esc, _ref = await self.in_charge(session, esc_id, telegram_id)
         await self.reopen(session, esc)
-        await record_event(session, self.clock, "escalation_released", department=esc.department,
-                           category=esc.category,
-                           value=_minutes(esc.created_at, self.clock.now()))
+        await self._record(session, EscalationReleased(
+            esc.department, esc.category, _minutes(esc.created_at, self.clock.now())))
         return esc
 
     async def reopen(self, session: AsyncSession, esc: Escalation) -> None:
@@ -434,13 +449,12 @@ class EscalationService:
         title = texts.referent_title(other)
         with use_language("fr"):
             body = info(_("📌 La demande n°{id} vous a été confiée.").format(id=esc.id) + "\n"
-                        + notification(esc, None, "new")["text"].split("\n", 1)[1],
+                        + notification(esc, None, "new").text.split("\n", 1)[1],
                         buttons=texts.taken_buttons(int(esc.id or 0)))
         await self._enqueue(session, other.notify_chat, body, esc, INFO, "reassigned")
         await self._tell_physician(session, esc, N_(
             "Votre demande n°{id} est désormais suivie par {who}."), who=title)
-        await record_event(session, self.clock, "escalation_reassigned",
-                           department=esc.department, category=esc.category)
+        await self._record(session, EscalationReassigned(esc.department, esc.category))
         return esc, other
 
     async def close(self, session: AsyncSession, esc_id: int, telegram_id: int,
@@ -466,9 +480,8 @@ class EscalationService:
         await self._tell_notified(session, esc, _("Demande n°{id} close par {who}.").format(
             id=esc.id, who=texts.referent_title(ref)), skip={ref.notify_chat})
         await self._finish(session, esc)
-        await record_event(session, self.clock, "escalation_closed", department=esc.department,
-                           category=esc.category, detail=outcome,
-                           value=_minutes(esc.created_at, now))
+        await self._record(session, EscalationClosed(esc.department, esc.category, outcome,
+                                                     _minutes(esc.created_at, now)))
         return esc
 
     async def _finish(self, session: AsyncSession, esc: Escalation) -> None:
@@ -491,8 +504,7 @@ class EscalationService:
                                     blocked_by=ref.id, blocked_at=self.clock.now()))
         if esc.status in LIVE:
             await self.close(session, esc_id, telegram_id, "abus")
-        await record_event(session, self.clock, "escalation_blocked", department=esc.department,
-                           category=esc.category)
+        await self._record(session, EscalationBlocked(esc.department, esc.category))
         return esc
 
     # ------------------------------------------------------------------ physician actions
@@ -515,9 +527,8 @@ class EscalationService:
         await self._tell_notified(session, esc, text)
         esc.status, esc.closed_at = CANCELLED, now
         await self._finish(session, esc)
-        await record_event(session, self.clock, "escalation_cancelled",
-                           department=esc.department, category=esc.category, detail=detail,
-                           value=_minutes(esc.created_at, now))
+        await self._record(session, EscalationCancelled(esc.department, esc.category, detail,
+                                                        _minutes(esc.created_at, now)))
 
     # ------------------------------------------------------------------ relay
 
@@ -552,7 +563,7 @@ class EscalationService:
         return esc
 
     async def _relay(self, session: AsyncSession, esc: Escalation, chat_id: int,
-                     body: dict[str, Any], direction: str) -> None:
+                     body: OutboundMessage, direction: str) -> None:
         if not chat_id:
             raise NotTaken(f"escalation {esc.id}")
         relay = RelayMessage(escalation_id=int(esc.id or 0), direction=direction,
@@ -560,8 +571,8 @@ class EscalationService:
         session.add(relay)
         await session.flush()
         await self._enqueue(session, chat_id, body, esc, RELAY, f"relay:{relay.id}")
-        await record_event(session, self.clock, "escalation_relayed", department=esc.department,
-                           category=esc.category, detail=direction)
+        await self._record(session, EscalationRelayed(esc.department, esc.category,
+                                                      direction))
 
     # ------------------------------------------------------------------ privacy
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import html
-from typing import Any
 
 from escalation.models import Escalation, Referent
 from vvs.i18n import N_, _, use_language
+from vvs.outbox import OutboundMessage
 from vvs.ui import Button
 
 REGIONAL = "idf"  # referents of the regional council: may act on every département
@@ -53,13 +53,6 @@ def referent_title(ref: Referent) -> str:
     return _("{name} (référent {dept})").format(name=html.escape(name), dept=ref.department)
 
 
-def payload(text: str, buttons: list[list[Button]] | None = None,
-            lang: str = "fr") -> dict[str, Any]:
-    """An outbox payload as `bot.sender` reads it."""
-    rows = [[{"label": b.label, "data": b.data} for b in row] for row in buttons or []]
-    return {"text": text, "buttons": rows, "lang": lang}
-
-
 def referent_buttons(esc_id: int) -> list[list[Button]]:
     return [[Button(_("Je prends en charge"), f"e:take:{esc_id}"),
              Button(_("Clore"), f"e:close:{esc_id}")]]
@@ -79,7 +72,7 @@ def physician_link(esc: Escalation) -> str:
     return html.escape(esc.physician_name or _("Médecin"))
 
 
-def notification(esc: Escalation, message: str | None, kind: str) -> dict[str, Any]:
+def notification(esc: Escalation, message: str | None, kind: str) -> OutboundMessage:
     """The card referents receive: new request, reminder, regional escalation."""
     with use_language("fr"):
         head = {
@@ -101,10 +94,10 @@ def notification(esc: Escalation, message: str | None, kind: str) -> dict[str, A
                            "n'est inscrit, ou la notification n'a pu être remise)."))
         lines.append(_("Ce médecin souhaite être recontacté. Prenez la demande en charge pour "
                        "lui répondre par ce bot ; il ne voit pas votre identifiant Telegram."))
-        return payload("\n".join(lines), referent_buttons(int(esc.id or 0)))
+        return OutboundMessage.of("\n".join(lines), referent_buttons(int(esc.id or 0)))
 
 
 def info(text: str, lang: str = "fr", buttons: list[list[Button]] | None = None
-         ) -> dict[str, Any]:
-    """A plain informational payload."""
-    return payload(text, buttons, lang)
+         ) -> OutboundMessage:
+    """A plain informational message."""
+    return OutboundMessage.of(text, buttons or (), lang)

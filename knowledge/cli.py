@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from knowledge.model import KnowledgeBase
 from vvs.content import print_findings
 
 DEFAULT_ROOT = Path(__file__).resolve().parent.parent
@@ -42,11 +43,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_text(kb: object, line: dict[str, Any]) -> None:
+def _print_text(kb: KnowledgeBase, line: dict[str, Any]) -> None:
     status = "réponse" if line["answered"] else "pas de réponse sûre ; suggestions"
     print(f"{line['query']}\n  → {status}")
     for item in line["results"]:
-        entry = kb.entries[item["id"]]  # type: ignore[attr-defined]
+        entry = kb.entries[item["id"]]
         print(f"    {item['score']:.2f}  {item['id']} — {entry.title}")
 
 

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from knowledge.model import KnowledgeBase
+
 # question → (answered, ids best first, ids on screen or one tap away: the answer and the
 # alternatives offered beside it, or the suggestions of an abstention)
 SearchFn = Callable[[str], tuple[bool, list[str], list[str]]]
@@ -93,11 +95,11 @@ def evaluate(search: SearchFn, cases: list[Case]) -> Metrics:
     return metrics
 
 
-def engine_search(kb: object, top: int = 3) -> SearchFn:
+def engine_search(kb: KnowledgeBase, top: int = 3) -> SearchFn:
     """Adapter from `KnowledgeBase.search` to `SearchFn` (`top`: suggestions on abstention)."""
 
     def run(question: str) -> tuple[bool, list[str], list[str]]:
-        result = kb.search(question, top)  # type: ignore[attr-defined]
+        result = kb.search(question, top)
         return result.answered, [i for i, _s in result.results], list(result.offered)
 
     return run

@@ -412,7 +412,8 @@ class KnowledgeSet:
     def __init__(self, today: date | None = None) -> None:
         self.today = today
 
-    def load(self, root: Path, loaded: Mapping[str, Any]) -> tuple[Any, list[ContentError]]:
+    def load(self, root: Path, loaded: Mapping[str, object]
+             ) -> tuple[KnowledgeBase, list[ContentError]]:
         """Parse and validate the entries; the snapshot is a `KnowledgeBase`."""
         return load_knowledge(root, self.today)
 

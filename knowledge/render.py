@@ -10,13 +10,14 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from babel.dates import format_date
 
 from knowledge.model import THEMES, Entry, KnowledgeBase, Source
 from knowledge.search import SearchResult
 from vvs.errors import StaleAction
+from vvs.events import EntryOpened, QuestionAbstained, QuestionAnswered
 from vvs.i18n import _, current_language
 from vvs.ui import CALLBACK_MAX_BYTES, MESSAGE_MAX_CHARS, Button, Reply
 
@@ -63,21 +64,23 @@ def handle_callback(kb: KnowledgeBase, data: str,
         return render_theme(kb, str(action.arg))
     entry = kb.entries[str(action.arg)]
     if action.kind == "more":
-        return render_details(kb, entry)
+        return replace(render_details(kb, entry), events=(EntryOpened(entry.id),))
     if action.kind == "rel":
         return render_related(kb, entry)
     if action.kind == "not":
         return render_not_mine(kb, entry, suggestions)
-    return render_entry(entry)
+    return replace(render_entry(entry), events=(EntryOpened(entry.id),))
 
 
 def render_search(kb: KnowledgeBase, result: SearchResult) -> Reply:
     """The answer card of the best entry (with the close alternatives the search was unsure
     about), or an honest abstention with suggestions."""
     if result.answered and result.results:
+        entry = kb.entries[result.results[0][0]]
         alternatives = [kb.entries[i] for i in result.alternatives if i in kb.entries]
-        return render_entry(kb.entries[result.results[0][0]], alternatives)
-    return render_abstention(kb, [i for i, _s in result.results])
+        return replace(render_entry(entry, alternatives), events=(QuestionAnswered(entry.id),))
+    return replace(render_abstention(kb, [i for i, _s in result.results]),
+                   events=(QuestionAbstained(),))
 
 
 # -- cards ---------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from vvs.events import ERASURE as EVENT_ERASURE
 from vvs.jobs import JobQueue, JobScheduler
 from vvs.models import Event, OutboxMessage
 from vvs.outbox import ERASURE as OUTBOX_ERASURE
-from vvs.outbox import Outbox, OutboxWriter, Permanent
+from vvs.outbox import OutboundMessage, Outbox, OutboxWriter, Permanent
 from vvs.privacy import erase_user
 from vvs.state import ERASURE as STATE_ERASURE
 
@@ -30,17 +30,17 @@ class Recorder:
     """A sender that records deliveries; `dead` chats answer 403."""
 
     def __init__(self) -> None:
-        self.sent: list[tuple[int, dict[str, Any]]] = []
+        self.sent: list[tuple[int, OutboundMessage]] = []
         self.dead: set[int] = set()
 
-    async def __call__(self, chat_id: int, payload: dict[str, Any], dup: bool) -> int:
+    async def __call__(self, chat_id: int, payload: OutboundMessage, dup: bool) -> int:
         if chat_id in self.dead:
             raise Permanent("Forbidden: bot was blocked by the user")
         self.sent.append((chat_id, payload))
         return 1000 + len(self.sent)
 
     def to(self, chat_id: int) -> list[str]:
-        return [p["text"] for c, p in self.sent if c == chat_id]
+        return [p.text for c, p in self.sent if c == chat_id]
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from bot.flows import documents
 from bot.flows.model import Outcome
 from bot.flows.resolvers import AddresseeLine, Contact
 from tests.flowkit import engine, walk
+from vvs.events import DocumentGenerated
 
 pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs pdftotext")
 TODAY = dt.date(2025, 11, 24)
@@ -36,8 +37,7 @@ def test_signalement_draft_for_couple_violence(eng) -> None:
     _state, reply = eng.handle(done.state, "f:doc:signalement", today=TODAY)
     (doc,) = reply.documents
     assert doc.filename == "modele-signalement.pdf"
-    assert reply.extra == {"event": "flow_document", "flow": "majeur",
-                           "outcome": "signalement-couple", "kind": "signalement"}
+    assert reply.events == (DocumentGenerated("majeur", "signalement-couple", "signalement"),)
     text = pdf_text(doc.content)
     assert "MODÈLE INDICATIF" in text
     assert "n'est pas le modèle officiel" in text

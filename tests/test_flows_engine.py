@@ -10,6 +10,7 @@ from bot.flows.engine import FlowEngine
 from bot.flows.model import DEPARTMENTS, Outcome
 from tests.flowkit import button_data, engine, walk
 from vvs.errors import StaleAction
+from vvs.events import FlowOutcome, FlowStarted
 from vvs.ui import CALLBACK_MAX_BYTES, MESSAGE_MAX_CHARS
 
 
@@ -91,9 +92,9 @@ def test_scenario(eng, name, flow, answers, outcome, texts) -> None:
     assert done.outcome == outcome
     for text in texts:
         assert text in done.all_text, f"{text!r} missing in {name}"
-    assert done.reply.extra == {"event": "flow_outcome", "flow": outcome.split(":")[0],
-                                "origin": flow, "outcome": outcome.split(":")[1],
-                                "department": answers[-1]}
+    assert done.reply.events == (FlowOutcome(flow=outcome.split(":")[0], origin=flow,
+                                             outcome=outcome.split(":")[1],
+                                             department=answers[-1]),)
 
 
 def test_every_outcome_is_covered_by_a_scenario(eng) -> None:
@@ -190,7 +191,7 @@ def test_restart_returns_to_the_start_of_the_original_flow(eng) -> None:
     state, reply = eng.handle(done.state, "f:r")
     assert (state["flow"], state["step"], state["path"]) == ("ip", "urgence", [])
     assert state["home"] == "94"
-    assert reply.extra == {"event": "flow_start", "flow": "ip"}
+    assert reply.events == (FlowStarted("ip"),)
 
 
 def test_quit_closes_the_flow(eng) -> None:

@@ -13,6 +13,7 @@ from bot.services import Services
 from tests.botharness import TOKEN, make_settings
 from vvs.clock import FakeClock
 from vvs.db import transaction
+from vvs.outbox import OutboundMessage
 
 CHAT, ADMIN = 701, 900
 
@@ -46,7 +47,8 @@ async def test_message_survives_restart_and_is_delivered_once_after_5xx_and_429(
     async with FakeBotAPI(token=TOKEN) as api:
         first = await _services(db, tmp_path, clock, api)
         async with transaction(first.sessions) as session:
-            await first.outbox.enqueue(session, CHAT, {"text": "Votre demande a été prise."})
+            await first.outbox.enqueue(session, CHAT,
+                                       OutboundMessage("Votre demande a été prise."))
         await first.engine.dispose()  # "killed" before any delivery
 
         second = await _services(db, tmp_path, clock, api)
@@ -76,7 +78,7 @@ async def test_timeout_after_send_labels_the_copy(db, tmp_path: Path, clock: Fak
             bound_services(db, tmp_path, clock, api) as services:
         api.fail_next("sendMessage", "timeout", after_send=True, hold=12)
         async with transaction(services.sessions) as session:
-            await services.outbox.enqueue(session, CHAT, {"text": "Bonjour"})
+            await services.outbox.enqueue(session, CHAT, OutboundMessage("Bonjour"))
         await services.outbox.deliver_due()
         await _drain(services, clock)
     copies = [m.plain for m in api.sent_messages(CHAT)]
@@ -89,7 +91,7 @@ async def test_blocked_user_is_dead_lettered_and_admins_alerted(
             bound_services(db, tmp_path, clock, api) as services:
         api.block(CHAT)
         async with transaction(services.sessions) as session:
-            await services.outbox.enqueue(session, CHAT, {"text": "x"}, purpose="test")
+            await services.outbox.enqueue(session, CHAT, OutboundMessage("x"), purpose="test")
         await _drain(services, clock)
         async with services.sessions() as session:
             dead = await services.outbox.dead_letters(session)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
@@ -15,22 +16,31 @@ from vvs.dedupe import claim_update, purge_processed
 from vvs.events import record_event
 from vvs.jobs import JobQueue
 from vvs.models import Event, Job, OutboxMessage, UserState
-from vvs.outbox import MaybeSent, Outbox, OutboxHooks, Permanent, RetryLater
+from vvs.outbox import MaybeSent, OutboundMessage, Outbox, OutboxHooks, Permanent, RetryLater
 from vvs.privacy import erase_user, pseudonym
 from vvs.state import StateStore
+from vvs.ui import Button
+
+
+@dataclass(frozen=True)
+class AtStep:
+    """A mode's state, as features declare them."""
+
+    flow: str | None = None
+    step: str | None = None
 
 
 async def test_state_roundtrip_and_expiry(db, clock) -> None:
-    store = StateStore(clock, timedelta(hours=24))
+    store = StateStore(clock, timedelta(hours=24), {"flow": AtStep})
     async with transaction(db.sessions) as s:
         conv = await store.load(s, "u1")
         assert conv.mode == "idle" and not conv.exists
-        conv.set_mode("flow", {"flow": "mineur", "step": "danger"})
+        conv.set_mode("flow", AtStep("mineur", "danger"))
         conv.department = "93"
         await store.save(s, conv)
     async with transaction(db.sessions) as s:
         conv = await store.load(s, "u1")
-    assert (conv.mode, conv.data["step"], conv.department) == ("flow", "danger", "93")
+    assert (conv.mode, conv.state.step, conv.department) == ("flow", "danger", "93")
     clock.advance(hours=25)
     async with transaction(db.sessions) as s:
         conv = await store.load(s, "u1")
@@ -98,9 +108,9 @@ class ScriptedSender:
 
     def __init__(self, *failures: Exception) -> None:
         self.failures = list(failures)
-        self.delivered: list[tuple[int, dict, bool]] = []
+        self.delivered: list[tuple[int, OutboundMessage, bool]] = []
 
-    async def __call__(self, chat_id: int, payload: dict, dup: bool) -> int:
+    async def __call__(self, chat_id: int, payload: OutboundMessage, dup: bool) -> int:
         if self.failures:
             raise self.failures.pop(0)
         self.delivered.append((chat_id, payload, dup))
@@ -118,7 +128,7 @@ async def test_outbox_exactly_once_after_5xx_and_429(db, clock) -> None:
                             RetryLater("500"))
     outbox = Outbox(db.sessions, clock, sender)
     async with transaction(db.sessions) as s:
-        await outbox.enqueue(s, 1001, {"text": "bonjour"}, user_key="u")
+        await outbox.enqueue(s, 1001, OutboundMessage("bonjour"), user_key="u")
     await outbox.deliver_due()
     clock.advance(seconds=3)
     await outbox.deliver_due()  # 429: must wait 30 s
@@ -127,7 +137,7 @@ async def test_outbox_exactly_once_after_5xx_and_429(db, clock) -> None:
     await outbox.deliver_due()
     assert len(sender.failures) == 1  # retry_after respected
     await _drain(outbox, clock)
-    assert sender.delivered == [(1001, {"text": "bonjour"}, False)]
+    assert sender.delivered == [(1001, OutboundMessage("bonjour"), False)]
     async with db.sessions() as s:
         row = (await s.exec(select(OutboxMessage))).scalars().one()
     assert row.status == "sent" and row.payload is None and row.chat_id is None
@@ -137,9 +147,39 @@ async def test_outbox_timeout_labels_duplicate(db, clock) -> None:
     sender = ScriptedSender(MaybeSent("timed out"))
     outbox = Outbox(db.sessions, clock, sender)
     async with transaction(db.sessions) as s:
-        await outbox.enqueue(s, 7, {"text": "x"})
+        await outbox.enqueue(s, 7, OutboundMessage("x"))
     await _drain(outbox, clock)
-    assert sender.delivered == [(7, {"text": "x"}, True)]
+    assert sender.delivered == [(7, OutboundMessage("x"), True)]
+
+
+def test_outbound_message_payload_round_trip_and_older_shapes() -> None:
+    message = OutboundMessage("<b>x</b>", ((Button("Lien", url="https://example.org"),
+                                            Button("Ok", "e:take:1")),), "en")
+    assert OutboundMessage.from_payload(message.to_payload()) == message
+    # payloads written before the type existed: escalation buttons had no "url", an admin
+    # alert had only its text
+    older = {"text": "y", "buttons": [[{"label": "Clore", "data": "e:close:1"}]], "lang": "fr"}
+    assert OutboundMessage.from_payload(older) == OutboundMessage(
+        "y", ((Button("Clore", "e:close:1"),),))
+    assert OutboundMessage.from_payload({"text": "z"}) == OutboundMessage("z")
+    for broken in ({}, {"text": 3}, {"text": "t", "buttons": [[{"data": "x"}]]},
+                   {"text": "t", "buttons": "no"}):
+        with pytest.raises(ValueError):
+            OutboundMessage.from_payload(broken)
+
+
+async def test_outbox_malformed_payload_is_a_dead_letter(db, clock) -> None:
+    sender = ScriptedSender()
+    outbox = Outbox(db.sessions, clock, sender)
+    async with transaction(db.sessions) as s:
+        msg = await outbox.enqueue(s, 5, OutboundMessage("x"))
+        msg.payload = {"buttons": []}
+        s.add(msg)
+    await _drain(outbox, clock)
+    assert sender.delivered == []
+    async with db.sessions() as s:
+        dead = await outbox.dead_letters(s)
+    assert len(dead) == 1 and "malformed" in dead[0].last_error
 
 
 async def test_outbox_dead_letter_runs_fallback_once(db, clock) -> None:
@@ -152,7 +192,7 @@ async def test_outbox_dead_letter_runs_fallback_once(db, clock) -> None:
     outbox = Outbox(db.sessions, clock, sender,
                     hooks=OutboxHooks(on_dead={"escalation": fallback}))
     async with transaction(db.sessions) as s:
-        await outbox.enqueue(s, 9, {"text": "x"}, purpose="escalation", ref="e1")
+        await outbox.enqueue(s, 9, OutboundMessage("x"), purpose="escalation", ref="e1")
     await _drain(outbox, clock)
     assert sender.delivered == [] and fallbacks == ["e1"]
     async with db.sessions() as s:
@@ -169,7 +209,7 @@ async def test_erase_user_leaves_no_row(db, clock) -> None:
         conv.department = "93"
         await store.save(s, conv)
         await record_event(s, clock, "start", user_key=key)
-        await outbox.enqueue(s, 123, {"text": "x"}, user_key=key)
+        await outbox.enqueue(s, 123, OutboundMessage("x"), user_key=key)
     async with transaction(db.sessions) as s:
         report = dict(await erase_user(s, key, (state.ERASURE, outbox_module.ERASURE,
                                                 events.ERASURE)))
@@ -184,18 +224,19 @@ async def test_erase_user_leaves_no_row(db, clock) -> None:
 async def test_turns_of_one_user_are_serialised_on_postgres(db, clock) -> None:
     if db.kind != "postgres":
         pytest.skip("advisory locks are PostgreSQL's; SQLite serialises writers itself")
-    store = StateStore(clock, timedelta(hours=24))
+    store = StateStore(clock, timedelta(hours=24), {"flow": AtStep})
     order: list[str] = []
     first_loaded = asyncio.Event()
 
     async def turn(name: str, step: str, hold: bool) -> None:
         async with transaction(db.sessions) as s:
             conv = await store.load(s, "same-user")
-            order.append(f"{name}:loaded:{conv.data.get('step')}")
+            at = conv.state_of(AtStep)
+            order.append(f"{name}:loaded:{at.step if at else None}")
             if hold:
                 first_loaded.set()
                 await asyncio.sleep(0.2)
-            conv.set_mode("flow", {"step": step})
+            conv.set_mode("flow", AtStep(step=step))
             await store.save(s, conv)
 
     async def second() -> None:
@@ -205,3 +246,42 @@ async def test_turns_of_one_user_are_serialised_on_postgres(db, clock) -> None:
     await asyncio.gather(turn("a", "one", hold=True), second())
     assert order == ["a:loaded:None", "b:loaded:one"]  # b saw a's write: no lost update
 
+
+
+@pytest.mark.parametrize(("mode", "data"), [
+    ("flow", {"v": 2, "step": "danger"}),  # a version this code does not read
+    ("flow", {"step": ["not", "a", "string"]}),  # another shape
+    ("gone", {"anything": 1}),  # a mode no feature declares any more
+])
+async def test_state_that_does_not_read_returns_to_idle(db, clock, mode, data) -> None:
+    store = StateStore(clock, timedelta(hours=24), {"flow": AtStep})
+    async with transaction(db.sessions) as s:
+        s.add(UserState(user_key="u1", mode=mode, data=data, department="93",
+                        updated_at=clock.now()))
+    async with transaction(db.sessions) as s:
+        conv = await store.load(s, "u1")
+    assert (conv.mode, conv.state, conv.department) == ("idle", None, "93")
+
+
+async def test_state_written_before_versions_reads_and_is_written_with_one(db, clock) -> None:
+    store = StateStore(clock, timedelta(hours=24), {"flow": AtStep})
+    async with transaction(db.sessions) as s:
+        s.add(UserState(user_key="u1", mode="flow", data={"step": "danger"},
+                        updated_at=clock.now()))
+    async with transaction(db.sessions) as s:
+        conv = await store.load(s, "u1")
+        assert conv.state == AtStep(step="danger")
+        await store.save(s, conv)
+    async with db.sessions() as s:
+        assert (await s.get(UserState, "u1")).data == {"v": 1, "flow": None, "step": "danger"}
+
+
+async def test_a_forgotten_conversation_is_not_saved(db, clock) -> None:
+    store = StateStore(clock, timedelta(hours=24), {"flow": AtStep})
+    async with transaction(db.sessions) as s:
+        conv = await store.load(s, "u1")
+        conv.set_mode("flow", AtStep(step="danger"))
+        conv.forget()
+        await store.save(s, conv)
+    async with db.sessions() as s:
+        assert await s.get(UserState, "u1") is None

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from escalation import referents
+from escalation.state import RelayState
 from tests.botharness import Chat, buttons, make_settings, running_bot, texts
 from vvs.db import transaction
 
@@ -107,10 +108,24 @@ async def test_text_in_a_mode_whose_object_is_gone_returns_to_idle(db, tmp_path:
         key = services.user_key(9301)
         async with transaction(services.sessions) as session:  # a relay to a deleted request
             conv = await services.state.load(session, key)
-            conv.set_mode("relay", {"id": 999_999})
+            conv.set_mode("relay", RelayState(999_999))
             await services.state.save(session, conv)
         first = await chat.say("bonjour")
         sent = await chat.say("c'est quoi une information préoccupante ?")
     assert "n'est plus valable" in texts(first)  # told once…
     assert "n'est plus valable" not in texts(sent)  # …then free again
+    assert "CRIP" in texts(sent)
+
+
+async def test_a_state_that_no_longer_reads_returns_to_idle(db, tmp_path: Path) -> None:
+    """A row written by another version (or damaged): the user is simply idle again."""
+    from vvs.models import UserState
+
+    async with running_bot(make_settings(db.url, tmp_path)) as (api, services):
+        chat = Chat(api, 9302)
+        async with transaction(services.sessions) as session:
+            session.add(UserState(user_key=services.user_key(9302), mode="flow",
+                                  data={"v": 1, "state": "not a flow"}, language="fr",
+                                  updated_at=services.clock.now()))
+        sent = await chat.say("c'est quoi une information préoccupante ?")
     assert "CRIP" in texts(sent)

@@ -51,3 +51,20 @@ def test_distinct_registrations_coexist() -> None:
     assert router.modes == {"flow": one, "annuaire": other}
     assert router.rerender == {"flow": other}
     assert router.commands == {"aide": one, "help": one}
+
+
+def test_every_mode_declares_the_type_of_its_state() -> None:
+    """The state store reads a mode's state with its type: a mode without one would send
+    its users back to idle at their next message."""
+    router = build_router()
+    modes = set(router.modes) | set(router.rerender) | set(router.contact) \
+        | set(router.location)
+    assert modes - {"*"} <= set(router.states)
+    assert router.reads_keyboard == {"esc_contact"}
+
+
+def test_a_state_type_registered_twice_is_refused() -> None:
+    router = Router()
+    router.mode("x", state=int)
+    with pytest.raises(DuplicateRoute):
+        router.mode("x", state=str)

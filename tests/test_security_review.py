@@ -99,19 +99,22 @@ async def test_abandoned_draft_text_and_phone_do_not_stay_in_the_state(db) -> No
     physician is still told, at their next message, that the step was closed)."""
     from datetime import timedelta
 
+    from bot.handlers import build_router
+    from escalation.state import EscalationDraft
     from vvs.models import UserState
     from vvs.state import StateStore, purge_expired
 
     clock = FakeClock()
-    store = StateStore(clock, timedelta(hours=24))
+    store = StateStore(clock, timedelta(hours=24), build_router().states)
     async with transaction(db.sessions) as s:
         conv = await store.load(s, "u1")
-        conv.set_mode("esc_confirm", {"cat": "victime", "dept": "93", "phone": "+33612345678",
-                                      "msg": "joignable après 18 h"})
+        conv.set_mode("esc_confirm", EscalationDraft(cat="victime", dept="93",
+                                                     phone="+33612345678",
+                                                     msg="joignable après 18 h"))
         conv.language = "fr"
         await store.save(s, conv)
         other = await store.load(s, "u2")
-        other.set_mode("esc_message", {"cat": "victime", "dept": "93"})
+        other.set_mode("esc_message", EscalationDraft(cat="victime", dept="93"))
         await store.save(s, other)
     clock.advance(hours=23)
     async with transaction(db.sessions) as s:
@@ -124,7 +127,7 @@ async def test_abandoned_draft_text_and_phone_do_not_stay_in_the_state(db) -> No
         assert (await s.get(UserState, "u2")).data["dept"] == "93"
     async with transaction(db.sessions) as s:
         conv = await store.load(s, "u1")
-    assert conv.expired_mode == "esc_confirm" and conv.data == {}
+    assert conv.expired_mode == "esc_confirm" and conv.state is None
 
 
 async def test_dossiers_in_a_group_shows_no_physician(db, tmp_path: Path) -> None:

@@ -58,7 +58,7 @@ class ContentSet(Protocol):
     name: str
     subdir: str
 
-    def load(self, root: Path, loaded: Mapping[str, Any]) -> tuple[Any, list[ContentError]]:
+    def load(self, root: Path, loaded: Mapping[str, Any]) -> tuple[object, list[ContentError]]:
         """Parse and validate; `loaded` holds the snapshots of sets loaded before this one.
 
         Return (snapshot, findings). The snapshot is ignored when any finding is an error.

@@ -1,10 +1,15 @@
 """Pseudonymous event log for the annual review, and its vocabulary.
 
-An event is (kind, at, département, category, detail, value, user_key). `user_key` is the
-keyed pseudonym of the physician (never a Telegram id); category and detail are short codes
-(never text); `value` is a number whose meaning depends on the kind. `VOCABULARY` below is the
-one description of every kind: what its fields mean, and whether the wiring emits it today.
-The report (`admin/stats.py`) and the monthly aggregates (`vvs/stats.py`) read events only
+Domain code says what happened with a typed event (a small frozen dataclass below); the
+turn, or a job, records it with `record`. `event_row` is the one place that maps an event to
+the columns of the `event` table, and `record_event` refuses anything that is not a short
+code, so free text never reaches the log.
+
+A row is (kind, at, département, category, detail, value, user_key). `user_key` is the keyed
+pseudonym of the physician (never a Telegram id); category and detail are short codes (never
+text); `value` is a number whose meaning depends on the kind. `VOCABULARY` below is the one
+description of every kind: what its fields mean, and whether the wiring emits it today. The
+report (`admin/stats.py`) and the monthly aggregates (`vvs/stats.py`) read events only
 through these meanings.
 """
 
@@ -13,12 +18,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import assert_never
 
 from sqlalchemy import update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from vvs.clock import Clock
-from vvs.models import Event
+from vvs.models import Event as EventRecord
 from vvs.privacy import LABEL_EVENTS, ErasureStep
 
 _CATEGORICAL = re.compile(r"^[a-z0-9_.:-]{1,60}$")
@@ -104,6 +110,245 @@ DURATION_KINDS = frozenset(k for k, v in VOCABULARY.items() if v.value == MINUTE
 COUNT_VALUE_KINDS = frozenset({"annuaire_search"})
 
 
+# -- what a user's turn produces ---------------------------------------------------------------
+@dataclass(frozen=True)
+class Started:
+    """/start, or a deep link `/start <flow>`."""
+
+    deep_link: bool = False
+
+
+@dataclass(frozen=True)
+class EmergencyNumbersShown:
+    """/urgence or the menu's emergency numbers."""
+
+    via: str = "command"
+
+
+@dataclass(frozen=True)
+class EmergencyDetected:
+    """Free text looked like an emergency: the numbers were shown first."""
+
+    mode: str  # the conversation mode the text was typed in
+
+
+@dataclass(frozen=True)
+class LanguageChosen:
+    language: str
+
+
+@dataclass(frozen=True)
+class QuestionAnswered:
+    entry_id: str
+
+
+@dataclass(frozen=True)
+class QuestionAbstained:
+    """No entry close enough: suggestions only."""
+
+
+@dataclass(frozen=True)
+class EntryOpened:
+    """A knowledge entry opened from a button (card or details)."""
+
+    entry_id: str
+
+
+@dataclass(frozen=True)
+class DirectorySearch:
+    kind: str | None  # the kind of resource chosen first, if any
+    department: str | None  # the place's département (None: no place recognised)
+    by: str  # "text" or "location"
+
+
+@dataclass(frozen=True)
+class FlowStarted:
+    flow: str
+
+
+@dataclass(frozen=True)
+class FlowOutcome:
+    flow: str  # the flow the outcome belongs to (after a jump, not the one started)
+    outcome: str
+    origin: str  # the flow the physician started (not recorded today)
+    department: str | None  # the one answered in the flow; else the physician's
+
+
+@dataclass(frozen=True)
+class FlowQuit:
+    """'Terminer' on an outcome (recorded without the flow, as before)."""
+
+
+@dataclass(frozen=True)
+class DocumentGenerated:
+    flow: str
+    outcome: str
+    kind: str  # the document kind (not recorded today: the outcome is the detail)
+
+
+# -- escalations (recorded by the service, inside a turn's or a job's transaction) -----------
+@dataclass(frozen=True)
+class RequestEvent:
+    """Something that happened to a request to a referent: its département and category."""
+
+    department: str
+    category: str
+
+
+@dataclass(frozen=True)
+class EscalationCreated(RequestEvent):
+    direct_regional: bool  # no referent enrolled: went straight to the regional chat
+
+
+@dataclass(frozen=True)
+class EscalationEscalated(RequestEvent):
+    reason: str  # no_referent, timeout, dead_letter
+    minutes: float  # since the request was made (so are the other `minutes`)
+
+
+@dataclass(frozen=True)
+class EscalationReminded(RequestEvent):
+    minutes: float
+
+
+@dataclass(frozen=True)
+class EscalationTaken(RequestEvent):
+    minutes: float
+
+
+@dataclass(frozen=True)
+class EscalationReleased(RequestEvent):
+    minutes: float
+
+
+@dataclass(frozen=True)
+class EscalationReassigned(RequestEvent):
+    pass
+
+
+@dataclass(frozen=True)
+class EscalationClosed(RequestEvent):
+    outcome: str
+    minutes: float
+
+
+@dataclass(frozen=True)
+class EscalationBlocked(RequestEvent):
+    pass
+
+
+@dataclass(frozen=True)
+class EscalationCancelled(RequestEvent):
+    reason: str  # cancelled (by the physician) or erased (/effacer)
+    minutes: float
+
+
+@dataclass(frozen=True)
+class EscalationRelayed(RequestEvent):
+    direction: str  # to_physician or to_referent
+
+
+@dataclass(frozen=True)
+class ReferentEnrolled:
+    department: str
+    group: bool
+
+
+@dataclass(frozen=True)
+class ReferentRemoved:
+    department: str
+
+
+Event = (Started | EmergencyNumbersShown | EmergencyDetected | LanguageChosen
+         | QuestionAnswered | QuestionAbstained | EntryOpened | DirectorySearch
+         | FlowStarted | FlowOutcome | FlowQuit | DocumentGenerated
+         | EscalationCreated | EscalationEscalated | EscalationReminded | EscalationTaken
+         | EscalationReleased | EscalationReassigned | EscalationClosed | EscalationBlocked
+         | EscalationCancelled | EscalationRelayed | ReferentEnrolled | ReferentRemoved)
+
+
+@dataclass(frozen=True)
+class EventRow:
+    """The columns of one `event` row (before the short-code check)."""
+
+    kind: str
+    department: str | None = None
+    category: str | None = None
+    detail: str | None = None
+    value: float | None = None
+
+
+def event_row(event: Event, user_department: str | None = None) -> EventRow:
+    """The one mapping from a typed event to its row; `user_department` is the physician's
+    remembered département, used by the events that have none of their own."""
+    match event:
+        case Started(deep_link=deep_link):
+            return EventRow("start", user_department, detail="deeplink" if deep_link else None)
+        case EmergencyNumbersShown(via=via):
+            return EventRow("emergency_numbers", user_department, detail=via)
+        case EmergencyDetected(mode=mode):
+            return EventRow("emergency_shown", user_department, detail=mode)
+        case LanguageChosen(language=language):
+            return EventRow("language", user_department, detail=language)
+        case QuestionAnswered(entry_id=entry_id):
+            return EventRow("question", user_department, "answered", entry_id)
+        case QuestionAbstained():
+            return EventRow("question", user_department, "abstained")
+        case EntryOpened(entry_id=entry_id):
+            return EventRow("knowledge_open", user_department, detail=entry_id)
+        case DirectorySearch(kind=kind, department=department, by=by):
+            return EventRow("annuaire_search", department, kind, by)
+        case FlowStarted(flow=flow):
+            return EventRow("flow_start", user_department, flow)
+        case FlowOutcome(flow=flow, outcome=outcome, department=department):
+            return EventRow("flow_outcome", department or user_department, flow, outcome)
+        case FlowQuit():
+            return EventRow("flow_quit", user_department)
+        case DocumentGenerated(flow=flow, outcome=outcome):
+            return EventRow("flow_document", user_department, flow, outcome)
+        case EscalationCreated(department=department, category=category):
+            return EventRow("escalation_created", department, category,
+                            "direct_regional" if event.direct_regional else None)
+        case EscalationEscalated(department=department, category=category):
+            return EventRow("escalation_escalated", department, category, event.reason,
+                            event.minutes)
+        case EscalationReminded(department=department, category=category):
+            return EventRow("escalation_reminded", department, category, value=event.minutes)
+        case EscalationTaken(department=department, category=category):
+            return EventRow("escalation_taken", department, category, value=event.minutes)
+        case EscalationReleased(department=department, category=category):
+            return EventRow("escalation_released", department, category, value=event.minutes)
+        case EscalationReassigned(department=department, category=category):
+            return EventRow("escalation_reassigned", department, category)
+        case EscalationClosed(department=department, category=category):
+            return EventRow("escalation_closed", department, category, event.outcome,
+                            event.minutes)
+        case EscalationBlocked(department=department, category=category):
+            return EventRow("escalation_blocked", department, category)
+        case EscalationCancelled(department=department, category=category):
+            return EventRow("escalation_cancelled", department, category, event.reason,
+                            event.minutes)
+        case EscalationRelayed(department=department, category=category):
+            return EventRow("escalation_relayed", department, category, event.direction)
+        case ReferentEnrolled(department=department):
+            return EventRow("referent_enrolled", department,
+                            detail="group" if event.group else "person")
+        case ReferentRemoved(department=department):
+            return EventRow("referent_removed", department)
+        case _:
+            assert_never(event)
+
+
+async def record(session: AsyncSession, clock: Clock, event: Event, *,
+                 user_key: str | None = None,
+                 user_department: str | None = None) -> EventRecord:
+    """Record a typed event in the unit of work `session` belongs to."""
+    row = event_row(event, user_department)
+    return await record_event(session, clock, row.kind, user_key=user_key,
+                              department=row.department, category=row.category,
+                              detail=row.detail, value=row.value)
+
+
 def _categorical(name: str, value: str | None) -> str | None:
     """Refuse anything that is not a short code: free text must never reach the log."""
     if value is None:
@@ -124,11 +369,12 @@ async def record_event(
     category: str | None = None,
     detail: str | None = None,
     value: float | None = None,
-) -> Event:
-    """Add one event to the unit of work `session` belongs to."""
+) -> EventRecord:
+    """Add one row to the unit of work `session` belongs to (use `record` with a typed
+    event; this is the check every row goes through)."""
     if department is not None and department not in DEPARTMENTS:
         department = None
-    event = Event(
+    row = EventRecord(
         at=clock.now(),
         kind=_categorical("kind", kind) or kind,
         department=department,
@@ -137,13 +383,13 @@ async def record_event(
         value=value,
         user_key=user_key,
     )
-    session.add(event)
-    return event
+    session.add(row)
+    return row
 
 
 async def _anonymise(session: AsyncSession, user_key: str) -> int:
     result = await session.exec(
-        update(Event).where(Event.user_key == user_key).values(user_key=None)
+        update(EventRecord).where(EventRecord.user_key == user_key).values(user_key=None)
     )
     return result.rowcount or 0
 

@@ -8,6 +8,10 @@
   purpose's fallback; never retried forever.
 The payload (it may hold relayed text) and the clear chat id are deleted once delivered.
 
+What is sent is an `OutboundMessage` (text, inline buttons, language), stored as JSON by
+`to_payload` and read back by `from_payload`: the one shape every producer and the sender
+share.
+
 Two types, so the wiring has no cycle: `OutboxWriter` only enqueues (domain services that
 notify hold one), `Outbox` also delivers, with the sender and the hooks those services
 provide, all given at construction.
@@ -17,7 +21,7 @@ from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from types import MappingProxyType
@@ -32,6 +36,7 @@ from vvs.i18n import _, use_language
 from vvs.jobs import claim_rows
 from vvs.models import OutboxMessage
 from vvs.privacy import LABEL_OUTBOX, ErasureStep
+from vvs.ui import Button
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +61,46 @@ class Permanent(DeliveryError):
     """Will never succeed (403 blocked, 400 chat not found)."""
 
 
-# sender(chat_id, payload, possible_duplicate) -> Telegram message id
-Sender = Callable[[int, dict[str, Any], bool], Awaitable[int | None]]
+@dataclass(frozen=True)
+class OutboundMessage:
+    """One message the outbox delivers: Telegram HTML text, inline buttons, and the language
+    of the "possible duplicate" label."""
+
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    language: str = "fr"
+
+    @classmethod
+    def of(cls, text: str, buttons: Sequence[Sequence[Button]] = (),
+           language: str = "fr") -> OutboundMessage:
+        """Build from any rows of buttons (lists or tuples)."""
+        return cls(text, tuple(tuple(row) for row in buttons), language)
+
+    def to_payload(self) -> dict[str, Any]:
+        """The JSON stored in `outbox_message.payload`."""
+        rows = [[{"label": b.label, "data": b.data, "url": b.url} for b in row]
+                for row in self.buttons]
+        return {"text": self.text, "buttons": rows, "lang": self.language}
+
+    @classmethod
+    def from_payload(cls, payload: Mapping[str, Any]) -> OutboundMessage:
+        """Read a stored payload back (buttons without "url" were written before it was
+        stored); raise ValueError for anything else."""
+        text, rows, language = payload.get("text"), payload.get("buttons", []), \
+            payload.get("lang", "fr")
+        if not isinstance(text, str) or not isinstance(language, str) \
+                or not isinstance(rows, list):
+            raise ValueError("malformed outbox payload")
+        try:
+            buttons = tuple(tuple(Button(str(b["label"]), b.get("data"), b.get("url"))
+                                  for b in row) for row in rows)
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValueError("malformed outbox buttons") from exc
+        return cls(text, buttons, language)
+
+
+# sender(chat_id, message, possible_duplicate) -> Telegram message id
+Sender = Callable[[int, OutboundMessage, bool], Awaitable[int | None]]
 # callbacks run inside the transaction that records the result
 SentHook = Callable[[AsyncSession, OutboxMessage], Awaitable[None]]
 DeadHook = Callable[[AsyncSession, OutboxMessage, str], Awaitable[None]]
@@ -84,12 +127,12 @@ class OutboxWriter:
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
 
-    async def enqueue(self, session: AsyncSession, chat_id: int, payload: dict[str, Any], *,
+    async def enqueue(self, session: AsyncSession, chat_id: int, message: OutboundMessage, *,
                       user_key: str | None = None, purpose: str | None = None,
                       ref: str | None = None) -> OutboxMessage:
         """Add a message to deliver as soon as possible."""
         now = self.clock.now()
-        msg = OutboxMessage(chat_id=chat_id, payload=payload, next_attempt_at=now,
+        msg = OutboxMessage(chat_id=chat_id, payload=message.to_payload(), next_attempt_at=now,
                             created_at=now, user_key=user_key, purpose=purpose, ref=ref)
         session.add(msg)
         return msg
@@ -132,7 +175,12 @@ class Outbox(OutboxWriter):
                 return 0
             chat_id, payload, dup = msg.chat_id, dict(msg.payload or {}), msg.possible_duplicate
         try:
-            message_id = await self.sender(chat_id, payload, dup)
+            message = OutboundMessage.from_payload(payload)
+        except ValueError as exc:
+            await self._dead(msg_id, str(exc))
+            return 0
+        try:
+            message_id = await self.sender(chat_id, message, dup)
         except RetryLater as exc:
             await self._retry(msg_id, str(exc), exc.retry_after, maybe_sent=False)
             return 0
@@ -202,7 +250,7 @@ class Outbox(OutboxWriter):
                      ).format(purpose=msg.purpose or "-", n=msg.attempts + 1,
                               error=html.escape(error[:200]))
         for chat_id in self.alert_chat_ids:
-            await self.enqueue(session, chat_id, {"text": text}, purpose=ADMIN_ALERT)
+            await self.enqueue(session, chat_id, OutboundMessage(text), purpose=ADMIN_ALERT)
 
 
 async def _erase(session: AsyncSession, user_key: str) -> int:

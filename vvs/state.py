@@ -1,16 +1,25 @@
 """Conversation state: per user, in the database, so restarts and replicas agree.
 
 One place decides what free text means: the `mode`. Modes are plain strings owned by the
-features (`idle`, `flow`, `annuaire`, `esc_message`, `relay`, …). A mode left untouched for
-longer than the expiry is dropped at the user's next message, and they are told so.
+features (`idle`, `flow`, `annuaire`, `esc_message`, `relay`, …), and each mode's state is a
+small dataclass the feature declares with the router (`router.mode(MODE, state=…)`). The
+store writes a state as JSON with its version (`{"v": 1, …fields}`) and reads it back with
+that type; a mode it does not know, or a state of another shape or version, returns the user
+to idle (logged, never an error). A mode left untouched for longer than the expiry is dropped
+at the user's next message, and they are told so.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import dataclasses
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from functools import cache
+from typing import Any, TypeVar
 
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import delete, text, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -19,44 +28,99 @@ from vvs.db import SessionFactory, is_postgres, transaction
 from vvs.models import UserState
 from vvs.privacy import LABEL_STATE, ErasureStep
 
+log = logging.getLogger(__name__)
+
 IDLE = "idle"
+VERSION_KEY = "v"
+S = TypeVar("S")
+# mode → the dataclass of its state (a class may serve several modes)
+StateTypes = Mapping[str, type[Any]]
 
 
 @dataclass
 class Conversation:
-    """A user's state as loaded for one update; `expired` is set when a mode timed out."""
+    """A user's state as loaded for one update; `expired_mode` is set when a mode timed out."""
 
     user_key: str
     mode: str = IDLE
-    data: dict[str, Any] = field(default_factory=dict)
+    state: object | None = None  # an instance of the mode's state dataclass
     language: str | None = None
     department: str | None = None
     expired_mode: str | None = None
     exists: bool = False
+    forgotten: bool = False  # erased during this update: nothing is saved
 
-    def set_mode(self, mode: str, data: dict[str, Any] | None = None) -> None:
+    def set_mode(self, mode: str, state: object | None = None) -> None:
         self.mode = mode
-        self.data = dict(data or {})
+        self.state = state
 
     def idle(self) -> None:
         self.set_mode(IDLE)
 
+    def state_of(self, kind: type[S], *modes: str) -> S | None:
+        """The state if it is a `kind` (and the mode one of `modes`, when given)."""
+        if isinstance(self.state, kind) and (not modes or self.mode in modes):
+            return self.state
+        return None
+
+    def forget(self) -> None:
+        """Everything about the user was erased: back to a blank, unsaved conversation."""
+        self.idle()
+        self.language = self.department = None
+        self.exists = False
+        self.forgotten = True
+
     @property
     def is_empty(self) -> bool:
         """Idle with no preference: nothing worth a row in the database."""
-        return self.mode == IDLE and not self.data and not self.language \
+        return self.mode == IDLE and self.state is None and not self.language \
             and not self.department
+
+
+def encode(state: object | None) -> dict[str, Any]:
+    """A mode's state as the JSON stored in `user_state.data`."""
+    if state is None:
+        return {}
+    if not dataclasses.is_dataclass(state) or isinstance(state, type):
+        raise TypeError(f"a mode's state must be a dataclass instance, not {type(state)}")
+    return {VERSION_KEY: _version(type(state)), **dataclasses.asdict(state)}
+
+
+def decode(kind: type[S], data: Mapping[str, Any]) -> S:
+    """Read a stored state back as `kind`; ValueError when its version or shape differs.
+
+    A state without a version was written before states were typed, with the same keys: it
+    is read as version 1."""
+    fields = dict(data)
+    version = fields.pop(VERSION_KEY, 1)
+    if version != _version(kind):
+        raise ValueError(f"{kind.__name__} version {version!r}")
+    try:
+        return _adapter(kind).validate_python(fields)
+    except ValidationError as exc:
+        raise ValueError(f"{kind.__name__}: {exc.error_count()} field(s) do not fit") from exc
+
+
+def _version(kind: type[Any]) -> int:
+    return int(getattr(kind, "VERSION", 1))
+
+
+@cache
+def _adapter(kind: type[S]) -> TypeAdapter[S]:
+    return TypeAdapter(kind)
 
 
 class StateStore:
     """Loads and saves `Conversation`s inside the caller's unit of work."""
 
-    def __init__(self, clock: Clock, expiry: timedelta) -> None:
+    def __init__(self, clock: Clock, expiry: timedelta, types: StateTypes | None = None
+                 ) -> None:
         self.clock = clock
         self.expiry = expiry
+        self.types = dict(types or {})
 
     async def load(self, session: AsyncSession, user_key: str) -> Conversation:
-        """Read the user's state, dropping a mode that has expired.
+        """Read the user's state, dropping a mode that has expired or that no longer reads.
 
         On PostgreSQL the user's turns are serialised across replicas by a transaction-level
         advisory lock, so two updates of one user never overwrite each other's state.
@@ -67,15 +131,35 @@ class StateStore:
         row = await session.get(UserState, user_key)
         if row is None:
             return Conversation(user_key)
-        conv = Conversation(user_key, row.mode, dict(row.data or {}), row.language,
-                            row.department, exists=True)
+        conv = Conversation(user_key, row.mode, None, row.language, row.department,
+                            exists=True)
         if conv.mode != IDLE and self.clock.now() - row.updated_at > self.expiry:
             conv.expired_mode = conv.mode
             conv.idle()
+            return conv
+        conv.state = self._read(row.mode, row.data or {})
+        if conv.state is None and conv.mode != IDLE:
+            conv.idle()
         return conv
+
+    def _read(self, mode: str, data: Mapping[str, Any]) -> object | None:
+        kind = self.types.get(mode)
+        if kind is None:
+            if mode != IDLE:
+                log.info("state of unknown mode %r dropped: back to idle", mode)
+            return None
+        if mode == IDLE and not data:
+            return None
+        try:
+            return decode(kind, data)
+        except ValueError as exc:
+            log.info("state of mode %r does not read (%s): back to idle", mode, exc)
+            return None
 
     async def save(self, session: AsyncSession, conv: Conversation) -> None:
         """Write the state back (one row per user); keep no row when there is nothing to keep."""
+        if conv.forgotten:
+            return
         row = await session.get(UserState, conv.user_key)
         if conv.is_empty:
             if row is not None:
@@ -83,7 +167,7 @@ class StateStore:
             return
         if row is None:
             row = UserState(user_key=conv.user_key, updated_at=self.clock.now())
-        row.mode, row.data = conv.mode, dict(conv.data)
+        row.mode, row.data = conv.mode, encode(conv.state)
         row.language, row.department = conv.language, conv.department
         row.updated_at = self.clock.now()
         session.add(row)

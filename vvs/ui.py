@@ -2,13 +2,17 @@
 
 Handlers turn a `Reply` into Telegram calls. Text is Telegram HTML: domain code escapes
 any variable part with `html.escape`. Button `data` is at most 64 bytes, of the form
-`<prefix>:<args>`, and is never trusted when it comes back.
+`<prefix>:<args>`, and is never trusted when it comes back. `events` are what the reply
+stands for in the statistics: the turn records them when it records the reply.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the event types live with their recording (vvs.events)
+    from vvs.events import Event
 
 CALLBACK_MAX_BYTES = 64
 MESSAGE_MAX_CHARS = 4096
@@ -49,7 +53,8 @@ class Reply:
     venues: tuple[Venue, ...] = ()
     request_location: bool = False  # show Telegram's "share my location" keyboard
     request_contact: bool = False  # show Telegram's "share my phone number" keyboard
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+    remove_keyboard: bool = False  # take Telegram's location/contact keyboard away
+    events: tuple[Event, ...] = ()  # recorded by the turn that shows this reply
 
 
 def rows(*buttons: Button, per_row: int = 1) -> tuple[tuple[Button, ...], ...]:

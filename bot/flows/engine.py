@@ -21,13 +21,16 @@ import html
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
+from annuaire.model import Directory
 from bot.flows import documents
 from bot.flows.model import DEPARTMENTS, OTHER_DEPARTMENT, Flow, Flows, Outcome, Step
 from bot.flows.resolvers import RESOLVERS, AddresseeLine, present
+from vvs.content import Snapshot
 from vvs.departements import IDF_DEPARTMENT_NAMES
 from vvs.errors import StaleAction
+from vvs.events import DocumentGenerated, Event, FlowOutcome, FlowQuit, FlowStarted
 from vvs.i18n import N_, _
 from vvs.ui import Button, Reply
 
@@ -40,18 +43,25 @@ PRIVACY = N_("Ne transmettez jamais à l'assistant l'identité du patient ou de 
 State = dict[str, Any]
 
 
+class KnowledgeTitles(Protocol):
+    """What the engine reads of a knowledge snapshot: its entries (id → entry with a title)."""
+
+    @property
+    def entries(self) -> Mapping[str, Any]: ...
+
+
 @dataclass(frozen=True)
 class FlowEngine:
     """Runs the flows of one content snapshot; holds no per-user data."""
 
     flows: Flows
-    directory: Any = None
-    knowledge: Any = None
+    directory: Directory | None = None
+    knowledge: KnowledgeTitles | None = None
 
     @classmethod
-    def from_snapshot(cls, snapshot: Any) -> FlowEngine:
+    def from_snapshot(cls, snapshot: Snapshot | Mapping[str, Any]) -> FlowEngine:
         """Build from a `vvs.content.Snapshot` (or any mapping with "flows")."""
-        sets = getattr(snapshot, "sets", snapshot)
+        sets = snapshot.sets if isinstance(snapshot, Snapshot) else snapshot
         return cls(sets["flows"], sets.get("annuaire"), sets.get("knowledge"))
 
     # -- public API -------------------------------------------------------------------------
@@ -69,7 +79,7 @@ class FlowEngine:
                         "step": flow.start, "path": [], "answers": {}, "department": None,
                         "home": department if department in DEPARTMENTS else None}
         state = self._follow(state)
-        return state, self._reply(state, {"event": "flow_start", "flow": flow.id})
+        return state, self._reply(state, FlowStarted(flow.id))
 
     def handle(self, state: State | None, data: str, department: str | None = None,
                today: dt.date | None = None) -> tuple[State | None, Reply]:
@@ -87,7 +97,7 @@ class FlowEngine:
             return self.start(state["origin"], state.get("home"))
         if action == "x" and not args:
             return None, Reply(_("Parcours terminé. Vous pouvez le reprendre depuis le menu."),
-                               ((_button(EMERGENCY),),), extra={"event": "flow_quit"})
+                               ((_button(EMERGENCY),),), events=(FlowQuit(),))
         if action == "doc" and len(args) == 1 and args[0] != "record":
             return state, self._document(state, args[0], today)
         if action == "rec" and not args:
@@ -111,7 +121,8 @@ class FlowEngine:
                 raise
             new, reply = self.start(origin, department)
             note = _("Ce parcours a été mis à jour : il reprend au début.")
-            return new, Reply(f"<i>{note}</i>\n\n{reply.text}", reply.buttons, extra=reply.extra)
+            return new, Reply(f"<i>{note}</i>\n\n{reply.text}", reply.buttons,
+                              events=reply.events)
 
     # -- transitions ------------------------------------------------------------------------
     def _answer(self, state: State, action: str, args: list[str]) -> tuple[State, Reply]:
@@ -141,8 +152,7 @@ class FlowEngine:
         flow, node = self._node(state)
         event = None
         if isinstance(node, Outcome):
-            event = {"event": "flow_outcome", "flow": flow.id, "origin": state["origin"],
-                     "outcome": node.id, "department": state.get("department")}
+            event = FlowOutcome(flow.id, node.id, state["origin"], state.get("department"))
         return state, self._reply(state, event)
 
     def _follow(self, state: State) -> State:
@@ -188,15 +198,14 @@ class FlowEngine:
         return flow, node
 
     # -- rendering --------------------------------------------------------------------------
-    def _reply(self, state: State, event: dict[str, Any] | None = None) -> Reply:
+    def _reply(self, state: State, event: Event | None = None) -> Reply:
         flow, node = self._node(state)
-        extra = dict(event or {})
+        events = (event,) if event is not None else ()
         if isinstance(node, Outcome):
             return Reply(self._outcome_text(node, state, flow),
-                         self._outcome_buttons(node, state, flow),
-                         extra=extra)
+                         self._outcome_buttons(node, state, flow), events=events)
         return Reply(self._step_text(flow, node, state), self._step_buttons(node, state),
-                     extra=extra)
+                     events=events)
 
     def _step_text(self, flow: Flow, step: Step, state: State) -> str:
         return f"<b>{_esc(flow.title)}</b>\n\n{fmt(step.text)}"
@@ -285,9 +294,7 @@ class FlowEngine:
             department=state.get("department"), today=today or dt.date.today())
         doc = documents.build(kind, ctx)
         # The caption travels with the document: no separate text (it showed twice).
-        return Reply("", documents=(doc,),
-                     extra={"event": "flow_document", "flow": flow.id, "outcome": node.id,
-                            "kind": kind})
+        return Reply("", documents=(doc,), events=(DocumentGenerated(flow.id, node.id, kind),))
 
     def _answers(self, state: State) -> tuple[tuple[str, str], ...]:
         """(question, answer) for every answered step on the path, in order."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass, replace
 
 from annuaire.finder import Found, find, national_first, near_place
 from annuaire.model import Directory
@@ -19,13 +20,27 @@ from vvs.ui import Button, Reply
 MODE = "annuaire"
 
 
+@dataclass(frozen=True)
+class DirectoryState:
+    """The directory mode: the kind chosen first, and the last results (ids, distances)
+    for « more results »."""
+
+    kind: str | None = None
+    ids: tuple[str, ...] = ()
+    dist: tuple[float | None, ...] = ()
+
+
+def _state(turn: Turn) -> DirectoryState:
+    return turn.conv.state_of(DirectoryState) or DirectoryState()
+
+
 def _directory(turn: Turn) -> Directory:
     return turn.services.content["annuaire"]
 
 
 async def open_directory(turn: Turn) -> None:
     """Menu item: ask for a kind, or free text, or a location."""
-    turn.conv.set_mode(MODE)
+    turn.conv.set_mode(MODE, DirectoryState())
     turn.reply(kind_keyboard(), Reply(_(
         "Ou écrivez ce que vous cherchez (« umj créteil », « crip 93 », « tribunal "
         "bobigny »), une ville ou un code postal, ou partagez votre position."),
@@ -34,7 +49,7 @@ async def open_directory(turn: Turn) -> None:
 
 async def on_text(turn: Turn) -> None:
     """Free text in the directory mode: a resource's name or a place."""
-    kind = turn.conv.data.get("kind")
+    kind = _state(turn).kind
     found = find(_directory(turn), turn.text, kind)
     await _show(turn, found, kind)
 
@@ -44,14 +59,14 @@ async def on_location(turn: Turn) -> None:
     assert turn.location is not None
     lat, lon = turn.location
     directory = _directory(turn)
-    kind = turn.conv.data.get("kind") if turn.conv.mode == MODE else None
-    was, was_data = turn.conv.mode, dict(turn.conv.data)
+    kind = _state(turn).kind if turn.conv.mode == MODE else None
+    was, was_state = turn.conv.mode, turn.conv.state
     place = directory.index.gaz.nearest(lat, lon)
     hits = near(directory, lat, lon, kind=kind, top=12, place=place)
-    turn.conv.set_mode(MODE, {"kind": kind} if kind else {})
+    turn.conv.set_mode(MODE, DirectoryState(kind))
     await _show(turn, national_first(directory, Found(tuple(hits), place)), kind)
     if was not in (IDLE, MODE):  # a procedure in progress is kept, and shown again
-        turn.conv.set_mode(was, was_data)
+        turn.conv.set_mode(was, was_state)
         turn.reply(Reply(_("Votre démarche est toujours en cours :")))
         rerender = turn.router.rerender.get(was)
         if rerender is not None:
@@ -65,26 +80,22 @@ async def _show(turn: Turn, found: Found, kind: str | None) -> None:
             for p in found.ambiguous[:6] if p.insee)))
         return
     hits = list(found.hits)
-    ids = [h.entry.id for h in hits]
-    turn.conv.set_mode(MODE, {"kind": kind, "ids": ids,
-                              "dist": [h.distance_km for h in hits]} if kind else
-                       {"ids": ids, "dist": [h.distance_km for h in hits]})
-    await turn.event("annuaire_search", category=kind,
-                     detail="location" if found.place else "text",
-                     department=found.place.department if found.place else None)
+    turn.conv.set_mode(MODE, DirectoryState(kind, tuple(h.entry.id for h in hits),
+                                            tuple(h.distance_km for h in hits)))
+    events = (found.event(kind),)
     if not hits:
         turn.reply(Reply(_("Je n'ai rien trouvé. Essayez un autre mot, une ville, un code "
-                           "postal, ou partagez votre position.")))
+                           "postal, ou partagez votre position."), events=events))
         return
     if found.place and found.outside_region:
         turn.reply(Reply(_("{place} est hors d'Île-de-France : l'annuaire ne couvre que "
                            "l'Île-de-France. Les lignes nationales d'abord :").format(
                                place=html.escape(found.place.name)),
-                         extra={"remove_keyboard": True}))
+                         remove_keyboard=True))
     elif found.place:
         turn.reply(Reply(_("Près de {place} :").format(place=html.escape(found.place.name)),
-                         extra={"remove_keyboard": True}))
-    turn.reply(results_reply(hits))
+                         remove_keyboard=True))
+    turn.reply(replace(results_reply(hits), events=events))
     _offer_department(turn, found)
 
 
@@ -98,11 +109,10 @@ def _offer_department(turn: Turn, found: Found) -> None:
 
 
 def _stored_hits(turn: Turn) -> list[Hit]:
-    directory = _directory(turn)
-    ids = turn.conv.data.get("ids") or []
-    dists = turn.conv.data.get("dist") or [None] * len(ids)
-    return [Hit(e, None, d) for e, d in ((directory.get(i), d) for i, d in zip(ids, dists,
-                                         strict=False)) if e is not None]
+    directory, state = _directory(turn), _state(turn)
+    dists = state.dist or (None,) * len(state.ids)
+    return [Hit(e, None, d) for e, d in ((directory.get(i), d) for i, d in zip(
+        state.ids, dists, strict=False)) if e is not None]
 
 
 async def on_button(turn: Turn, args: list[str]) -> None:
@@ -113,13 +123,13 @@ async def on_button(turn: Turn, args: list[str]) -> None:
         place = directory.index.gaz.by_code(args[1])
         if place is None:
             raise StaleAction(data)
-        kind = turn.conv.data.get("kind")
+        kind = _state(turn).kind
         await _show(turn, national_first(
             directory, Found(tuple(near_place(directory, place, kind)), place)), kind)
         return
     action = parse_action(data, directory)
     if action.verb == "kind":
-        turn.conv.set_mode(MODE, {"kind": action.arg})
+        turn.conv.set_mode(MODE, DirectoryState(str(action.arg)))
         turn.reply(Reply(_("Indiquez une ville ou un code postal, ou partagez votre position."),
                          request_location=True))
     elif action.verb == "pin":
@@ -136,6 +146,6 @@ async def on_button(turn: Turn, args: list[str]) -> None:
 def setup(router: Router) -> None:
     router.menu_item("annuaire", N_("📍 Trouver une ressource"), order=50)(open_directory)
     router.command("annuaire", "ressources", "directory")(open_directory)
-    router.mode(MODE, text=on_text)
+    router.mode(MODE, state=DirectoryState, text=on_text)
     router.mode(ANY_MODE, location=on_location)
     router.button("a")(on_button)

@@ -9,6 +9,7 @@ from bot.handlers.turn import Turn
 from vvs.departements import IDF_DEPARTMENTS
 from vvs.emergency import all_numbers_text
 from vvs.errors import StaleAction
+from vvs.events import EmergencyNumbersShown, LanguageChosen, Started
 from vvs.i18n import _, current_language, set_language
 from vvs.privacy import erase_user
 from vvs.ui import Button, Reply
@@ -42,8 +43,7 @@ def welcome_text() -> str:
 async def start(turn: Turn) -> None:
     """/start: greet, then the main menu (deep links open a flow directly)."""
     turn.conv.idle()
-    await turn.event("start")
-    turn.reply(Reply(welcome_text()), main_menu(turn))
+    turn.reply(Reply(welcome_text(), events=(Started(),)), main_menu(turn))
 
 
 async def menu(turn: Turn) -> None:
@@ -70,8 +70,7 @@ async def help_(turn: Turn) -> None:
 
 async def urgence(turn: Turn) -> None:
     """/urgence: every emergency number at once."""
-    await turn.event("emergency_numbers", detail="command")
-    turn.reply(Reply(all_numbers_text()))
+    turn.reply(Reply(all_numbers_text(), events=(EmergencyNumbersShown(),)))
 
 
 async def annuler(turn: Turn) -> None:
@@ -79,7 +78,7 @@ async def annuler(turn: Turn) -> None:
     was = turn.conv.mode
     turn.conv.idle()
     text = _("C'est annulé.") if was != "idle" else _("Rien n'était en cours.")
-    turn.reply(Reply(text, extra={"remove_keyboard": True}), main_menu(turn))
+    turn.reply(Reply(text, remove_keyboard=True), main_menu(turn))
 
 
 async def confidentialite(turn: Turn) -> None:
@@ -125,8 +124,8 @@ async def set_lang(turn: Turn, code: str) -> None:
         raise StaleAction(code)
     turn.conv.language = code
     set_language(code)
-    turn.reply(Reply(_("Langue enregistrée : français.")), main_menu(turn))
-    await turn.event("language", detail=current_language())
+    turn.reply(Reply(_("Langue enregistrée : français."),
+                     events=(LanguageChosen(current_language()),)), main_menu(turn))
 
 
 async def effacer(turn: Turn) -> None:
@@ -141,11 +140,7 @@ async def effacer(turn: Turn) -> None:
 async def erase_confirmed(turn: Turn) -> None:
     """Run every registered erasure step and say what was erased."""
     report = await erase_user(turn.session, turn.user_key, turn.services.erasure)
-    turn.conv.idle()
-    turn.conv.language = None
-    turn.conv.department = None
-    turn.conv.exists = False
-    turn.conv.data["_erased"] = True
+    turn.conv.forget()  # its row is gone: the turn saves nothing back
     lines = [f"• {_(label)} : {count}" for label, count in report]
     turn.reply(Reply(_("C'est fait. Effacé :") + "\n" + "\n".join(lines)))
 

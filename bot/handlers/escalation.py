@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from dataclasses import replace
 
 from bot.handlers.router import Router
 from bot.handlers.turn import Turn
@@ -19,11 +20,13 @@ from escalation.errors import (
 from escalation.models import Escalation
 from escalation.referents import enrol_with_code
 from escalation.service import INFO, MAX_MESSAGE, EscalationService
-from escalation.texts import CATEGORIES, payload, taken_buttons
+from escalation.state import EscalationDraft, RelayState
+from escalation.texts import CATEGORIES, taken_buttons
 from vvs.departements import IDF_DEPARTMENTS
 from vvs.errors import NotAllowed, StaleAction
 from vvs.i18n import N_, _, current_language
 from vvs.identity import identity_warning
+from vvs.outbox import OutboundMessage
 from vvs.ui import Reply
 
 CONTACT, MESSAGE, CONFIRM, DEPT, RELAY = (
@@ -57,86 +60,82 @@ async def start_request(turn: Turn, category: str) -> None:
         return
     hours = turn.services.settings.escalation_regional_minutes // 60 or 1
     turn.reply(screens.intro(hours))
-    turn.conv.set_mode(DEPT, {"cat": category})
+    turn.conv.set_mode(DEPT, EscalationDraft(cat=category))
     if turn.conv.department in IDF_DEPARTMENTS:
         await _choose_department(turn, turn.conv.department)
     else:
         turn.reply(screens.ask_department())
 
 
-def _draft(turn: Turn) -> dict:
-    if turn.conv.mode not in STEPS or "cat" not in turn.conv.data:
+def _draft(turn: Turn) -> EscalationDraft:
+    draft = turn.conv.state_of(EscalationDraft, *STEPS)
+    if draft is None:
         raise StaleAction(turn.conv.mode)
-    return turn.conv.data
+    return draft
 
 
 async def _choose_department(turn: Turn, dept: str) -> None:
     if dept not in IDF_DEPARTMENTS:
         raise StaleAction(dept)
-    data = _draft(turn)
-    data["dept"] = dept
-    turn.conv.set_mode(CONTACT, data)
+    turn.conv.set_mode(CONTACT, replace(_draft(turn), dept=dept))
     turn.reply(screens.ask_contact())
 
 
 async def on_contact(turn: Turn) -> None:
     """The physician shared their own number with Telegram's contact button."""
-    data = _draft(turn)
+    draft = _draft(turn)
     if not turn.contact_phone:
         turn.reply(Reply(_("Partagez uniquement votre propre numéro, avec le bouton.")),
                    screens.ask_contact())
         return
-    data["phone"] = turn.contact_phone
-    await _ask_message(turn, data, _("Numéro ajouté."))
+    await _ask_message(turn, replace(draft, phone=turn.contact_phone), _("Numéro ajouté."))
 
 
 async def on_contact_text(turn: Turn) -> None:
     """Text while the contact keyboard is shown: 'Ne pas partager', 'Annuler', or again."""
-    data = _draft(turn)
+    draft = _draft(turn)
     if turn.text == _("Annuler"):
         await _abort(turn)
     elif turn.text == _("Ne pas partager"):
-        data.pop("phone", None)
-        await _ask_message(turn, data, _("Numéro non partagé."))
+        await _ask_message(turn, replace(draft, phone=None), _("Numéro non partagé."))
     else:
         turn.reply(screens.ask_contact())
 
 
-async def _ask_message(turn: Turn, data: dict, ack: str) -> None:
-    turn.conv.set_mode(MESSAGE, data)
-    turn.reply(Reply(ack, extra={"remove_keyboard": True}), screens.ask_message())
+async def _ask_message(turn: Turn, draft: EscalationDraft, ack: str) -> None:
+    turn.conv.set_mode(MESSAGE, draft)
+    turn.reply(Reply(ack, remove_keyboard=True), screens.ask_message())
 
 
 async def on_message_text(turn: Turn) -> None:
     """The optional short message: refused (to rephrase) when it holds an identity."""
-    data = _draft(turn)
+    draft = _draft(turn)
     if len(turn.text) > MAX_MESSAGE:
         turn.reply(Reply(_("Message trop long : {n} caractères au plus.").format(n=MAX_MESSAGE)))
         return
     try:
-        EscalationService.check_text(turn.text, data.get("phone"))
+        EscalationService.check_text(turn.text, draft.phone)
     except IdentityFound as exc:
         turn.reply(Reply(identity_warning(exc.findings)))
         return
-    data["msg"] = turn.text
-    _show_summary(turn, data)
+    _show_summary(turn, replace(draft, msg=turn.text))
 
 
-def _show_summary(turn: Turn, data: dict) -> None:
-    turn.conv.set_mode(CONFIRM, data)
-    turn.reply(screens.summary(data, _display_name(turn)))
+def _show_summary(turn: Turn, draft: EscalationDraft) -> None:
+    turn.conv.set_mode(CONFIRM, draft)
+    turn.reply(screens.summary(draft, _display_name(turn)))
 
 
 async def _send(turn: Turn) -> None:
     """'Envoyer': create the request (the notifications leave through the outbox)."""
-    data = _draft(turn)
-    if turn.conv.mode != CONFIRM:
+    draft = _draft(turn)
+    if turn.conv.mode != CONFIRM or draft.dept is None:
         raise StaleAction("e:send")
     try:
         esc = await _svc(turn).create(
             turn.session, user_key=turn.user_key, chat_id=turn.chat_id,
-            name=_display_name(turn), department=data["dept"], category=data["cat"],
-            phone=data.get("phone"), message=data.get("msg"), language=current_language())
+            name=_display_name(turn), department=draft.dept, category=draft.cat,
+            phone=draft.phone, message=draft.msg, language=current_language())
     except TooManyOpen:
         turn.reply(Reply(_("Vous avez déjà {n} demandes en cours : attendez leur réponse ou "
                            "annulez-en une avec /mademande.").format(
@@ -156,7 +155,7 @@ async def _send(turn: Turn) -> None:
 async def _abort(turn: Turn) -> None:
     turn.conv.idle()
     turn.reply(Reply(_("Demande abandonnée : rien n'a été envoyé."),
-                     extra={"remove_keyboard": True}))
+                     remove_keyboard=True))
 
 
 # ---------------------------------------------------------------- referents
@@ -230,7 +229,8 @@ async def _block(turn: Turn, esc_id: int) -> None:
 
 
 def _leave_relay(turn: Turn, esc_id: int) -> None:
-    if turn.conv.mode == RELAY and turn.conv.data.get("id") == esc_id:
+    relay = turn.conv.state_of(RelayState, RELAY)
+    if relay is not None and relay.id == esc_id:
         turn.conv.idle()
 
 
@@ -244,8 +244,8 @@ async def dossiers(turn: Turn) -> None:
     cases = screens.referent_cases(ref, await svc.cases_for(turn.session, ref))
     if not turn.is_private:  # physicians' names and links never go to a group: in private
         for case in cases:
-            await svc.outbox.enqueue(turn.session, int(ref.telegram_id or 0), payload(
-                case.text, [list(row) for row in case.buttons]), purpose=INFO)
+            await svc.outbox.enqueue(turn.session, int(ref.telegram_id or 0),
+                                     OutboundMessage(case.text, case.buttons), purpose=INFO)
         return
     turn.reply(*cases)
 
@@ -299,7 +299,7 @@ async def _reply_button(turn: Turn, esc_id: int) -> None:
         to_physician = True
     if not turn.is_private:
         raise StaleAction(f"e:reply:{esc_id}")
-    turn.conv.set_mode(RELAY, {"id": esc_id})
+    turn.conv.set_mode(RELAY, RelayState(esc_id))
     turn.reply(screens.write_prompt(to_physician))
 
 
@@ -333,8 +333,10 @@ async def _relay(turn: Turn, esc: Escalation) -> None:
 
 async def on_relay_text(turn: Turn) -> None:
     """Free text after 'Répondre'."""
-    esc = await _svc(turn).get(turn.session, int(turn.conv.data.get("id") or 0))
-    await _relay(turn, esc)
+    relay = turn.conv.state_of(RelayState, RELAY)
+    if relay is None:
+        raise StaleAction(turn.conv.mode)
+    await _relay(turn, await _svc(turn).get(turn.session, relay.id))
 
 
 async def on_reply(turn: Turn) -> bool:
@@ -417,9 +419,9 @@ async def _dispatch_case(turn: Turn, args: list[str]) -> None:
 
 async def _rerender(turn: Turn) -> None:
     """After a stale button during a request: show the current step again."""
-    data = turn.conv.data
-    if turn.conv.mode == CONFIRM and "dept" in data:
-        _show_summary(turn, data)
+    draft = turn.conv.state_of(EscalationDraft, *STEPS)
+    if turn.conv.mode == CONFIRM and draft is not None and draft.dept is not None:
+        _show_summary(turn, draft)
     elif turn.conv.mode == MESSAGE:
         turn.reply(screens.ask_message())
     elif turn.conv.mode == CONTACT:
@@ -435,11 +437,12 @@ def setup(router: Router) -> None:
     router.command("mademande", "myrequest", description=N_("Votre demande à un référent"))(
         mademande)
     router.command("inscription", "enrol")(inscription)
-    router.mode(CONTACT, text=on_contact_text, contact=on_contact, rerender=_rerender)
-    router.mode(MESSAGE, text=on_message_text, rerender=_rerender)
-    router.mode(CONFIRM, text=_confirm_text, rerender=_rerender)
-    router.mode(DEPT, rerender=_rerender)
-    router.mode(RELAY, text=on_relay_text)
+    router.mode(CONTACT, state=EscalationDraft, text=on_contact_text, contact=on_contact,
+                rerender=_rerender, reads_keyboard=True)
+    router.mode(MESSAGE, state=EscalationDraft, text=on_message_text, rerender=_rerender)
+    router.mode(CONFIRM, state=EscalationDraft, text=_confirm_text, rerender=_rerender)
+    router.mode(DEPT, state=EscalationDraft, rerender=_rerender)
+    router.mode(RELAY, state=RelayState, text=on_relay_text)
     router.on_reply(on_reply)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -14,6 +15,16 @@ from vvs.i18n import N_, _, current_language
 from vvs.ui import Button, Reply
 
 MODE = "flow"
+
+
+@dataclass(frozen=True)
+class FlowState:
+    """The flow in progress: the engine's own state (versioned and checked by the engine
+    against the flows in service), and the département answered in it when the physician
+    has none remembered."""
+
+    state: dict[str, Any]
+    asked_dept: str | None = None
 
 
 def _engine(turn: Turn) -> FlowEngine:
@@ -42,24 +53,14 @@ async def open_from_menu(turn: Turn, flow_id: str) -> None:
 
 
 async def _apply(turn: Turn, state: dict[str, Any] | None, reply: Reply) -> None:
-    """Store the flow state (or leave the flow), log its event, show the reply."""
+    """Store the flow state (or leave the flow), show the reply (its events are recorded
+    with the turn)."""
     if state is None:
         turn.conv.idle()
     else:
-        turn.conv.set_mode(MODE, {"state": state})
-        if state.get("department") and turn.conv.department is None:
-            turn.conv.data["asked_dept"] = state["department"]
-    await _record(turn, reply.extra)
+        asked = state.get("department") if turn.conv.department is None else None
+        turn.conv.set_mode(MODE, FlowState(state, asked or None))
     turn.reply(reply)
-
-
-async def _record(turn: Turn, extra: dict[str, Any]) -> None:
-    kind = extra.get("event")
-    if not kind:
-        return
-    await turn.event(kind, category=extra.get("flow"),
-                     detail=extra.get("outcome") or extra.get("kind"),
-                     department=extra.get("department") or turn.conv.department)
 
 
 def starter(flow_id: str) -> TurnHandler:
@@ -85,21 +86,25 @@ async def signaler(turn: Turn) -> None:
 
 async def on_button(turn: Turn, args: list[str]) -> None:
     """`f:` buttons: the engine validates them against the stored state."""
-    state = turn.conv.data.get("state") if turn.conv.mode == MODE else None
-    new_state, reply = _engine(turn).handle(state, "f:" + ":".join(args),
+    new_state, reply = _engine(turn).handle(_state(turn), "f:" + ":".join(args),
                                             department=turn.conv.department)
     if args and args[0] in ("doc", "rec"):  # a document does not move the flow
-        await _record(turn, reply.extra)
         turn.reply(reply)
         return
     await _apply(turn, new_state, reply)
 
 
+def _state(turn: Turn) -> dict[str, Any] | None:
+    flow = turn.conv.state_of(FlowState, MODE)
+    return flow.state if flow else None
+
+
 async def rerender(turn: Turn) -> None:
     """Show the current step again (after a stale button or a stray message)."""
-    state, reply = _engine(turn).resume(turn.conv.data.get("state"), turn.conv.department)
-    turn.conv.set_mode(MODE, {"state": state})
-    turn.reply(reply)
+    flow = turn.conv.state_of(FlowState)
+    state, reply = _engine(turn).resume(flow.state if flow else None, turn.conv.department)
+    turn.conv.set_mode(MODE, FlowState(state))
+    turn.reply(replace(reply, events=()))  # showing a step again is not an event
 
 
 async def on_text(turn: Turn) -> None:
@@ -117,5 +122,5 @@ def setup(router: Router) -> None:
     router.command("victime", "victim", description=N_("Je suis victime"))(
         starter("victime"))
     router.button("f")(on_button)
-    router.mode(MODE, text=on_text, rerender=rerender)
+    router.mode(MODE, state=FlowState, text=on_text, rerender=rerender)
 

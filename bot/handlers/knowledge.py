@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from bot.handlers.router import Router
 from bot.handlers.turn import Turn
 from knowledge.model import KnowledgeBase
@@ -12,6 +14,13 @@ from vvs.state import IDLE
 from vvs.ui import Button, Reply
 
 TOP = 4
+
+
+@dataclass(frozen=True)
+class Suggestions:
+    """Idle after a question: the other entries it matched (for « pas ma question »)."""
+
+    sugg: tuple[str, ...] = ()
 
 
 def _kb(turn: Turn) -> KnowledgeBase:
@@ -26,9 +35,7 @@ async def ask(turn: Turn) -> None:
     result = _kb(turn).search(turn.text, top=TOP)
     ids = [entry_id for entry_id, _score in result.results]
     if turn.conv.mode == IDLE:
-        turn.conv.set_mode(IDLE, {"sugg": ids[1:]} if result.answered else {"sugg": ids})
-    await turn.event("question", category="answered" if result.answered else "abstained",
-                     detail=ids[0] if result.answered and ids else None)
+        turn.conv.set_mode(IDLE, Suggestions(tuple(ids[1:] if result.answered else ids)))
     turn.reply(render_search(_kb(turn), result))
 
 
@@ -49,15 +56,13 @@ async def themes(turn: Turn) -> None:
 
 async def on_button(turn: Turn, args: list[str]) -> None:
     """`k:` buttons (parsed and validated by the knowledge renderer)."""
-    suggestions = turn.conv.data.get("sugg", []) if turn.conv.mode == IDLE else []
-    reply = handle_callback(_kb(turn), "k:" + ":".join(args), suggestions)
-    if args and args[0] in ("e", "more"):
-        await turn.event("knowledge_open", detail=args[1] if len(args) > 1 else None)
-    turn.reply(reply)
+    state = turn.conv.state_of(Suggestions, IDLE)
+    turn.reply(handle_callback(_kb(turn), "k:" + ":".join(args), state.sugg if state else ()))
 
 
 def setup(router: Router) -> None:
     router.on_idle_text(ask)
+    router.mode(IDLE, state=Suggestions)
     router.menu_item("ask", N_("⚖️ Poser une question juridique"), order=40)(invite)
     router.command("question", "fiches", "themes", description=N_("Questions juridiques"))(
         themes)

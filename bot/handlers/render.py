@@ -49,7 +49,7 @@ def reply_markup(reply: Reply) -> Any:
             [[KeyboardButton(_("📞 Partager mon numéro"), request_contact=True)],
              [KeyboardButton(_("Ne pas partager"))]],
             resize_keyboard=True, one_time_keyboard=True)
-    if reply.extra.get("remove_keyboard"):
+    if reply.remove_keyboard:
         return ReplyKeyboardRemove()
     return inline_keyboard(reply.buttons)
 

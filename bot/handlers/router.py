@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from bot.handlers.turn import Turn
 
@@ -45,6 +45,10 @@ class Router:
     location: dict[str, TurnHandler] = field(default_factory=dict)  # by mode; "*" default
     contact: dict[str, TurnHandler] = field(default_factory=dict)
     menu_items: dict[str, MenuItem] = field(default_factory=dict)  # "m:<item>" targets
+    states: dict[str, type[Any]] = field(default_factory=dict)  # mode → its state dataclass
+    # modes whose text handler reads the reply keyboard's own buttons ("Annuler", "Ne pas
+    # partager"); elsewhere those texts cancel what is in progress
+    reads_keyboard: set[str] = field(default_factory=set)
     idle_text: TurnHandler | None = None
     deep_links: DeepLinks | None = None
     # consulted first for a message sent as a reply; True means "handled"
@@ -69,10 +73,16 @@ class Router:
             return fn
         return wrap
 
-    def mode(self, mode: str, *, text: TurnHandler | None = None,
-             rerender: TurnHandler | None = None, location: TurnHandler | None = None,
-             contact: TurnHandler | None = None) -> None:
-        """What free text, a location or a contact means in `mode`; how to show it again."""
+    def mode(self, mode: str, *, state: type[Any] | None = None,
+             text: TurnHandler | None = None, rerender: TurnHandler | None = None,
+             location: TurnHandler | None = None, contact: TurnHandler | None = None,
+             reads_keyboard: bool = False) -> None:
+        """What free text, a location or a contact means in `mode`; how to show it again;
+        the dataclass of its state (how the state store reads it back)."""
+        if state is not None:
+            _put(self.states, mode, state, "state of mode ")
+        if reads_keyboard:
+            self.reads_keyboard.add(mode)
         for table, handler, what in ((self.modes, text, "text in mode "),
                                      (self.rerender, rerender, "rerender of mode "),
                                      (self.location, location, "location in mode "),

@@ -18,12 +18,15 @@ from vvs.db import transaction
 from vvs.dedupe import claim_update
 from vvs.emergency import detect_emergency, emergency_reply
 from vvs.errors import StaleAction
+from vvs.events import EmergencyDetected, Started
 from vvs.i18n import _, current_language, normalize, set_language, use_language
+from vvs.outbox import OutboundMessage
 from vvs.state import Conversation
 from vvs.ui import Button, Reply
 
 log = logging.getLogger(__name__)
 
+Rows = tuple[tuple[Button, ...], ...]
 MAX_TEXT = 2000  # longer free text is refused politely: nobody types a question that long
 
 
@@ -73,7 +76,7 @@ async def _deliver(bot: Bot, services: Services, turn: Turn) -> None:
     refuses (5xx after one retry, long 429, timeout) is not an error to "try again": its
     text goes to the outbox (retried, labelled as a possible duplicate after a timeout);
     a document, never stored, is announced so the user presses its button again."""
-    queued: list[tuple[str, tuple, bool]] = []
+    queued: list[tuple[str, Rows, bool]] = []
     for reply in turn.replies:
         for part in (replace(reply, documents=(), venues=()),
                      replace(reply, text="", buttons=())):
@@ -97,17 +100,15 @@ async def _deliver(bot: Bot, services: Services, turn: Turn) -> None:
 
 
 async def _queue_replies(services: Services, turn: Turn,
-                         queued: list[tuple[str, tuple, bool]]) -> None:
+                         queued: list[tuple[str, Rows, bool]]) -> None:
     async with transaction(services.sessions) as session:
         for text, rows, maybe_sent in queued:
             parts = split_text(text)
             for i, part in enumerate(parts):
-                buttons = [[{"label": b.label, "data": b.data, "url": b.url} for b in row]
-                           for row in rows] if i == len(parts) - 1 else []
-                msg = await services.outbox.enqueue(
-                    session, turn.chat_id, {"text": part, "buttons": buttons,
-                                            "lang": current_language()},
-                    user_key=turn.user_key, purpose="reply")
+                message = OutboundMessage(part, rows if i == len(parts) - 1 else (),
+                                          current_language())
+                msg = await services.outbox.enqueue(session, turn.chat_id, message,
+                                                    user_key=turn.user_key, purpose="reply")
                 msg.possible_duplicate = maybe_sent
 
 
@@ -130,9 +131,8 @@ async def _run_turn(update: Update, services: Services, router: Router) -> Turn:
                 "refermée. Vous pouvez la reprendre depuis le menu."
             ), ((Button(_("Menu principal"), "m:menu"),),)))
         await _dispatch(turn, update, router)
-        if conv.data.pop("_erased", False):
-            conv.set_mode("idle")  # erased: nothing to save
-        elif private:
+        await turn.record_events()
+        if private:  # (a conversation erased during the turn is not saved: see forget)
             await services.state.save(session, conv)
     return turn
 
@@ -176,7 +176,7 @@ async def _dispatch(turn: Turn, update: Update, router: Router) -> None:
         else:
             await common.unsupported_media(turn)
     except StaleAction:
-        turn.replies.clear()
+        turn.discard()
         turn.reply(Reply(_("Ce bouton n'est plus valable (étape expirée ou déjà traitée).")))
         if not turn.is_private:
             return
@@ -206,7 +206,7 @@ async def _on_command(turn: Turn, router: Router) -> None:
         and router.deep_links else None
     if deep_link is not None:
         turn.conv.idle()
-        await turn.event("start", detail="deeplink")
+        turn.note(Started(deep_link=True))
         await deep_link(turn)
         return
     await handler(turn)
@@ -231,9 +231,10 @@ async def _on_text(turn: Turn, router: Router) -> None:
         )))
         return
     if detect_emergency(turn.text):
-        await turn.event("emergency_shown", detail=turn.conv.mode)
+        turn.note(EmergencyDetected(turn.conv.mode))
         turn.reply(emergency_reply())
-    if turn.text in (_("Annuler"), _("Ne pas partager")) and turn.conv.mode != "esc_contact":
+    if turn.text in (_("Annuler"), _("Ne pas partager")) \
+            and turn.conv.mode not in router.reads_keyboard:
         await common.annuler(turn)
         return
     if turn.reply_to_message_id is not None:

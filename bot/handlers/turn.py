@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.services import Services
-from vvs.events import record_event
+from vvs.events import Event, record
 from vvs.state import Conversation
 from vvs.ui import Reply
 
@@ -37,6 +37,7 @@ class Turn:
     location: tuple[float, float] | None = None
     contact_phone: str | None = None
     replies: list[Reply] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)  # the replies' and `note`d, in order
     edit_pressed: bool = False  # replace the pressed message's keyboard with the first reply
 
     @property
@@ -48,10 +49,22 @@ class Turn:
         return self.chat_type == "private"
 
     def reply(self, *replies: Reply) -> None:
+        """Show these replies; their events are recorded with the turn."""
         self.replies.extend(replies)
+        self.events.extend(event for reply in replies for event in reply.events)
 
-    async def event(self, kind: str, **fields: Any) -> None:
-        """Record a pseudonymous event in this update's unit of work."""
-        fields.setdefault("department", self.conv.department)
-        await record_event(self.session, self.services.clock, kind, user_key=self.user_key,
-                           **fields)
+    def note(self, *events: Event) -> None:
+        """An event that no reply carries (e.g. a deep link, before the flow's first step)."""
+        self.events.extend(events)
+
+    def discard(self) -> None:
+        """Forget the replies so far and their events (a stale button: nothing happened)."""
+        self.replies.clear()
+        self.events.clear()
+
+    async def record_events(self) -> None:
+        """Record the turn's events in its unit of work (the runner calls this once)."""
+        for event in self.events:
+            await record(self.session, self.services.clock, event, user_key=self.user_key,
+                         user_department=self.conv.department)
+        self.events.clear()

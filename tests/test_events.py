@@ -1,0 +1,116 @@
+"""Typed events: one mapping to the `event` table's columns, recorded by the turn.
+
+The session below pins the rows a physician's turns leave, so the table stays compatible
+with what the statistics read (they were the same before events were typed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from tests.botharness import Chat, make_settings, running_bot
+from vvs import events as ev
+from vvs.models import Event
+
+ROWS = [
+    (ev.Started(), ("start", "93", None, None, None)),
+    (ev.Started(deep_link=True), ("start", "93", None, "deeplink", None)),
+    (ev.EmergencyNumbersShown(), ("emergency_numbers", "93", None, "command", None)),
+    (ev.EmergencyDetected("flow"), ("emergency_shown", "93", None, "flow", None)),
+    (ev.LanguageChosen("en"), ("language", "93", None, "en", None)),
+    (ev.QuestionAnswered("itt"), ("question", "93", "answered", "itt", None)),
+    (ev.QuestionAbstained(), ("question", "93", "abstained", None, None)),
+    (ev.EntryOpened("itt"), ("knowledge_open", "93", None, "itt", None)),
+    (ev.DirectorySearch("umj", "94", "location"), ("annuaire_search", "94", "umj", "location",
+                                                   None)),
+    (ev.DirectorySearch(None, None, "text"), ("annuaire_search", None, None, "text", None)),
+    (ev.FlowStarted("ip"), ("flow_start", "93", "ip", None, None)),
+    (ev.FlowOutcome("mineur", "signalement", "ip", "94"),
+     ("flow_outcome", "94", "mineur", "signalement", None)),
+    (ev.FlowOutcome("mineur", "signalement", "ip", None),
+     ("flow_outcome", "93", "mineur", "signalement", None)),
+    (ev.FlowQuit(), ("flow_quit", "93", None, None, None)),
+    (ev.DocumentGenerated("majeur", "signalement-couple", "signalement"),
+     ("flow_document", "93", "majeur", "signalement-couple", None)),
+    (ev.EscalationCreated("94", "vss", True),
+     ("escalation_created", "94", "vss", "direct_regional", None)),
+    (ev.EscalationEscalated("94", "vss", "timeout", 1440.0),
+     ("escalation_escalated", "94", "vss", "timeout", 1440.0)),
+    (ev.EscalationReminded("94", "vss", 240.0),
+     ("escalation_reminded", "94", "vss", None, 240.0)),
+    (ev.EscalationTaken("94", "vss", 3.5), ("escalation_taken", "94", "vss", None, 3.5)),
+    (ev.EscalationReleased("94", "vss", 7.0), ("escalation_released", "94", "vss", None, 7.0)),
+    (ev.EscalationReassigned("94", "vss"), ("escalation_reassigned", "94", "vss", None, None)),
+    (ev.EscalationClosed("94", "vss", "conseil", 60.0),
+     ("escalation_closed", "94", "vss", "conseil", 60.0)),
+    (ev.EscalationBlocked("94", "vss"), ("escalation_blocked", "94", "vss", None, None)),
+    (ev.EscalationCancelled("94", "vss", "erased", 2.0),
+     ("escalation_cancelled", "94", "vss", "erased", 2.0)),
+    (ev.EscalationRelayed("94", "vss", "to_referent"),
+     ("escalation_relayed", "94", "vss", "to_referent", None)),
+    (ev.ReferentEnrolled("94", group=True), ("referent_enrolled", "94", None, "group", None)),
+    (ev.ReferentRemoved("94"), ("referent_removed", "94", None, None, None)),
+]
+
+
+@pytest.mark.parametrize(("event", "row"), ROWS, ids=[type(e).__name__ for e, _r in ROWS])
+def test_each_event_maps_to_its_row(event: ev.Event, row: tuple) -> None:
+    got = ev.event_row(event, user_department="93")
+    assert (got.kind, got.department, got.category, got.detail, got.value) == row
+
+
+def test_every_event_type_is_in_the_table() -> None:
+    assert {type(e) for e, _r in ROWS} == set(ev.Event.__args__)
+
+
+async def test_a_session_leaves_the_same_rows(db, tmp_path: Path) -> None:
+    async with running_bot(make_settings(db.url, tmp_path)) as (api, services):
+        chat = Chat(api, 811)
+        await chat.command("/start")
+        await chat.command("/urgence")
+        await chat.say("c'est quoi l'ITT ?")
+        await chat.press_data("k:more:itt")
+        await chat.press_data("k:rel:itt")
+        await chat.say("xylophone quantique")
+        await chat.command("/annuaire")
+        await chat.press_data("a:kind:umj")
+        await chat.say("Créteil")
+        await chat.press_data("s:dept:94")
+        await chat.command("/start mineur")
+        await chat.press("Non")
+        await chat.say("il a un couteau il menace de la tuer")
+        await chat.press("infraction")
+        await chat.press("Seine-Saint-Denis")
+        await chat.press_data("f:doc:signalement")
+        await chat.press_data("f:x")
+        await chat.command("/ip")
+        await chat.press_data("f:b:nowhere")  # stale: shown again, no event
+        await chat.command("/langue")
+        await chat.press("English")
+        async with services.sessions() as session:
+            rows = [(e.kind, e.department, e.category, e.detail, e.value) for e in (
+                await session.exec(select(Event).order_by(Event.id))).scalars()]
+            keys = {e.user_key for e in (await session.exec(select(Event))).scalars()}
+    assert keys == {services.user_key(811)}
+    assert rows == EXPECTED
+
+
+EXPECTED: list[tuple] = [  # (kind, department, category, detail, value)
+    ('start', None, None, None, None),
+    ('emergency_numbers', None, None, 'command', None),
+    ('question', None, 'answered', 'itt', None),
+    ('knowledge_open', None, None, 'itt', None),
+    ('question', None, 'abstained', None, None),
+    ('annuaire_search', '94', 'umj', 'location', None),
+    ('start', '94', None, 'deeplink', None),
+    ('flow_start', '94', 'mineur', None, None),
+    ('emergency_shown', '94', None, 'flow', None),
+    ('question', '94', 'abstained', None, None),
+    ('flow_outcome', '93', 'mineur', 'signalement', None),
+    ('flow_document', '94', 'mineur', 'signalement', None),
+    ('flow_quit', '94', None, None, None),
+    ('flow_start', '94', 'ip', None, None),
+    ('language', '94', None, 'en', None),
+]
