@@ -10,6 +10,7 @@ from types import MappingProxyType
 import pytest
 
 from bot.flows.loader import SUBDIR, FlowSet, graph_mermaid, load_flows, register
+from bot.flows.model import french_hash
 from tests.flowkit import ROOT, fake_knowledge
 from vvs.content import ContentError, load_all
 
@@ -77,17 +78,18 @@ def test_unknown_link(copy) -> None:
 
 
 def test_unreachable_step(copy) -> None:
+    english = f"    en: {{source: {french_hash({'text': 'perdue'})}, text: lost}}\n"
     found = copy("mineur", "outcomes:\n", "  - id: orpheline\n    type: info\n"
-                 "    text: perdue\n    next: doute\n\noutcomes:\n")
+                 f"    text: perdue\n    next: doute\n{english}\noutcomes:\n")
     line = line_of("mineur", "outcomes:")  # the new step takes the place of "outcomes:"
     assert found == [f"{SUBDIR}/mineur.yaml:{line} [id]: étape « orpheline » inaccessible "
                      "depuis « danger »"]
 
 
 def test_cycle_without_exit(copy) -> None:
-    found = copy("victime", "    next: nature\n\n  - id: nature",
-                 "    next: boucle\n\n  - id: boucle\n    type: info\n    text: encore\n"
-                 "    next: urgence\n\n  - id: nature")
+    copy("victime", "    next: nature\n", "    next: boucle\n")  # urgence → boucle
+    found = copy("victime", "  - id: nature", "  - id: boucle\n    type: info\n"
+                 "    text: encore\n    next: urgence\n\n  - id: nature")
     assert has(found, "victime", "étape « urgence »", "aucun chemin ne mène à une issue")
     assert has(found, "victime", "étape « boucle »", "boucle sans sortie")
 
@@ -126,8 +128,7 @@ def test_goto_to_an_unknown_step(copy) -> None:
 def test_shape_errors_name_the_line_and_field(copy) -> None:
     copy("majeur", "  - id: urgence\n    type: info\n    text: |",
          "  - id: urgence\n    type: info\n    texte: |")
-    found = copy("majeur", "    referent: true\n\n  - id: signalement-accord",
-                 "    referent: oui\n\n  - id: signalement-accord")
+    found = copy("majeur", "    referent: true\n    en:", "    referent: oui\n    en:")
     assert has(found, "majeur", "[texte]", "étape « urgence » : champ inconnu « texte »")
     assert has(found, "majeur", "[text]", "étape « urgence » : texte manquant")
     assert has(found, "majeur", "[referent]", "issue « alerte-vulnerable »", "true ou false")

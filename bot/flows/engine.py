@@ -28,7 +28,7 @@ from bot.flows.model import DEPARTMENTS, OTHER_DEPARTMENT, Flow, Flows, Outcome,
 from bot.flows.resolvers import RESOLVERS, AddresseeLine, present
 from vvs.departements import IDF_DEPARTMENT_NAMES
 from vvs.errors import StaleAction
-from vvs.i18n import N_, _
+from vvs.i18n import N_, _, current_language
 from vvs.ui import Button, Reply
 
 STATE_VERSION = 1
@@ -37,6 +37,8 @@ DOC_LABELS = {"signalement": N_("📄 Modèle de signalement"),
               "alerte-administrative": N_("📄 Modèle d'alerte à une autorité administrative"),
               "ip": N_("📄 Modèle d'information préoccupante")}
 PRIVACY = N_("Ne transmettez jamais à l'assistant l'identité du patient ou de sa famille.")
+# Shown (in English) at the top of a screen of a flow whose English nobody has validated yet.
+UNVALIDATED = N_("Traduction anglaise pas encore validée ; le texte français fait foi.")
 State = dict[str, Any]
 
 
@@ -57,7 +59,8 @@ class FlowEngine:
     # -- public API -------------------------------------------------------------------------
     def menu(self) -> Reply:
         """Buttons that start each flow."""
-        buttons = tuple((Button(f.title, f"f:s:{f.id}"),) for f in self.flows.flows.values())
+        buttons = tuple((Button(f.title_in(current_language()), f"f:s:{f.id}"),)
+                        for f in self.flows.flows.values())
         return Reply(_("Quel parcours ?"), (*buttons, (_button(EMERGENCY),)))
 
     def start(self, flow_id: str, department: str | None = None) -> tuple[State, Reply]:
@@ -199,12 +202,15 @@ class FlowEngine:
                      extra=extra)
 
     def _step_text(self, flow: Flow, step: Step, state: State) -> str:
-        return f"<b>{_esc(flow.title)}</b>\n\n{fmt(step.text)}"
+        language = current_language()
+        return (f"{_notice(flow, language)}<b>{_esc(flow.title_in(language))}</b>\n\n"
+                f"{fmt(step.shown_in(language).text)}")
 
     def _step_buttons(self, step: Step, state: State) -> tuple[tuple[Button, ...], ...]:
         rows: list[tuple[Button, ...]] = []
         if step.type == "choice":
-            rows += [(Button(c.label, f"f:c:{step.id}:{i}"),) for i, c in enumerate(step.choices)]
+            choices = step.shown_in(current_language()).choices
+            rows += [(Button(c.label, f"f:c:{step.id}:{i}"),) for i, c in enumerate(choices)]
         elif step.type == "info":
             rows.append((Button(_("Continuer ➡️"), f"f:n:{step.id}"),))
         elif step.type == "department":
@@ -233,7 +239,9 @@ class FlowEngine:
 
     def _outcome_text(self, outcome: Outcome, state: State, flow: Flow) -> str:
         department = state.get("department")
-        parts = [f"<b>{_esc(outcome.title)}</b>", fmt(outcome.now)]
+        language = current_language()
+        outcome = outcome.shown_in(language)
+        parts = [f"{_notice(flow, language)}<b>{_esc(outcome.title)}</b>", fmt(outcome.now)]
         lines = self.addressees(outcome, department)
         if lines:
             parts.append(f"<b>{_('Destinataire')}</b>\n"
@@ -308,6 +316,11 @@ def fmt(text: str) -> str:
     escaped = _esc(text.strip())
     escaped = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", escaped)
     return re.sub(r"(?m)^- ", "• ", escaped)
+
+
+def _notice(flow: Flow, language: str) -> str:
+    """The line that opens a screen shown from a translation nobody has validated yet."""
+    return f"<i>⚠️ {_(UNVALIDATED)}</i>\n\n" if flow.unvalidated_in(language) else ""
 
 
 def department_label(code: str) -> str:
