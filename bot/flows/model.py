@@ -140,7 +140,7 @@ class Entry:
     """Where a flow is offered: the main menu (`menu`) or the /signaler question (`report`).
 
     Entries are shown by increasing `order`; `label_en` is shown to English users (the
-    French `label` when it is missing).
+    loader requires it; the French `label` stands in only for an entry built without it).
     """
 
     order: int
