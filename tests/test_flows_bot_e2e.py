@@ -165,20 +165,23 @@ async def test_sheet_opened_from_a_procedure_shows_the_draft_banner(db, tmp_path
 NEW_FLOW = """\
 id: essai
 title: "Parcours d'essai"
+title_en: "Trial pathway"
 category: essai
 start: question
 menu: {order: 35, label: "🧪 Parcours d'essai", label_en: "🧪 Trial pathway"}
-report: {order: 5, label: "🧪 Une victime d'essai"}
+report: {order: 5, label: "🧪 Une victime d'essai", label_en: "🧪 A trial victim"}
 steps:
   - id: question
     text: "Une question d'essai ?"
     choices:
       - {label: "Oui", next: fin}
       - {label: "Non", next: fin}
+    en: {source: 4cd7e7187a1c, text: "A trial question?", choices: ["Yes", "No"]}
 outcomes:
   - id: fin
     title: "Fin de l'essai"
     now: "Rien à faire : c'est un essai."
+    en: {source: 439445b882e9, title: "End of the trial", now: "Nothing to do: it is a trial."}
     addressee: aucun
     basis: [secret-professionnel]
 """
@@ -207,3 +210,7 @@ async def test_a_new_flow_file_reaches_the_menu_after_reload(db, tmp_path: Path)
         assert "Fin de l'essai" in texts(sent)
         english = Chat(api, DOCTOR + 1, language="en")
         assert "🧪 Trial pathway" in buttons(await english.command("/menu"))
+        sent = await english.press("🧪 Trial pathway")
+        assert "A trial question?" in texts(sent) and "not yet validated" in texts(sent)
+        sent = await english.press("Yes")
+        assert "End of the trial" in texts(sent) and "essai" not in texts(sent)

@@ -10,6 +10,7 @@ from types import MappingProxyType
 import pytest
 
 from bot.flows.loader import SUBDIR, FlowSet, graph_mermaid, load_flows, register
+from bot.flows.model import french_hash
 from tests.flowkit import ROOT, fake_knowledge
 from vvs.content import ContentError, load_all
 
@@ -77,17 +78,18 @@ def test_unknown_link(copy) -> None:
 
 
 def test_unreachable_step(copy) -> None:
+    english = f"    en: {{source: {french_hash({'text': 'perdue'})}, text: lost}}\n"
     found = copy("mineur", "outcomes:\n", "  - id: orpheline\n    type: info\n"
-                 "    text: perdue\n    next: doute\n\noutcomes:\n")
+                 f"    text: perdue\n    next: doute\n{english}\noutcomes:\n")
     line = line_of("mineur", "outcomes:")  # the new step takes the place of "outcomes:"
     assert found == [f"{SUBDIR}/mineur.yaml:{line} [id]: étape « orpheline » inaccessible "
                      "depuis « danger »"]
 
 
 def test_cycle_without_exit(copy) -> None:
-    found = copy("victime", "    next: nature\n\n  - id: nature",
-                 "    next: boucle\n\n  - id: boucle\n    type: info\n    text: encore\n"
-                 "    next: urgence\n\n  - id: nature")
+    copy("victime", "    next: nature\n", "    next: boucle\n")  # urgence → boucle
+    found = copy("victime", "  - id: nature", "  - id: boucle\n    type: info\n"
+                 "    text: encore\n    next: urgence\n\n  - id: nature")
     assert has(found, "victime", "étape « urgence »", "aucun chemin ne mène à une issue")
     assert has(found, "victime", "étape « boucle »", "boucle sans sortie")
 
@@ -126,8 +128,7 @@ def test_goto_to_an_unknown_step(copy) -> None:
 def test_shape_errors_name_the_line_and_field(copy) -> None:
     copy("majeur", "  - id: urgence\n    type: info\n    text: |",
          "  - id: urgence\n    type: info\n    texte: |")
-    found = copy("majeur", "    referent: true\n\n  - id: signalement-accord",
-                 "    referent: oui\n\n  - id: signalement-accord")
+    found = copy("majeur", "    referent: true\n    en:", "    referent: oui\n    en:")
     assert has(found, "majeur", "[texte]", "étape « urgence » : champ inconnu « texte »")
     assert has(found, "majeur", "[text]", "étape « urgence » : texte manquant")
     assert has(found, "majeur", "[referent]", "issue « alerte-vulnerable »", "true ou false")
@@ -200,3 +201,88 @@ def test_information_preoccupante_draft_only_goes_to_the_crip(copy) -> None:
     found = copy("majeur", "documents: [signalement, alerte-administrative, record]",
                  "documents: [signalement, ip, record]")
     assert has(found, "majeur", "issue « alerte-vulnerable »", "ne va qu'à la CRIP")
+
+
+# -- English: every shown text translated, from the French it says it translates ---------
+def en_block(name: str, node_id: str) -> str:
+    """The exact `en:` block of one step or outcome of the real file."""
+    lines = (ROOT / SUBDIR / f"{name}.yaml").read_text(encoding="utf-8").split("\n")
+    start = lines.index(f"  - id: {node_id}")
+    first = next(i for i in range(start, len(lines)) if lines[i] == "    en:")
+    end = first + 1
+    while end < len(lines) and (lines[end].startswith("      ") or (
+            not lines[end] and end + 1 < len(lines) and lines[end + 1].startswith("      "))):
+        end += 1
+    return "\n".join(lines[first:end]) + "\n"
+
+
+def test_a_text_without_english_is_refused_at_its_line(copy) -> None:
+    found = copy("ip", en_block("ip", "residence"), "")
+    assert found == [f"{SUBDIR}/ip.yaml:{line_of('ip', '  - id: residence')} [en]: "
+                     "étape « residence » : traduction anglaise manquante (en)"]
+    found = copy("ip", 'title_en: "Information préoccupante (child protection)"\n', "")
+    assert has(found, "ip", "[title_en]", "parcours : texte manquant")
+
+
+def test_an_english_text_whose_french_changed_is_flagged_with_the_new_hash(copy) -> None:
+    old = "\"Dans quel département l'enfant réside-t-il habituellement ?\"\n    next: " \
+          "transmettre-ip"
+    new_french = "Où vit l'enfant ?"
+    found = copy("ip", old, f'"{new_french}"\n    next: transmettre-ip')
+    recorded = en_block("ip", "residence").split()[2]
+    line = line_of("ip", "  - id: residence") + 5  # id, type, text, next, en, source
+    assert found == [f"{SUBDIR}/ip.yaml:{line} [en.source]: étape « residence », en : le "
+                     f"texte français a changé depuis cette traduction (source {recorded}) : "
+                     "mettez l'anglais à jour, puis écrivez source: "
+                     + french_hash({"text": new_french})]
+
+
+def test_english_choices_and_fields_must_match_the_french(copy) -> None:
+    copy("ip", '        - "I don\'t know"\n', "")
+    copy("ip", "      send: |\n        Directly to the CRIP", "      sent: |\n        Directly")
+    found = copy("ip", "goto: mineur/urgence\n", "goto: mineur/urgence\n    en: {text: x}\n")
+    assert has(found, "ip", "[en.choices]", "étape « infraction », en : 3 libellé(s) "
+               "attendu(s), dans l'ordre des choix (2 trouvé(s))")
+    assert has(found, "ip", "[en.send]", "issue « transmettre-ip », en : texte manquant")
+    assert has(found, "ip", "[sent]", "champ inconnu « sent »")
+    assert has(found, "ip", "[en]", "étape « vers-urgence » : un goto n'a rien à traduire")
+
+
+def test_english_of_a_field_the_french_does_not_have(copy) -> None:
+    found = copy("ip", "    send: |\n      Directement à la CRIP, par écrit, jamais par "
+                 "l'intermédiaire de la famille.", "    notes: |\n      Directement")
+    assert has(found, "ip", "[en.send]", "« send » n'a pas de texte français à traduire")
+    assert has(found, "ip", "[en.source]", "issue « transmettre-ip »", "a changé")
+
+
+def test_validated_english_is_tied_to_the_english_it_validated(copy, tmp_path: Path) -> None:
+    flows, _ = load_flows(ROOT, fake_knowledge())
+    english = flows["ip"].english_hash()
+    anchor = 'title_en: "Information préoccupante (child protection)"\n'
+    validated = f"en_validated: {{by: Dr Test, date: 2026-01-15, english: {english}}}\n"
+    assert copy("ip", anchor, anchor + validated) == []
+    flow = load_flows(tmp_path, fake_knowledge())[0]["ip"]
+    assert flow.en_validated is not None and flow.en_validated.by == "Dr Test"
+    assert not flow.unvalidated_in("en")
+    found = copy("ip", "Keep a copy. The CRIP", "Keep copies. The CRIP")
+    assert has(found, "ip", "[en_validated.english]", "l'anglais a changé depuis sa validation")
+    assert load_flows(tmp_path, fake_knowledge())[0]["ip"].en_validated is None
+
+
+def test_admin_hash_lists_each_source_and_the_hash_to_write(copy, capsys,
+                                                           tmp_path: Path) -> None:
+    args = _parser().parse_args(["--content-dir", str(ROOT), "flows", "hash"])
+    assert args.func(args) == 0
+    out = capsys.readouterr().out
+    assert "ip.yaml:" in out and "victime.yaml" in out and "à traduire" not in out
+    assert out.count("en_validated.english: ") == 4
+    moved = "Où vit l'enfant ?"
+    copy("ip", "\"Dans quel département l'enfant réside-t-il habituellement ?\"\n    next: "
+         "transmettre-ip", f"\"{moved}\"\n    next: transmettre-ip")
+    args = _parser().parse_args(["--content-dir", str(tmp_path), "flows", "hash", "ip"])
+    assert args.func(args) == 0
+    out = capsys.readouterr().out
+    assert f"residence source: {en_block('ip', 'residence').split()[2]} à traduire de " \
+           f"nouveau → {french_hash({'text': moved})}" in out
+    args = _parser().parse_args(["flows", "hash", "inconnu"])
+    assert args.func(args) == 1

@@ -31,7 +31,7 @@ from vvs.content import Snapshot
 from vvs.departements import IDF_DEPARTMENT_NAMES
 from vvs.errors import StaleAction
 from vvs.events import DocumentGenerated, Event, FlowOutcome, FlowQuit, FlowStarted
-from vvs.i18n import N_, _
+from vvs.i18n import N_, _, current_language
 from vvs.ui import Button, Reply
 
 STATE_VERSION = 1
@@ -40,6 +40,8 @@ DOC_LABELS = {"signalement": N_("📄 Modèle de signalement"),
               "alerte-administrative": N_("📄 Modèle d'alerte à une autorité administrative"),
               "ip": N_("📄 Modèle d'information préoccupante")}
 PRIVACY = N_("Ne transmettez jamais à l'assistant l'identité du patient ou de sa famille.")
+# Shown (in English) at the top of a screen of a flow whose English nobody has validated yet.
+UNVALIDATED = N_("Traduction anglaise pas encore validée ; le texte français fait foi.")
 State = dict[str, Any]
 
 
@@ -67,7 +69,8 @@ class FlowEngine:
     # -- public API -------------------------------------------------------------------------
     def menu(self) -> Reply:
         """Buttons that start each flow."""
-        buttons = tuple((Button(f.title, f"f:s:{f.id}"),) for f in self.flows.flows.values())
+        buttons = tuple((Button(f.title_in(current_language()), f"f:s:{f.id}"),)
+                        for f in self.flows.flows.values())
         return Reply(_("Quel parcours ?"), (*buttons, (_button(EMERGENCY),)))
 
     def start(self, flow_id: str, department: str | None = None) -> tuple[State, Reply]:
@@ -208,12 +211,15 @@ class FlowEngine:
                      events=events)
 
     def _step_text(self, flow: Flow, step: Step, state: State) -> str:
-        return f"<b>{_esc(flow.title)}</b>\n\n{fmt(step.text)}"
+        language = current_language()
+        return (f"{_notice(flow, language)}<b>{_esc(flow.title_in(language))}</b>\n\n"
+                f"{fmt(step.shown_in(language).text)}")
 
     def _step_buttons(self, step: Step, state: State) -> tuple[tuple[Button, ...], ...]:
         rows: list[tuple[Button, ...]] = []
         if step.type == "choice":
-            rows += [(Button(c.label, f"f:c:{step.id}:{i}"),) for i, c in enumerate(step.choices)]
+            choices = step.shown_in(current_language()).choices
+            rows += [(Button(c.label, f"f:c:{step.id}:{i}"),) for i, c in enumerate(choices)]
         elif step.type == "info":
             rows.append((Button(_("Continuer ➡️"), f"f:n:{step.id}"),))
         elif step.type == "department":
@@ -242,7 +248,9 @@ class FlowEngine:
 
     def _outcome_text(self, outcome: Outcome, state: State, flow: Flow) -> str:
         department = state.get("department")
-        parts = [f"<b>{_esc(outcome.title)}</b>", fmt(outcome.now)]
+        language = current_language()
+        outcome = outcome.shown_in(language)
+        parts = [f"{_notice(flow, language)}<b>{_esc(outcome.title)}</b>", fmt(outcome.now)]
         lines = self.addressees(outcome, department)
         if lines:
             parts.append(f"<b>{_('Destinataire')}</b>\n"
@@ -273,13 +281,21 @@ class FlowEngine:
         rows.append((_button(EMERGENCY),))
         return tuple(rows)
 
-    def _basis(self, outcome: Outcome) -> list[tuple[str, str]]:
-        return [(entry_id, self._title(entry_id)) for entry_id in outcome.basis]
+    def _basis(self, outcome: Outcome, language: str | None = None) -> list[tuple[str, str]]:
+        """(entry id, title) of the outcome's legal basis, titles in `language` (default:
+        the physician's; the PDFs ask for French)."""
+        language = language or current_language()
+        return [(entry_id, self._title(entry_id, language)) for entry_id in outcome.basis]
 
-    def _title(self, entry_id: str) -> str:
+    def _title(self, entry_id: str, language: str) -> str:
         entries = getattr(self.knowledge, "entries", None)
         entry = entries.get(entry_id) if isinstance(entries, Mapping) else None
-        title = entry.get("title") if isinstance(entry, Mapping) else getattr(entry, "title", None)
+        if isinstance(entry, Mapping):
+            title = entry.get("title")
+        elif entry is not None and hasattr(entry, "title_in"):
+            title = entry.title_in(language)
+        else:
+            title = getattr(entry, "title", None)
         return str(title) if title else entry_id
 
     # -- documents --------------------------------------------------------------------------
@@ -290,7 +306,7 @@ class FlowEngine:
         ctx = documents.DocumentContext(
             flow_title=flow.title, outcome=node,
             addressees=self.addressees(node, state.get("department")),
-            basis=tuple(self._basis(node)), answers=self._answers(state),
+            basis=tuple(self._basis(node, "fr")), answers=self._answers(state),
             department=state.get("department"), today=today or dt.date.today())
         doc = documents.build(kind, ctx)
         # The caption travels with the document: no separate text (it showed twice).
@@ -316,6 +332,11 @@ def fmt(text: str) -> str:
     escaped = _esc(text.strip())
     escaped = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", escaped)
     return re.sub(r"(?m)^- ", "• ", escaped)
+
+
+def _notice(flow: Flow, language: str) -> str:
+    """The line that opens a screen shown from a translation nobody has validated yet."""
+    return f"<i>⚠️ {_(UNVALIDATED)}</i>\n\n" if flow.unvalidated_in(language) else ""
 
 
 def department_label(code: str) -> str:

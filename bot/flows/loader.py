@@ -1,6 +1,9 @@
 """Load and validate the flow files, twice: first their shape, then their graph.
 
-Shape: unknown or missing fields, wrong types (with the line, from `vvs.yamlfile`). Graph:
+Shape: unknown or missing fields, wrong types (with the line, from `vvs.yamlfile`), and the
+English of every shown text (`en:` on each step and outcome, `title_en`): missing, not
+matching the choices, or translating a French text that has since changed (its `source`
+hash). Graph:
 unknown links, unreachable steps, paths that never reach an outcome, outcomes without a
 legal basis or citing unknown knowledge entries, unknown resolvers or documents. Every
 error names the file and the step.
@@ -9,16 +12,30 @@ error names the file and the step.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import logging
 import re
 import sys
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 from bot.flows.documents import DOCUMENT_KINDS
-from bot.flows.model import STEP_TYPES, Choice, Entry, Flow, Flows, Outcome, Step
+from bot.flows.model import (
+    STEP_TYPES,
+    Choice,
+    English,
+    Entry,
+    Flow,
+    Flows,
+    French,
+    Outcome,
+    Step,
+    Validation,
+    french_hash,
+)
 from bot.flows.resolvers import RESOLVERS
 from vvs import yamlfile
 from vvs.content import ContentError, print_findings
@@ -30,13 +47,14 @@ ROOT = Path(__file__).resolve().parents[2]
 # Ids travel in callback data (`f:c:<step>:<n>`, 64 bytes at most): keep them short and plain.
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 CATEGORY_RE = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
-FLOW_FIELDS = {"id", "title", "category", "start", "steps", "outcomes", "menu", "report",
-               "patient"}
+FLOW_FIELDS = {"id", "title", "title_en", "en_validated", "category", "start", "steps",
+               "outcomes", "menu", "report", "patient"}
+VALIDATION_FIELDS = {"by", "date", "english"}
 ENTRY_FIELDS = {"order", "label", "label_en"}
-STEP_FIELDS = {"id", "type", "text", "choices", "next", "goto"}
+STEP_FIELDS = {"id", "type", "text", "choices", "next", "goto", "en"}
 CHOICE_FIELDS = {"label", "next"}
 OUTCOME_FIELDS = {"id", "title", "now", "addressee", "basis", "send", "write", "avoid",
-                  "mention", "documents", "referent", "category"}
+                  "mention", "documents", "referent", "category", "en"}
 # Documents that print the outcome's legal mention.
 DRAFTS = {"signalement", "alerte-administrative", "ip"}
 # A draft addressed to the CRIP only where the outcome's addressee is the CRIP: never for an
@@ -68,14 +86,15 @@ class _Shape:
             if key not in allowed:
                 self.error(raw.line_of(key), str(key), f"{where} : champ inconnu « {key} »")
 
-    def text(self, raw: yamlfile.LineDict, key: str, where: str, required: bool = True) -> str:
+    def text(self, raw: yamlfile.LineDict, key: str, where: str, required: bool = True,
+             field: str | None = None) -> str:
         value = raw.get(key)
         if value is None or (isinstance(value, str) and not value.strip()):
             if required:
-                self.error(raw.line_of(key), key, f"{where} : texte manquant")
+                self.error(raw.line_of(key), field or key, f"{where} : texte manquant")
             return ""
         if not isinstance(value, str):
-            self.error(raw.line_of(key), key, f"{where} : du texte est attendu")
+            self.error(raw.line_of(key), field or key, f"{where} : du texte est attendu")
             return ""
         return value.strip()
 
@@ -86,14 +105,48 @@ class _Shape:
                        f"{where} : identifiant « {value} » invalide (a-z, 0-9, -, 40 max.)")
         return value
 
-    def strings(self, raw: yamlfile.LineDict, key: str, where: str) -> tuple[str, ...]:
+    def strings(self, raw: yamlfile.LineDict, key: str, where: str,
+                field: str | None = None) -> tuple[str, ...]:
         value = raw.get(key, [])
         if value is None:
             return ()
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            self.error(raw.line_of(key), key, f"{where} : une liste de textes est attendue")
+            self.error(raw.line_of(key), field or key,
+                       f"{where} : une liste de textes est attendue")
             return ()
         return tuple(value)
+
+    def english(self, item: yamlfile.LineDict, where: str, french: French) -> English | None:
+        """The `en:` of a step or outcome: every shown French field translated (no more), as
+        many choice labels as choices, and `source` = the hash of the current French."""
+        if "en" not in item:
+            self.error(item.line, "en", f"{where} : traduction anglaise manquante (en)")
+            return None
+        en = self.mapping(item["en"], f"{where}, en", item.line_of("en"))
+        if en is None:
+            return None
+        where = f"{where}, en"
+        self.unknown(en, {"source", *french}, where)
+        values: dict[str, Any] = {}
+        for key, fr in french.items():
+            if isinstance(fr, tuple):
+                labels = self.strings(en, key, where, f"en.{key}")
+                if len(labels) != len(fr) or not all(label.strip() for label in labels):
+                    self.error(en.line_of(key), f"en.{key}", f"{where} : {len(fr)} libellé(s) "
+                               f"attendu(s), dans l'ordre des choix ({len(labels)} trouvé(s))")
+                values["labels"] = tuple(label.strip() for label in labels)
+            elif fr:
+                values[key] = self.text(en, key, where, field=f"en.{key}")
+            elif key in en:
+                self.error(en.line_of(key), f"en.{key}",
+                           f"{where} : « {key} » n'a pas de texte français à traduire")
+        expected = french_hash(french)
+        source = self.text(en, "source", where, field="en.source")
+        if source and source != expected:
+            self.error(en.line_of("source"), "en.source", f"{where} : le texte français a "
+                       f"changé depuis cette traduction (source {source}) : mettez l'anglais "
+                       f"à jour, puis écrivez source: {expected}")
+        return English(source=source or expected, **values)
 
 
 def parse_flow(path: Path, root: Path) -> tuple[Flow | None, list[ContentError]]:
@@ -117,14 +170,44 @@ def parse_flow(path: Path, root: Path) -> tuple[Flow | None, list[ContentError]]
         shape.error(top.line_of("category"), "category", "parcours : catégorie invalide")
     steps = _items(shape, top, "steps", _parse_step)
     outcomes = _items(shape, top, "outcomes", _parse_outcome)
-    flow = Flow(id=flow_id, title=shape.text(top, "title", "parcours"), category=category,
+    flow = Flow(id=flow_id, title=shape.text(top, "title", "parcours"),
+                title_en=shape.text(top, "title_en", "parcours"), category=category,
                 start=shape.text(top, "start", "parcours"),
                 steps=MappingProxyType({s.id: s for s in steps}),
                 outcomes=MappingProxyType({o.id: o for o in outcomes}), file=file,
                 menu=_parse_entry(shape, top, "menu"), report=_parse_entry(shape, top, "report"),
                 patient=_flag(shape, top, "patient", True, "parcours"))
     _duplicates(shape, steps, outcomes)
-    return flow, shape.findings
+    return replace(flow, en_validated=_parse_validation(shape, top, flow)), shape.findings
+
+
+def _parse_validation(shape: _Shape, top: yamlfile.LineDict, flow: Flow) -> Validation | None:
+    """`en_validated: {by, date, english}`: who validated the English, when, and the hash of
+    the English they read (`vvs-admin flows hash`); an English edited since is flagged."""
+    if "en_validated" not in top:
+        return None
+    item = shape.mapping(top["en_validated"], "en_validated", top.line_of("en_validated"))
+    if item is None:
+        return None
+    shape.unknown(item, VALIDATION_FIELDS, "en_validated")
+    by = shape.text(item, "by", "en_validated", field="en_validated.by")
+    date = item.get("date")
+    if isinstance(date, str):
+        try:
+            date = dt.date.fromisoformat(date)
+        except ValueError:
+            date = None
+    if not isinstance(date, dt.date):
+        shape.error(item.line_of("date"), "en_validated.date",
+                    "en_validated : date AAAA-MM-JJ attendue")
+    english = shape.text(item, "english", "en_validated", field="en_validated.english")
+    if english and english != flow.english_hash():
+        shape.error(item.line_of("english"), "en_validated.english", "en_validated : "
+                    "l'anglais a changé depuis sa validation : faites-le valider à nouveau, "
+                    f"puis écrivez english: {flow.english_hash()} (ou retirez en_validated)")
+    if not (by and isinstance(date, dt.date) and english == flow.english_hash()):
+        return None
+    return Validation(by, date, english)
 
 
 def _flag(shape: _Shape, item: yamlfile.LineDict, key: str, default: bool, where: str) -> bool:
@@ -158,11 +241,16 @@ def _parse_step(shape: _Shape, raw: Any, line: int) -> Step | None:
                     f"({', '.join(STEP_TYPES)})")
         return None
     if kind == "goto":
+        if "en" in item:
+            shape.error(item.line_of("en"), "en", f"{where} : un goto n'a rien à traduire")
         return _parse_goto(shape, item, step_id, where)
     text = shape.text(item, "text", where)
     if kind != "choice":
-        return Step(step_id, kind, text, next=shape.ident(item, "next", where), line=item.line)
-    return Step(step_id, kind, text, choices=_parse_choices(shape, item, where), line=item.line)
+        step = Step(step_id, kind, text, next=shape.ident(item, "next", where), line=item.line)
+    else:
+        step = Step(step_id, kind, text, choices=_parse_choices(shape, item, where),
+                    line=item.line)
+    return replace(step, en=shape.english(item, where, step.french()))
 
 
 def _parse_goto(shape: _Shape, item: yamlfile.LineDict, step_id: str, where: str) -> Step:
@@ -207,7 +295,7 @@ def _parse_entry(shape: _Shape, top: yamlfile.LineDict, key: str) -> Entry | Non
     if len(label) > MAX_LABEL:
         shape.error(item.line_of("label"), "label", f"{key} : libellé trop long "
                     f"({MAX_LABEL} caractères au plus)")
-    return Entry(order, label, shape.text(item, "label_en", key, required=False))
+    return Entry(order, label, shape.text(item, "label_en", key))
 
 
 def _parse_outcome(shape: _Shape, raw: Any, line: int) -> Outcome | None:
@@ -221,7 +309,7 @@ def _parse_outcome(shape: _Shape, raw: Any, line: int) -> Outcome | None:
     category = shape.text(item, "category", where, required=False) or None
     if category and not CATEGORY_RE.match(category):
         shape.error(item.line_of("category"), "category", f"{where} : catégorie invalide")
-    return Outcome(
+    outcome = Outcome(
         id=out_id, title=shape.text(item, "title", where), now=shape.text(item, "now", where),
         addressee=shape.text(item, "addressee", where),
         basis=shape.strings(item, "basis", where),
@@ -231,6 +319,7 @@ def _parse_outcome(shape: _Shape, raw: Any, line: int) -> Outcome | None:
         mention=shape.text(item, "mention", where, required=False),
         documents=shape.strings(item, "documents", where), referent=referent,
         category=category, line=item.line)
+    return replace(outcome, en=shape.english(item, where, outcome.french()))
 
 
 def _duplicates(shape: _Shape, steps: list[Step], outcomes: list[Outcome]) -> None:
@@ -310,8 +399,10 @@ def _check_outcome(outcome: Outcome, known_ids: set[str] | None, err: Any) -> No
                 and IP_PURPOSE not in RESOLVERS[outcome.addressee].purposes:
             err(outcome.line, "documents", f"{where} : le modèle d'information préoccupante "
                 "ne va qu'à la CRIP, pour un mineur (destinataire sans CRIP)")
-    if len(outcome.now) + len(outcome.send) + len(outcome.write) + len(outcome.avoid) > MAX_TEXT:
-        err(outcome.line, "now", f"{where} : texte trop long pour un message")
+    for shown in (outcome, outcome.shown_in("en")):
+        if len(shown.now) + len(shown.send) + len(shown.write) + len(shown.avoid) > MAX_TEXT:
+            err(outcome.line, "now", f"{where} : texte trop long pour un message")
+            break
 
 
 def _reachable(flow: Flow) -> set[str]:
@@ -464,11 +555,48 @@ def cmd_graph(args: argparse.Namespace) -> int:
     return 0
 
 
+def hash_lines(flow: Flow) -> list[str]:
+    """One line per translated step or outcome: where, its `source`, and whether it still
+    matches the French (else the hash to write once the English is updated); then the
+    flow's `en_validated.english`."""
+    lines = []
+    nodes: list[Step | Outcome] = [*flow.steps.values(), *flow.outcomes.values()]
+    for node in nodes:
+        if isinstance(node, Step) and node.type == "goto":
+            continue
+        expected = french_hash(node.french())
+        recorded = node.en.source if node.en else "—"
+        status = "à jour" if recorded == expected else f"à traduire de nouveau → {expected}"
+        lines.append(f"{flow.file}:{node.line} {node.id} source: {recorded} {status}")
+    validated = (f"validé par {flow.en_validated.by} le {flow.en_validated.date.isoformat()}"
+                 if flow.en_validated else "non validé")
+    lines.append(f"{flow.file} en_validated.english: {flow.english_hash()} (anglais {validated})")
+    return lines
+
+
+def cmd_hash(args: argparse.Namespace) -> int:
+    """Print the `source` hash of every translated text, and the flow's English hash."""
+    root = Path(getattr(args, "content_dir", None) or ROOT)
+    flows, _findings = load_flows(root, None)
+    chosen = [f for f in (flows.flows.values() if flows else ())
+              if not args.flow or f.id == args.flow]
+    if not chosen:
+        print(f"parcours inconnu : {args.flow}", file=sys.stderr)
+        return 1
+    for flow in chosen:
+        print("\n".join(hash_lines(flow)))
+    return 0
+
+
 def register(subparsers: Any) -> None:
-    """Add `vvs-admin flows check` and `vvs-admin flows graph FLOW`."""
-    group = subparsers.add_parser("flows", help="parcours guidés : check, graph")
+    """Add `vvs-admin flows check`, `vvs-admin flows graph FLOW`, `vvs-admin flows hash`."""
+    group = subparsers.add_parser("flows", help="parcours guidés : check, graph, hash")
     inner = group.add_subparsers(dest="cmd", required=True)
     inner.add_parser("check", help="valider les parcours").set_defaults(func=cmd_check)
+    hashes = inner.add_parser("hash", help="empreintes du français traduit (source) et de "
+                              "l'anglais (en_validated.english)")
+    hashes.add_argument("flow", nargs="?", help="un seul parcours (défaut : tous)")
+    hashes.set_defaults(func=cmd_hash)
     graph = inner.add_parser("graph", help="graphe Mermaid d'un parcours")
     graph.add_argument("flow", help="identifiant du parcours (majeur, mineur, ip, victime)")
     graph.add_argument("-o", "--output", help="fichier de sortie (défaut : sortie standard)")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+import datetime as dt
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 
 from vvs.departements import IDF_DEPARTMENTS
 
@@ -11,6 +13,48 @@ from vvs.departements import IDF_DEPARTMENTS
 DEPARTMENTS = IDF_DEPARTMENTS
 OTHER_DEPARTMENT = "x"
 STEP_TYPES = ("choice", "info", "department", "goto")
+# The French fields an English text translates, in the order they are hashed (see
+# `Step.french`, `Outcome.french`): never `mention`, printed in the French drafts.
+French = Mapping[str, str | tuple[str, ...]]
+
+
+def source_hash(parts: Iterable[str]) -> str:
+    """A short stable hash of texts (12 hex digits of SHA-256 over them, in order): what an
+    English text records of the French it translates, so a change of the French shows."""
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:12]
+
+
+def french_hash(fields: French) -> str:
+    """The `source` an English text must record: `source_hash` of these French fields."""
+    return source_hash([p for v in fields.values() for p in ((v,) if isinstance(v, str) else v)])
+
+
+@dataclass(frozen=True)
+class English:
+    """The English of a step's or an outcome's shown fields, and `source`: the hash of the
+    French it translates (`source_hash` of the French fields)."""
+
+    source: str
+    text: str = ""
+    labels: tuple[str, ...] = ()
+    title: str = ""
+    now: str = ""
+    send: str = ""
+    write: str = ""
+    avoid: str = ""
+
+    def texts(self) -> list[str]:
+        return [self.source, self.text, *self.labels, self.title, self.now, self.send,
+                self.write, self.avoid]
+
+
+@dataclass(frozen=True)
+class Validation:
+    """Who validated a flow's English, when, and the hash of the English they read."""
+
+    by: str
+    date: dt.date
+    english: str
 
 
 @dataclass(frozen=True)
@@ -32,6 +76,24 @@ class Step:
     next: str | None = None
     goto: tuple[str, str] | None = None  # (flow id, step id) in another flow
     line: int = 0
+    en: English | None = None
+
+    def french(self) -> French:
+        """The French the English translates: the text, then the choice labels."""
+        fields: dict[str, str | tuple[str, ...]] = {"text": self.text}
+        if self.type == "choice":
+            fields["choices"] = tuple(c.label for c in self.choices)
+        return fields
+
+    def shown_in(self, language: str) -> Step:
+        """This step with the texts shown in `language` (French when no English is known)."""
+        if language != "en" or self.en is None:
+            return self
+        choices = self.choices
+        if len(self.en.labels) == len(choices):
+            choices = tuple(replace(c, label=label)
+                            for c, label in zip(choices, self.en.labels, strict=True))
+        return replace(self, text=self.en.text or self.text, choices=choices)
 
     def links(self) -> tuple[str, ...]:
         """Ids this step leads to inside its own flow."""
@@ -57,6 +119,20 @@ class Outcome:
     referent: bool = False
     category: str | None = None
     line: int = 0
+    en: English | None = None
+
+    def french(self) -> French:
+        """The French the English translates (not `mention`: the drafts stay French)."""
+        return {"title": self.title, "now": self.now, "send": self.send, "write": self.write,
+                "avoid": self.avoid}
+
+    def shown_in(self, language: str) -> Outcome:
+        """This outcome with the texts shown in `language`; `mention` stays French."""
+        if language != "en" or self.en is None:
+            return self
+        en = self.en
+        return replace(self, title=en.title or self.title, now=en.now or self.now,
+                       send=en.send, write=en.write, avoid=en.avoid)
 
 
 @dataclass(frozen=True)
@@ -64,7 +140,7 @@ class Entry:
     """Where a flow is offered: the main menu (`menu`) or the /signaler question (`report`).
 
     Entries are shown by increasing `order`; `label_en` is shown to English users (the
-    French `label` when it is missing).
+    loader requires it; the French `label` stands in only for an entry built without it).
     """
 
     order: int
@@ -89,6 +165,21 @@ class Flow:
     menu: Entry | None = None
     report: Entry | None = None
     patient: bool = True  # about a patient: screens remind not to type their identity
+    title_en: str = ""
+    en_validated: Validation | None = None
+
+    def title_in(self, language: str) -> str:
+        return self.title_en if language == "en" and self.title_en else self.title
+
+    def unvalidated_in(self, language: str) -> bool:
+        """True when `language` is shown from a translation nobody has validated yet."""
+        return language == "en" and self.en_validated is None
+
+    def english_hash(self) -> str:
+        """The hash of every English text of the flow (with the sources they translate): what
+        `en_validated.english` records, so an English edited after validation shows."""
+        nodes: list[Step | Outcome] = [*self.steps.values(), *self.outcomes.values()]
+        return source_hash([self.title_en, *(t for n in nodes if n.en for t in n.en.texts())])
 
     def node(self, node_id: str) -> Step | Outcome | None:
         """The step or outcome with this id."""
