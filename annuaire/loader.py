@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -72,6 +72,16 @@ def in_france(lat: float, lon: float) -> bool:
     return any(a <= lat <= b and c <= lon <= d for a, b, c, d in FRANCE_BOXES)
 
 
+def _blank(value: Any, key: str, required: bool,
+           error: Callable[[str | None, str], None]) -> bool:
+    """True for a missing or empty value; a required one is reported."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            error(key, _("champ obligatoire manquant"))
+        return True
+    return False
+
+
 class _Checker:
     """Validate one entry mapping; collect findings with file, line and field."""
 
@@ -85,9 +95,7 @@ class _Checker:
 
     def text(self, key: str, required: bool = False) -> str | None:
         value = self.raw.get(key)
-        if value is None or (isinstance(value, str) and not value.strip()):
-            if required:
-                self.error(key, _("champ obligatoire manquant"))
+        if _blank(value, key, required, self.error):
             return None
         if isinstance(value, int | float) and key in ("postcode", "phone"):
             self.error(key, _("à écrire entre guillemets (texte), par ex. \"75015\""))
@@ -266,9 +274,7 @@ class _ChannelChecker:
 
     def text(self, key: str, required: bool = False) -> str | None:
         value = self.raw.get(key)
-        if value is None or (isinstance(value, str) and not value.strip()):
-            if required:
-                self.error(key, _("champ obligatoire manquant"))
+        if _blank(value, key, required, self.error):
             return None
         if not isinstance(value, str):
             self.error(key, _("doit être un texte (entre guillemets)"))

@@ -132,6 +132,18 @@ def _author_block(pdf: _Pdf) -> None:
     pdf.field(_("Date, heure et lieu de l'examen"))
 
 
+def _quoted(pdf: _Pdf) -> None:
+    pdf.field(_("Propos rapportés, entre guillemets, tels quels"), f"« {BLANK} »")
+
+
+def _closing(pdf: _Pdf, ctx: DocumentContext) -> None:
+    """What every draft ends with: the legal basis, drafting reminders, place, signature."""
+    pdf.field(_("Base légale"), ctx.outcome.mention)
+    _drafting(pdf, ctx.outcome)
+    pdf.field(_("Fait à"), f"{BLANK}, le {BLANK}")
+    pdf.field(_("Signature"))
+
+
 def _drafting(pdf: _Pdf, outcome: Outcome) -> None:
     if outcome.write or outcome.avoid:
         pdf.heading(_("Rappels de rédaction (à supprimer avant envoi)"), 10)
@@ -151,12 +163,9 @@ def signalement_pdf(ctx: DocumentContext) -> bytes:
     _author_block(pdf)
     pdf.field(_("Victime (identité, date de naissance, adresse ; pour un mineur, ses parents)"))
     pdf.field(_("Contexte et circonstances de la révélation"))
-    pdf.field(_("Propos rapportés, entre guillemets, tels quels"), f"« {BLANK} »")
+    _quoted(pdf)
     pdf.field(_("Constatations cliniques, physiques et psychiques, précises et datées"))
-    pdf.field(_("Base légale"), ctx.outcome.mention)
-    _drafting(pdf, ctx.outcome)
-    pdf.field(_("Fait à"), f"{BLANK}, le {BLANK}")
-    pdf.field(_("Signature"))
+    _closing(pdf, ctx)
     pdf.para(_("Transmettez directement à l'autorité, jamais par l'intermédiaire du patient "
                "ou d'un proche ; gardez une copie."), 9)
     return bytes(pdf.output())
@@ -181,11 +190,8 @@ def administrative_pdf(ctx: DocumentContext) -> bytes:
     pdf.field(_("Personne concernée (identité, date de naissance, adresse ; établissement ou "
                 "service le cas échéant)"))
     pdf.field(_("Éléments constatés, précis et datés"))
-    pdf.field(_("Propos rapportés, entre guillemets, tels quels"), f"« {BLANK} »")
-    pdf.field(_("Base légale"), ctx.outcome.mention)
-    _drafting(pdf, ctx.outcome)
-    pdf.field(_("Fait à"), f"{BLANK}, le {BLANK}")
-    pdf.field(_("Signature"))
+    _quoted(pdf)
+    _closing(pdf, ctx)
     pdf.para(_("Transmettez directement à l'autorité, jamais par l'intermédiaire du patient "
                "ou d'un proche ; gardez une copie."), 9)
     return bytes(pdf.output())
@@ -207,11 +213,8 @@ def ip_pdf(ctx: DocumentContext) -> bytes:
     pdf.field(_("Information préalable des parents (L.226-2-1 CASF) : faite le…, ou motif "
                 "pour lequel elle serait contraire à l'intérêt de l'enfant"))
     pdf.field(_("Éléments préoccupants constatés, précis et datés"))
-    pdf.field(_("Propos rapportés, entre guillemets, tels quels"), f"« {BLANK} »")
-    pdf.field(_("Base légale"), ctx.outcome.mention)
-    _drafting(pdf, ctx.outcome)
-    pdf.field(_("Fait à"), f"{BLANK}, le {BLANK}")
-    pdf.field(_("Signature"))
+    _quoted(pdf)
+    _closing(pdf, ctx)
     return bytes(pdf.output())
 
 
