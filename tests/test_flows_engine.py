@@ -10,7 +10,7 @@ from bot.flows.engine import FlowEngine
 from bot.flows.model import DEPARTMENTS, Outcome
 from tests.flowkit import button_data, engine, walk
 from vvs.errors import StaleAction
-from vvs.events import FlowOutcome, FlowStarted
+from vvs.events import FlowOutcome, FlowStarted, FlowStep
 from vvs.ui import CALLBACK_MAX_BYTES, MESSAGE_MAX_CHARS
 
 
@@ -191,7 +191,7 @@ def test_restart_returns_to_the_start_of_the_original_flow(eng) -> None:
     state, reply = eng.handle(done.state, "f:r")
     assert (state["flow"], state["step"], state["path"]) == ("ip", "urgence", [])
     assert state["home"] == "94"
-    assert reply.events == (FlowStarted("ip"),)
+    assert reply.events == (FlowStarted("ip"), FlowStep("ip", "urgence", None))
 
 
 def test_quit_closes_the_flow(eng) -> None:
