@@ -133,7 +133,7 @@ def test_outcome_buttons(eng) -> None:
     done = walk(eng, "majeur", ["Oui, danger", "peut se protéger", "Non, ou", "Oui, au sein",
                                 "Les deux", "92"])
     data = button_data(done.reply)
-    assert {"f:doc:signalement", "f:rec", "e:new:majeur", "m:urg", "f:r", "f:x",
+    assert {"f:doc:signalement", "f:rec", "e:new:majeur:92", "m:urg", "f:r", "f:x",
             "f:b:signalement-couple", "k:more:violences-conjugales-danger-immediat"} <= set(data)
     assert "f:doc:ip" not in data
 
@@ -145,7 +145,8 @@ def test_outcome_buttons(eng) -> None:
     ("victime", ["Oui", "Violences sexistes", "93"], "vss"),
 ])
 def test_referent_category(eng, flow, answers, category) -> None:
-    assert f"e:new:{category}" in button_data(walk(eng, flow, answers).reply)
+    # the département answered in the procedure travels with the request
+    assert f"e:new:{category}:93" in button_data(walk(eng, flow, answers).reply)
 
 
 def test_every_step_and_outcome_renders_within_limits(eng) -> None:

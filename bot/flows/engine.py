@@ -293,7 +293,11 @@ class FlowEngine:
             rows.append((Button(_("🗂 Relevé de décision (PDF)"), "f:rec"),))
         if outcome.referent:
             category = outcome.category or flow.category
-            rows.append((Button(_("🤝 Être contacté par un référent"), f"e:new:{category}"),))
+            # the département answered here is the request's: never asked again, never
+            # replaced by a remembered one
+            dept = state.get("department")
+            data = f"e:new:{category}:{dept}" if dept in DEPARTMENTS else f"e:new:{category}"
+            rows.append((Button(_("🤝 Être contacté par un référent"), data),))
         rows += [(Button("📚 " + _short(title), f"k:more:{entry_id}"),)
                  for entry_id, title in self._basis(outcome)]
         rows.append((*self._nav(outcome.id, state), Button(_("✅ Terminer"), "f:x")))
