@@ -301,8 +301,11 @@ def procedures(total: Summary, labels: Labels) -> Table:
                   ["Commencées", "Abouties", "Abandonnées", "Part abouties", "Documents"],
                   lines, None, counts=frozenset({0, 1, 2, 4}), derived={3: (0, 1)},
                   formats={3: "share"},
-                  note="Aboutie : la démarche a atteint une issue. Abandonnée : quittée "
-                       "avant. Le parcours « médecin victime » est la démarche victime.")
+                  note="Aboutie : la démarche a atteint une issue. Abandonnée : quittée à "
+                       "une étape, avant toute issue (autre fonction, /annuler, autre "
+                       "démarche ou « Recommencer ») ; une démarche laissée sans suite "
+                       "jusqu'à son expiration n'est comptée ni aboutie ni abandonnée. Le "
+                       "parcours « médecin victime » est la démarche victime.")
     table.total = _with_total(lines, (0, 1, 2, 4))
     table.total.values[3] = share(table.total.values[1], table.total.values[0])
     return table
@@ -410,7 +413,8 @@ def searches_by_dept(total: Summary) -> Table:
     table = Table("annuaire_par_departement", "Recherches dans l'annuaire, par département",
                   "département", ["Recherches", "Sans résultat", "Part sans résultat"], lines,
                   None, counts=frozenset({0, 1}), derived={2: (0, 1)}, formats={2: "share"},
-                  note="Département du lieu cherché (inconnu pour une recherche par texte).")
+                  note="Département du lieu cherché ; pour une recherche par nom, celui du "
+                       "médecin (retenu, ou choisi dans sa démarche) quand il est connu.")
     table.total = _with_total(lines, (0, 1))
     table.total.values[2] = share(table.total.values[1], table.total.values[0])
     return table

@@ -27,10 +27,11 @@ class Found:
         """The place is outside Île-de-France: the directory only covers the region."""
         return self.place is not None and self.place.department not in IDF_DEPARTMENTS
 
-    def event(self, kind: str | None) -> DirectorySearch:
-        """What this search counts as in the statistics (by place when one was found)."""
+    def event(self, kind: str | None, by: str | None = None) -> DirectorySearch:
+        """What this search counts as in the statistics: by `by` ("location" for a shared
+        position), else by place when one was found, else by text; with its result count."""
         return DirectorySearch(kind, self.place.department if self.place else None,
-                               "location" if self.place else "text")
+                               by or ("place" if self.place else "text"), len(self.hits))
 
 
 NATIONAL_KINDS = ("urgences", "ligne-nationale")

@@ -59,6 +59,38 @@ def channel_text(channel: Channel, use: str | None = None, icons: bool = True) -
     return " · ".join(parts)
 
 
+# The Ordre's listening and assistance line for physicians (entry `entraide-ordre`), used
+# when the directory cannot be read.
+ORDRE_LISTENING_LINE = "0800 288 038"
+
+
+def council_contacts(directory: Directory | None, department: str, victim: bool) -> str:
+    """What to contact when no referent can be reached through the bot (Telegram HTML): the
+    département's council of the Ordre by its channels for that use; else, for a physician
+    who is a victim, the Ordre's listening line; else the regional council."""
+    from annuaire.purposes import PURPOSES, national_channels
+
+    uses = PURPOSES["ordre-medecins"].uses
+    entries = directory.entries if directory is not None else ()
+    cdoms = [(e, e.channels_for(uses)) for e in entries
+             if e.kind == "cdom" and e.department == department]
+    fit = [(e, channels) for e, channels in cdoms if channels]
+    if fit:
+        return "\n\n".join("\n".join([f"<b>{escape(e.name)}</b>",
+                                       *(escape(channel_text(c)) for c in channels)])
+                            for e, channels in fit)
+    if victim:
+        lines = national_channels(directory, "ecoute-medecins")
+        if lines:
+            return "\n".join(f"<b>{escape(e.name)}</b>\n{escape(channel_text(c))}"
+                             for e, c in lines)
+    crom = next((e for e in entries if e.kind == "crom"), None)
+    if crom is not None and not victim:
+        return card(crom)
+    return escape(_("Ligne d'écoute et d'assistance de l'Ordre des médecins : {phone} "
+                    "(gratuite, 24h/24)").format(phone=ORDRE_LISTENING_LINE))
+
+
 def place_text(entry: Entry) -> str:
     """Address, postcode and commune, without repeating a postcode the address holds."""
     parts = [entry.address] if entry.address else []

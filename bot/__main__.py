@@ -76,12 +76,13 @@ async def serve(settings: Settings) -> None:
 
 async def serve_demo(settings: Settings, stop: asyncio.Event) -> None:
     """The same service, its bot pointed at the embedded stand-in, chatting in the terminal."""
-    from bot.demo import run_demo
+    from bot.demo import enrol_demo_referents, run_demo
 
     async with contextlib.AsyncExitStack() as stack:
         async def build(base_url: str) -> App:
             services = await stack.enter_async_context(composed(settings, base_url=base_url))
             install_signals(stop, services)
+            await enrol_demo_referents(services)
             return services.application
 
         await run_demo(build, save_dir=settings.data_dir / "demo")

@@ -21,6 +21,10 @@ from telegram.ext import Application
 
 from bot.fakeapi import Call, FakeBotAPI, SentMessage, html_to_text, inline_buttons
 from bot.lifecycle import started
+from bot.services import Services
+from escalation.referents import add_referent
+from vvs.db import transaction
+from vvs.departements import IDF_DEPARTMENTS
 
 AppFactory = Callable[[str], Application | Awaitable[Application]]
 DEMO_TOKEN = "123456:DEMO-TOKEN"
@@ -34,7 +38,22 @@ Démo de l'assistant VVS — conversation locale, rien ne part vers Telegram.
 Tapez un message ou une commande (/start), un numéro (1 à 99) pour appuyer sur un bouton,
 « loc » (ou « loc 48.85 2.35 ») pour partager une position, « tel » (ou « tel 06… ») pour
 partager votre numéro, « quit » (ou Ctrl-D) pour sortir.
+Un référent de démonstration est inscrit dans chaque département : une demande « Être
+contacté par un référent » lui parvient (il ne répond pas de lui-même).
 """
+
+
+DEMO_REFERENT_BASE = 2000  # the demo referent of 93 is the Telegram user 2093
+
+
+async def enrol_demo_referents(services: Services) -> None:
+    """Enrol a demo referent in each département (again at each start: enrolment is
+    idempotent), so the referent route can be tried: a request reaches someone."""
+    async with transaction(services.sessions) as session:
+        for dept in IDF_DEPARTMENTS:
+            await add_referent(services.escalations, session, department=dept,
+                               telegram_id=DEMO_REFERENT_BASE + int(dept),
+                               name=f"Dr Démo (référent {dept})")
 
 
 class Transcript:

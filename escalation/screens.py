@@ -27,10 +27,18 @@ def intro(regional_hours: int) -> Reply:
     ).format(hours=regional_hours))
 
 
-def ask_department() -> Reply:
+def ask_department(remembered: str | None = None) -> Reply:
+    """Which département; the remembered one is shown first, as a default to confirm or
+    change (never used without the physician's tap)."""
     buttons = [Button(d, f"e:dept:{d}") for d in IDF_DEPARTMENTS]
-    return Reply(_("Dans quel département exercez-vous ?"),
-                 (*rows(*buttons, per_row=4), (Button(_("Annuler"), "e:abort"),)))
+    text = _("Dans quel département exercez-vous ?")
+    if remembered in IDF_DEPARTMENTS:
+        text += "\n" + _("Département retenu : {d}. Confirmez-le, ou choisissez-en un "
+                         "autre.").format(d=remembered)
+        return Reply(text, ((Button(_("📍 {d} (retenu)").format(d=remembered),
+                                    f"e:dept:{remembered}"),),
+                            *rows(*buttons, per_row=4), (Button(_("Annuler"), "e:abort"),)))
+    return Reply(text, (*rows(*buttons, per_row=4), (Button(_("Annuler"), "e:abort"),)))
 
 
 def ask_contact() -> Reply:

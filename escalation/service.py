@@ -215,13 +215,16 @@ class EscalationService:
                      message: str | None = None, language: str = "fr") -> Escalation:
         """Record a request and notify the département's referents (or the regional chat)."""
         await self._check_create(session, user_key, department, category, phone, message)
+        referents = await self.department_referents(session, department)
+        if not referents and not self._regional_chats():
+            # refused before anything is stored: no request waits "en attente" for nobody
+            raise NoRecipient(department)
         now = self.clock.now()
         esc = Escalation(user_key=user_key, chat_id=chat_id, physician_name=name[:120],
                          phone=(phone or None) and phone[:32], language=language,
                          department=department, category=category, created_at=now)
         session.add(esc)
         await session.flush()
-        referents = await self.department_referents(session, department)
         for ref in referents:
             await self._enqueue(session, ref.notify_chat, notification(esc, message, "new"),
                                 esc, NOTIFY, "new")

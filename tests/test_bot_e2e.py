@@ -121,7 +121,7 @@ async def test_erase_leaves_no_row_for_the_user(db, tmp_path: Path) -> None:
         async with s.sessions() as session:
             count = (await session.exec(select(func.count()).select_from(UserState).where(
                 UserState.user_key == key))).one()[0]
-    assert "Effacé" in texts(sent)
+    assert "J'ai effacé" in texts(sent)
     assert count == 0
 
 

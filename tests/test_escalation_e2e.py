@@ -214,7 +214,7 @@ async def test_erasure_and_purge_leave_no_clear_id(db, tmp_path: Path) -> None:
         await drain(services, clock, 1)
         doc = Chat(api, PHYS)
         await doc.command("/effacer")
-        assert "Effacé" in texts(await doc.press("Oui, tout effacer"))
+        assert "J'ai effacé" in texts(await doc.press("Oui, tout effacer"))
         await drain(services, clock, 1)
         assert notices(api, REF_A, "retirée par le médecin")
         async with services.sessions() as s:

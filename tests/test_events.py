@@ -21,19 +21,23 @@ ROWS = [
     (ev.EmergencyDetected("flow"), ("emergency_shown", "93", None, "flow", None)),
     (ev.LanguageChosen("en"), ("language", "93", None, "en", None)),
     (ev.QuestionAnswered("itt"), ("question", "93", "answered", "itt", None)),
+    (ev.QuestionAbstained("itt"), ("question", "93", "abstained", "itt", None)),
     (ev.QuestionAbstained(), ("question", "93", "abstained", None, None)),
     (ev.EntryOpened("itt"), ("knowledge_open", "93", None, "itt", None)),
-    (ev.DirectorySearch("umj", "94", "location"), ("annuaire_search", "94", "umj", "location",
-                                                   None)),
-    (ev.DirectorySearch(None, None, "text"), ("annuaire_search", None, None, "text", None)),
+    (ev.DirectorySearch("umj", "94", "location", 3), ("annuaire_search", "94", "umj",
+                                                      "location", 3.0)),
+    (ev.DirectorySearch("umj", "94", "place", 0), ("annuaire_search", "94", "umj", "place",
+                                                   0.0)),
+    (ev.DirectorySearch(None, None, "text", 2), ("annuaire_search", "93", None, "text", 2.0)),
     (ev.FlowStarted("ip"), ("flow_start", "93", "ip", None, None)),
     (ev.FlowOutcome("mineur", "signalement", "ip", "94"),
      ("flow_outcome", "94", "mineur", "signalement", None)),
     (ev.FlowOutcome("mineur", "signalement", "ip", None),
      ("flow_outcome", "93", "mineur", "signalement", None)),
-    (ev.FlowQuit(), ("flow_quit", "93", None, None, None)),
-    (ev.DocumentGenerated("majeur", "signalement-couple", "signalement"),
-     ("flow_document", "93", "majeur", "signalement-couple", None)),
+    (ev.FlowStep("mineur", "danger", "94"), ("flow_step", "94", "mineur", "danger", None)),
+    (ev.FlowQuit("mineur", "faits", None), ("flow_quit", "93", "mineur", "faits", None)),
+    (ev.DocumentGenerated("majeur", "signalement-couple", "signalement", "92"),
+     ("flow_document", "92", "majeur", "signalement", None)),
     (ev.EscalationCreated("94", "vss", True),
      ("escalation_created", "94", "vss", "direct_regional", None)),
     (ev.EscalationEscalated("94", "vss", "timeout", 1440.0),
@@ -89,6 +93,7 @@ async def test_a_session_leaves_the_same_rows(db, tmp_path: Path) -> None:
         await chat.press_data("f:b:nowhere")  # stale: shown again, no event
         await chat.command("/langue")
         await chat.press("English")
+        await chat.command("/annuler")  # leaves /ip at its first step: a quit, with the step
         async with services.sessions() as session:
             rows = [(e.kind, e.department, e.category, e.detail, e.value) for e in (
                 await session.exec(select(Event).order_by(Event.id))).scalars()]
@@ -102,15 +107,20 @@ EXPECTED: list[tuple] = [  # (kind, department, category, detail, value)
     ('emergency_numbers', None, None, 'command', None),
     ('question', None, 'answered', 'itt', None),
     ('knowledge_open', None, None, 'itt', None),
-    ('question', None, 'abstained', None, None),
-    ('annuaire_search', '94', 'umj', 'location', None),
+    ('question', None, 'abstained', None, None),  # nothing near: no nearest sheet
+    ('annuaire_search', '94', 'umj', 'place', 7.0),  # a typed commune, 7 results
     ('start', '94', None, 'deeplink', None),
     ('flow_start', '94', 'mineur', None, None),
+    ('flow_step', '94', 'mineur', 'danger', None),
+    ('flow_step', '94', 'mineur', 'faits', None),
     ('emergency_shown', '94', None, 'flow', None),
-    ('question', '94', 'abstained', None, None),
-    ('flow_outcome', '93', 'mineur', 'signalement', None),
-    ('flow_document', '94', 'mineur', 'signalement', None),
-    ('flow_quit', '94', None, None, None),
+    ('question', '94', 'abstained', 'violences-conjugales-danger-immediat', None),
+    ('flow_step', '94', 'mineur', 'residence-signalement', None),
+    ('flow_outcome', '93', 'mineur', 'signalement', None),  # the procedure's département
+    ('flow_document', '93', 'mineur', 'signalement', None),  # the document type
+    # 'Terminer' on an outcome is no quit
     ('flow_start', '94', 'ip', None, None),
+    ('flow_step', '94', 'ip', 'urgence', None),
     ('language', '94', None, 'en', None),
+    ('flow_quit', '94', 'ip', 'urgence', None),  # /annuler at the first step
 ]

@@ -37,7 +37,8 @@ def test_signalement_draft_for_couple_violence(eng) -> None:
     _state, reply = eng.handle(done.state, "f:doc:signalement", today=TODAY)
     (doc,) = reply.documents
     assert doc.filename == "modele-signalement.pdf"
-    assert reply.events == (DocumentGenerated("majeur", "signalement-couple", "signalement"),)
+    assert reply.events == (DocumentGenerated("majeur", "signalement-couple", "signalement",
+                                              "93"),)
     text = pdf_text(doc.content)
     assert "MODÈLE INDICATIF" in text
     assert "n'est pas le modèle officiel" in text

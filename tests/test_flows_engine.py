@@ -10,7 +10,7 @@ from bot.flows.engine import FlowEngine
 from bot.flows.model import DEPARTMENTS, Outcome
 from tests.flowkit import button_data, engine, walk
 from vvs.errors import StaleAction
-from vvs.events import FlowOutcome, FlowStarted
+from vvs.events import FlowOutcome, FlowStarted, FlowStep
 from vvs.ui import CALLBACK_MAX_BYTES, MESSAGE_MAX_CHARS
 
 
@@ -133,7 +133,7 @@ def test_outcome_buttons(eng) -> None:
     done = walk(eng, "majeur", ["Oui, danger", "peut se protéger", "Non, ou", "Oui, au sein",
                                 "Les deux", "92"])
     data = button_data(done.reply)
-    assert {"f:doc:signalement", "f:rec", "e:new:majeur", "m:urg", "f:r", "f:x",
+    assert {"f:doc:signalement", "f:rec", "e:new:majeur:92", "m:urg", "f:r", "f:x",
             "f:b:signalement-couple", "k:more:violences-conjugales-danger-immediat"} <= set(data)
     assert "f:doc:ip" not in data
 
@@ -145,7 +145,8 @@ def test_outcome_buttons(eng) -> None:
     ("victime", ["Oui", "Violences sexistes", "93"], "vss"),
 ])
 def test_referent_category(eng, flow, answers, category) -> None:
-    assert f"e:new:{category}" in button_data(walk(eng, flow, answers).reply)
+    # the département answered in the procedure travels with the request
+    assert f"e:new:{category}:93" in button_data(walk(eng, flow, answers).reply)
 
 
 def test_every_step_and_outcome_renders_within_limits(eng) -> None:
@@ -191,7 +192,7 @@ def test_restart_returns_to_the_start_of_the_original_flow(eng) -> None:
     state, reply = eng.handle(done.state, "f:r")
     assert (state["flow"], state["step"], state["path"]) == ("ip", "urgence", [])
     assert state["home"] == "94"
-    assert reply.events == (FlowStarted("ip"),)
+    assert reply.events == (FlowStarted("ip"), FlowStep("ip", "urgence", None))
 
 
 def test_quit_closes_the_flow(eng) -> None:

@@ -4,22 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
 
+from tests.browser import chart_sizes, chromium, console_errors, needs_chromium
 from tests.test_stats import scenario
 from vvs.clock import FakeClock
 from vvs.db import make_engine, make_session_factory
 from vvs.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
-REQUIRE_BROWSER = os.environ.get("REQUIRE_BROWSER") == "1"
 
 
 class _Db:
@@ -65,35 +62,14 @@ def test_cli_writes_the_html_and_one_csv_per_table(reports: Path) -> None:
     assert result.returncode == 0 and "0 événement(s)" in result.stdout
 
 
-@pytest.mark.skipif(not (CHROMIUM.exists() and CHROMEDRIVER.exists()) and not REQUIRE_BROWSER,
-                    reason="Debian's chromium and chromium-driver are not installed")
+@needs_chromium
 def test_report_opens_in_chromium_without_console_error(reports: Path) -> None:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="vvs-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", f"--user-data-dir={profile}"):
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    # an explicit driver path: selenium-manager never runs, nothing is downloaded
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    try:
+    with chromium() as driver:
         for name in ("internal", "published"):
             driver.get((reports / name / "rapport.html").as_uri())
-            sizes = driver.execute_script(
-                "return [...document.querySelectorAll('figure svg')].map(s => {"
-                " const r = s.getBoundingClientRect(); return [r.width, r.height,"
-                " s.querySelectorAll('path, text, use').length]; })")
+            sizes = chart_sizes(driver)
             assert len(sizes) == 5, sizes
             assert all(w > 100 and h > 50 and shapes > 5 for w, h, shapes in sizes), sizes
-            severe = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
-            assert not severe, severe
+            assert not console_errors(driver)
             pdf = driver.execute_cdp_cmd("Page.printToPDF", {"preferCSSPageSize": True})
             assert len(pdf["data"]) > 1000  # prints (A4 from the page's @page rule)
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)

@@ -58,14 +58,17 @@ VOCABULARY: MappingProxyType[str, EventKind] = MappingProxyType({
     "emergency_numbers": EventKind("emergency numbers asked for", detail="'command'"),
     # -- guided procedures (flows); the victim route is the flow 'victime'
     "flow_start": EventKind("procedure started", category="flow id"),
-    "flow_step": EventKind("step reached", category="flow id", detail="step id",
-                           emitted=False),
+    "flow_step": EventKind("step reached (the first one too; not again by 'Retour')",
+                           category="flow id (of the step, after a jump)", detail="step id"),
     "flow_outcome": EventKind("procedure completed", category="flow id",
                               detail="outcome id"),
-    "flow_quit": EventKind("procedure abandoned", category="flow id",
-                           detail="step id where it was left"),
+    "flow_quit": EventKind(
+        "procedure abandoned: left at a step (not at an outcome) for another feature, "
+        "/annuler, or another procedure or a restart; a procedure left to expire is not "
+        "recorded", category="flow id (of the step)", detail="step id where it was left"),
     "flow_document": EventKind("document generated", category="flow id",
-                               detail="document type (decision record: 'record')"),
+                               detail="document type (signalement, ip, …; decision record: "
+                                      "'record')"),
     # -- knowledge
     "question": EventKind(
         "free-text question", category="answered | abstained | clarified | not_helpful",
@@ -73,8 +76,10 @@ VOCABULARY: MappingProxyType[str, EventKind] = MappingProxyType({
     "knowledge_open": EventKind("sheet opened", detail="entry id"),
     # -- directory
     "annuaire_search": EventKind(
-        "directory search", category="kind searched (none: any kind)",
-        detail="text | place | location", value="number of results (0: nothing found)"),
+        "directory search (département: the place's, else the physician's)",
+        category="kind searched (none: any kind)",
+        detail="text (a name) | place (a commune or postcode typed or chosen) | "
+               "location (shared)", value="number of results (0: nothing found)"),
     # -- escalations to referents (département of the request)
     "escalation_created": EventKind("referent request created", category="request category"),
     "escalation_reminded": EventKind("request reminded to the referents",
@@ -99,6 +104,9 @@ VOCABULARY: MappingProxyType[str, EventKind] = MappingProxyType({
     "referent_enrolled": EventKind("referent enrolled", detail="person | group"),
     "referent_removed": EventKind("referent removed"),
     # -- content
+    # Not emitted: the report reads the `content_publication` audit table, which already
+    # records every attempt (accepted or refused) in the publication's own transaction; an
+    # event as well would be a second, weaker copy of the same fact.
     "content_published": EventKind("content publication attempt",
                                    category="accepted | refused", detail="origin",
                                    emitted=False),
@@ -144,7 +152,10 @@ class QuestionAnswered:
 
 @dataclass(frozen=True)
 class QuestionAbstained:
-    """No entry close enough: suggestions only."""
+    """No entry close enough: suggestions only; `nearest` is the closest sheet, if any
+    (the statistics count the question under its theme; never the text)."""
+
+    nearest: str | None = None
 
 
 @dataclass(frozen=True)
@@ -158,12 +169,22 @@ class EntryOpened:
 class DirectorySearch:
     kind: str | None  # the kind of resource chosen first, if any
     department: str | None  # the place's département (None: no place recognised)
-    by: str  # "text" or "location"
+    by: str  # "text" (a name), "place" (a commune or postcode) or "location" (shared)
+    results: int  # how many entries were listed (0: nothing found)
 
 
 @dataclass(frozen=True)
 class FlowStarted:
     flow: str
+
+
+@dataclass(frozen=True)
+class FlowStep:
+    """A step of a procedure reached (the first one, or by an answer)."""
+
+    flow: str  # the flow the step belongs to (after a jump)
+    step: str
+    department: str | None  # the one answered in the flow; else the physician's
 
 
 @dataclass(frozen=True)
@@ -176,14 +197,20 @@ class FlowOutcome:
 
 @dataclass(frozen=True)
 class FlowQuit:
-    """'Terminer' on an outcome (recorded without the flow, as before)."""
+    """A procedure left at a step, before any outcome (another feature, /annuler, another
+    procedure, a restart). 'Terminer' on an outcome is not a quit: the outcome counted."""
+
+    flow: str  # the flow the step belongs to
+    step: str
+    department: str | None
 
 
 @dataclass(frozen=True)
 class DocumentGenerated:
     flow: str
     outcome: str
-    kind: str  # the document kind (not recorded today: the outcome is the detail)
+    kind: str  # the document kind (signalement, ip, …, record)
+    department: str | None = None  # the one answered in the flow; else the physician's
 
 
 # -- escalations (recorded by the service, inside a turn's or a job's transaction) -----------
@@ -261,7 +288,7 @@ class ReferentRemoved:
 
 Event = (Started | EmergencyNumbersShown | EmergencyDetected | LanguageChosen
          | QuestionAnswered | QuestionAbstained | EntryOpened | DirectorySearch
-         | FlowStarted | FlowOutcome | FlowQuit | DocumentGenerated
+         | FlowStarted | FlowStep | FlowOutcome | FlowQuit | DocumentGenerated
          | EscalationCreated | EscalationEscalated | EscalationReminded | EscalationTaken
          | EscalationReleased | EscalationReassigned | EscalationClosed | EscalationBlocked
          | EscalationCancelled | EscalationRelayed | ReferentEnrolled | ReferentRemoved)
@@ -292,20 +319,23 @@ def event_row(event: Event, user_department: str | None = None) -> EventRow:
             return EventRow("language", user_department, detail=language)
         case QuestionAnswered(entry_id=entry_id):
             return EventRow("question", user_department, "answered", entry_id)
-        case QuestionAbstained():
-            return EventRow("question", user_department, "abstained")
+        case QuestionAbstained(nearest=nearest):
+            return EventRow("question", user_department, "abstained", nearest)
         case EntryOpened(entry_id=entry_id):
             return EventRow("knowledge_open", user_department, detail=entry_id)
-        case DirectorySearch(kind=kind, department=department, by=by):
-            return EventRow("annuaire_search", department, kind, by)
+        case DirectorySearch(kind=kind, department=department, by=by, results=results):
+            return EventRow("annuaire_search", department or user_department, kind, by,
+                            float(results))
         case FlowStarted(flow=flow):
             return EventRow("flow_start", user_department, flow)
         case FlowOutcome(flow=flow, outcome=outcome, department=department):
             return EventRow("flow_outcome", department or user_department, flow, outcome)
-        case FlowQuit():
-            return EventRow("flow_quit", user_department)
-        case DocumentGenerated(flow=flow, outcome=outcome):
-            return EventRow("flow_document", user_department, flow, outcome)
+        case FlowStep(flow=flow, step=step, department=department):
+            return EventRow("flow_step", department or user_department, flow, step)
+        case FlowQuit(flow=flow, step=step, department=department):
+            return EventRow("flow_quit", department or user_department, flow, step)
+        case DocumentGenerated(flow=flow, kind=kind, department=department):
+            return EventRow("flow_document", department or user_department, flow, kind)
         case EscalationCreated(department=department, category=category):
             return EventRow("escalation_created", department, category,
                             "direct_regional" if event.direct_regional else None)

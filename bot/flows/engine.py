@@ -30,7 +30,7 @@ from bot.flows.resolvers import RESOLVERS, AddresseeLine, present
 from vvs.content import Snapshot
 from vvs.departements import IDF_DEPARTMENT_NAMES
 from vvs.errors import StaleAction
-from vvs.events import DocumentGenerated, Event, FlowOutcome, FlowQuit, FlowStarted
+from vvs.events import DocumentGenerated, Event, FlowOutcome, FlowQuit, FlowStarted, FlowStep
 from vvs.i18n import N_, _, current_language
 from vvs.ui import Button, Reply
 
@@ -82,7 +82,7 @@ class FlowEngine:
                         "step": flow.start, "path": [], "answers": {}, "department": None,
                         "home": department if department in DEPARTMENTS else None}
         state = self._follow(state)
-        return state, self._reply(state, FlowStarted(flow.id))
+        return state, self._reply(state, FlowStarted(flow.id), self._reached(state))
 
     def handle(self, state: State | None, data: str, department: str | None = None,
                today: dt.date | None = None) -> tuple[State | None, Reply]:
@@ -98,9 +98,9 @@ class FlowEngine:
         action, args = parts[1], parts[2:]
         if action == "r" and not args:
             return self.start(state["origin"], state.get("home"))
-        if action == "x" and not args:
+        if action == "x" and not args:  # leaving is counted by the caller (`left`)
             return None, Reply(_("Parcours terminé. Vous pouvez le reprendre depuis le menu."),
-                               ((_button(EMERGENCY),),), events=(FlowQuit(),))
+                               ((_button(EMERGENCY),),))
         if action == "doc" and len(args) == 1 and args[0] != "record":
             return state, self._document(state, args[0], today)
         if action == "rec" and not args:
@@ -108,6 +108,18 @@ class FlowEngine:
         if action == "b" and len(args) == 1:
             return self._back(state, args[0])
         return self._answer(state, action, args)
+
+    def left(self, state: State | None) -> FlowQuit | None:
+        """What leaving the flow now means for the statistics: a quit at the current step,
+        or nothing when it stands at an outcome (or the state no longer reads)."""
+        try:
+            checked = self._checked(state)
+        except StaleAction:
+            return None
+        flow, node = self._node(checked)
+        if isinstance(node, Outcome):
+            return None
+        return FlowQuit(flow.id, node.id, checked.get("department"))
 
     def render(self, state: State) -> Reply:
         """Re-show the current step or outcome (raises StaleAction if it no longer exists)."""
@@ -153,10 +165,17 @@ class FlowEngine:
         state["step"] = target
         state = self._follow(state)
         flow, node = self._node(state)
-        event = None
         if isinstance(node, Outcome):
-            event = FlowOutcome(flow.id, node.id, state["origin"], state.get("department"))
-        return state, self._reply(state, event)
+            return state, self._reply(state, FlowOutcome(flow.id, node.id, state["origin"],
+                                                         state.get("department")))
+        return state, self._reply(state, self._reached(state))
+
+    def _reached(self, state: State) -> FlowStep | None:
+        """The step the state stands at, as an event (None at an outcome)."""
+        flow, node = self._node(state)
+        if isinstance(node, Outcome):
+            return None
+        return FlowStep(flow.id, node.id, state.get("department"))
 
     def _follow(self, state: State) -> State:
         """Jump through `goto` steps into the other flow (the jump itself is not a stop)."""
@@ -201,9 +220,9 @@ class FlowEngine:
         return flow, node
 
     # -- rendering --------------------------------------------------------------------------
-    def _reply(self, state: State, event: Event | None = None) -> Reply:
+    def _reply(self, state: State, *events_or_none: Event | None) -> Reply:
         flow, node = self._node(state)
-        events = (event,) if event is not None else ()
+        events = tuple(e for e in events_or_none if e is not None)
         if isinstance(node, Outcome):
             return Reply(self._outcome_text(node, state, flow),
                          self._outcome_buttons(node, state, flow), events=events)
@@ -274,7 +293,11 @@ class FlowEngine:
             rows.append((Button(_("🗂 Relevé de décision (PDF)"), "f:rec"),))
         if outcome.referent:
             category = outcome.category or flow.category
-            rows.append((Button(_("🤝 Être contacté par un référent"), f"e:new:{category}"),))
+            # the département answered here is the request's: never asked again, never
+            # replaced by a remembered one
+            dept = state.get("department")
+            data = f"e:new:{category}:{dept}" if dept in DEPARTMENTS else f"e:new:{category}"
+            rows.append((Button(_("🤝 Être contacté par un référent"), data),))
         rows += [(Button("📚 " + _short(title), f"k:more:{entry_id}"),)
                  for entry_id, title in self._basis(outcome)]
         rows.append((*self._nav(outcome.id, state), Button(_("✅ Terminer"), "f:x")))
@@ -310,7 +333,8 @@ class FlowEngine:
             department=state.get("department"), today=today or dt.date.today())
         doc = documents.build(kind, ctx)
         # The caption travels with the document: no separate text (it showed twice).
-        return Reply("", documents=(doc,), events=(DocumentGenerated(flow.id, node.id, kind),))
+        return Reply("", documents=(doc,), events=(DocumentGenerated(flow.id, node.id, kind,
+                                                        state.get("department")),))
 
     def _answers(self, state: State) -> tuple[tuple[str, str], ...]:
         """(question, answer) for every answered step on the path, in order."""

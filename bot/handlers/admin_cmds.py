@@ -1,4 +1,5 @@
-"""Admin commands in the bot: /recharger publishes the content files on disk."""
+"""Admin commands in the bot: /recharger publishes the content files on disk, /stats shows
+the key figures of the last 30 days."""
 
 from __future__ import annotations
 
@@ -8,15 +9,23 @@ from bot.content_service import publish
 from bot.handlers.router import Router
 from bot.handlers.turn import Turn
 from vvs.i18n import _
+from vvs.stats import key_figures, render_key_figures
 from vvs.ui import Reply
 
 MAX_LISTED_ERRORS = 15
 
 
+def _refused(turn: Turn) -> bool:
+    """Answer a non-admin (ADMIN_IDS) and say so."""
+    if turn.services.is_admin(turn.user_id):
+        return False
+    turn.reply(Reply(_("Cette commande est réservée aux administrateurs.")))
+    return True
+
+
 async def recharger(turn: Turn) -> None:
     """/recharger (admins only): validate and swap the content; refuse a broken edit."""
-    if not turn.services.is_admin(turn.user_id):
-        turn.reply(Reply(_("Cette commande est réservée aux administrateurs.")))
+    if _refused(turn):
         return
     result = await publish(turn.services, actor_key=turn.user_key, origin="command")
     if result.ok:
@@ -35,5 +44,14 @@ async def recharger(turn: Turn) -> None:
     turn.reply(Reply(text))
 
 
+async def stats(turn: Turn) -> None:
+    """/stats (admins only): the key figures of the last 30 days, exact counts."""
+    if _refused(turn):
+        return
+    figures = await key_figures(turn.session, turn.services.clock)
+    turn.reply(Reply(render_key_figures(figures)))
+
+
 def setup(router: Router) -> None:
     router.command("recharger", "reload")(recharger)
+    router.command("stats")(stats)

@@ -64,7 +64,8 @@ async def on_location(turn: Turn) -> None:
     place = directory.index.gaz.nearest(lat, lon)
     hits = near(directory, lat, lon, kind=kind, top=12, place=place)
     turn.conv.set_mode(MODE, DirectoryState(kind))
-    await _show(turn, national_first(directory, Found(tuple(hits), place)), kind)
+    await _show(turn, national_first(directory, Found(tuple(hits), place)), kind,
+                by="location")
     if was not in (IDLE, MODE):  # a procedure in progress is kept, and shown again
         turn.conv.set_mode(was, was_state)
         turn.reply(Reply(_("Votre démarche est toujours en cours :")))
@@ -73,7 +74,7 @@ async def on_location(turn: Turn) -> None:
             await rerender(turn)
 
 
-async def _show(turn: Turn, found: Found, kind: str | None) -> None:
+async def _show(turn: Turn, found: Found, kind: str | None, by: str | None = None) -> None:
     if found.ambiguous:
         turn.reply(Reply(_("Plusieurs communes portent ce nom. Laquelle ?"), tuple(
             (Button(f"{p.name} ({p.department})", f"a:place:{p.insee}"),)
@@ -82,7 +83,7 @@ async def _show(turn: Turn, found: Found, kind: str | None) -> None:
     hits = list(found.hits)
     turn.conv.set_mode(MODE, DirectoryState(kind, tuple(h.entry.id for h in hits),
                                             tuple(h.distance_km for h in hits)))
-    events = (found.event(kind),)
+    events = (found.event(kind, by),)
     if not hits:
         turn.reply(Reply(_("Je n'ai rien trouvé. Essayez un autre mot, une ville, un code "
                            "postal, ou partagez votre position."), events=events))

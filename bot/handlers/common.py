@@ -11,7 +11,7 @@ from vvs.emergency import all_numbers_text
 from vvs.errors import StaleAction
 from vvs.events import EmergencyNumbersShown, LanguageChosen, Started
 from vvs.i18n import _, current_language, set_language
-from vvs.privacy import erase_user
+from vvs.privacy import erase_user, statistics_notice
 from vvs.ui import Button, Reply
 
 
@@ -82,33 +82,58 @@ async def annuler(turn: Turn) -> None:
 
 
 async def confidentialite(turn: Turn) -> None:
-    """/confidentialite: what is kept, for how long, who is responsible."""
-    days = turn.services.settings.escalation_retention_days
+    """/confidentialite: who is responsible, why, what is kept and for how long, the
+    physician's rights and how to use them, the CNIL."""
+    settings = turn.services.settings
+    controller = settings.data_controller or _(
+        "non renseigné par l'exploitant du service (paramètre DATA_CONTROLLER)")
     turn.reply(Reply(_(
         "<b>Vos données</b>\n"
-        "• Je ne conserve pas le texte de vos messages. Vos questions sont traitées puis "
-        "oubliées.\n"
-        "• Votre conversation en cours, votre langue et votre département (si vous acceptez "
-        "qu'il soit retenu) sont enregistrés sous un pseudonyme (empreinte chiffrée de votre "
+        "Responsable du traitement : {controller}.\n\n"
+        "<b>Pourquoi</b>\n"
+        "• Répondre à vos questions juridiques, vous guider dans vos démarches et vous "
+        "orienter vers les ressources d'Île-de-France.\n"
+        "• Vous mettre en relation avec un référent de l'Ordre, si vous le demandez.\n"
+        "• Établir le bilan annuel du dispositif (convention entre le conseil régional de "
+        "l'Ordre des médecins d'Île-de-France et l'ARS Île-de-France, qui prévoit en son "
+        "article 5 que chaque partie est responsable des données qu'elle traite, dans le "
+        "respect du RGPD)."
+    ).format(controller=html.escape(controller))), Reply(_(
+        "<b>Ce qui est conservé, et combien de temps</b>\n"
+        "• Le texte de vos questions n'est pas conservé : il est traité puis oublié.\n"
+        "• Votre démarche en cours (étape, brouillon de demande) : effacée après {state} h "
+        "sans réponse. Votre langue et votre département, si vous acceptez qu'il soit "
+        "retenu : jusqu'à /effacer. Le tout sous un pseudonyme (empreinte chiffrée de votre "
         "identifiant Telegram), jamais sous votre identifiant en clair.\n"
-        "• Les statistiques d'usage (bilan annuel du dispositif) sont pseudonymes et ne "
-        "contiennent aucun texte.\n"
-        "• Votre identifiant Telegram en clair n'est conservé que si vous demandez à être "
-        "contacté par un référent, le temps de la demande ; les demandes closes sont "
-        "supprimées après {days} jours. Les messages relayés sont supprimés dès leur "
-        "remise.\n"
+        "• Les numéros des messages reçus (pour ne jamais traiter deux fois le même) : "
+        "{updates} h.\n"
+        "• Une demande à un référent : votre nom Telegram, votre identifiant et, si vous le "
+        "donnez, votre numéro, le temps de la demande ; une demande close est supprimée "
+        "après {days} jours. Les messages relayés sont supprimés dès leur remise.\n"
+        "• Les messages en attente d'envoi (notifications, relais) : leur texte et "
+        "l'identifiant du destinataire sont supprimés dès la remise, ou dès l'abandon "
+        "après plusieurs essais ; il n'en reste qu'une trace sans contenu (date, type de "
+        "message), jusqu'à /effacer."
+    ).format(state=settings.state_expiry_hours,
+             updates=settings.processed_update_retention_hours,
+             days=settings.escalation_retention_days) + "\n" + statistics_notice(
+        settings.event_retention_months, settings.stats_publish_threshold)), Reply(_(
+        "<b>Vos droits</b>\n"
+        "• Accès : /mademande montre vos demandes en cours ; pour obtenir tout ce qui est "
+        "conservé sous votre pseudonyme, écrivez au responsable du traitement.\n"
+        "• Effacement : /effacer supprime aussitôt tout ce qui est rattaché à vous, sauf, le "
+        "cas échéant, votre inscription de référent (retirée par un administrateur) et un "
+        "blocage pour abus (conservé sous pseudonyme, pour qu'il ne puisse pas être "
+        "contourné) ; vos statistiques passées ne sont plus rattachées à vous.\n"
+        "• Opposition : vous pouvez cesser d'utiliser l'assistant à tout moment et lancer "
+        "/effacer ; pour vous opposer à un traitement en particulier, écrivez au "
+        "responsable du traitement.\n"
+        "• Réclamation : si vous estimez que vos droits ne sont pas respectés, vous pouvez "
+        "adresser une réclamation à la CNIL (Commission nationale de l'informatique et des "
+        "libertés), sur son site cnil.fr.\n"
         "• Les échanges avec un bot Telegram ne sont pas chiffrés de bout en bout : "
-        "n'écrivez jamais l'identité d'un patient.\n"
-        "• Responsabilité : l'article 5 de la convention de partenariat (conseil régional "
-        "de l'Ordre des médecins d'Île-de-France et ARS Île-de-France) prévoit que chaque "
-        "partie est responsable des données qu'elle collecte et traite pour les annuaires "
-        "et les communications du dispositif, dans le respect du RGPD. Responsable du "
-        "traitement de cet assistant : {controller}.\n"
-        "• /effacer supprime tout ce qui est rattaché à vous, sauf, le cas échéant, votre "
-        "inscription de référent (retirée par un administrateur) et un blocage pour abus "
-        "(conservé sous pseudonyme, pour qu'il ne puisse pas être contourné)."
-    ).format(days=days, controller=html.escape(
-        turn.services.settings.data_controller or _("à préciser par l'exploitant du service")))))
+        "n'écrivez jamais l'identité d'un patient."
+    )))
 
 
 async def langue(turn: Turn) -> None:
@@ -141,8 +166,13 @@ async def erase_confirmed(turn: Turn) -> None:
     """Run every registered erasure step and say what was erased."""
     report = await erase_user(turn.session, turn.user_key, turn.services.erasure)
     turn.conv.forget()  # its row is gone: the turn saves nothing back
-    lines = [f"• {_(label)} : {count}" for label, count in report]
-    turn.reply(Reply(_("C'est fait. Effacé :") + "\n" + "\n".join(lines)))
+    erased = [f"• {_(label)}" for label, count in report if count]
+    nothing = [f"• {_(label)}" for label, count in report if not count]
+    parts = [_("C'est fait. J'ai effacé :") + "\n" + "\n".join(erased) if erased
+             else _("C'est fait. Il n'y avait rien à effacer.")]
+    if erased and nothing:
+        parts.append(_("Il n'y avait rien à effacer pour :") + "\n" + "\n".join(nothing))
+    turn.reply(Reply("\n\n".join(parts)))
 
 
 async def erase_cancelled(turn: Turn) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import html
 from dataclasses import replace
 
+from annuaire.model import Directory
+from annuaire.render import council_contacts
 from bot.handlers.router import Router
 from bot.handlers.turn import Turn
 from escalation import screens
@@ -32,6 +34,7 @@ from vvs.ui import Reply
 CONTACT, MESSAGE, CONFIRM, DEPT, RELAY = (
     "esc_contact", "esc_message", "esc_confirm", "esc_dept", "relay")
 STEPS = (CONTACT, MESSAGE, CONFIRM, DEPT)
+VICTIM_CATEGORIES = frozenset({"victime", "vss"})  # the physician is the victim
 
 
 def _svc(turn: Turn) -> EscalationService:
@@ -51,9 +54,11 @@ def _display_name(turn: Turn) -> str:
 
 # ---------------------------------------------------------------- physician: new request
 
-async def start_request(turn: Turn, category: str) -> None:
-    """`e:new:<category>`: explain, then collect what will be shared."""
-    if category not in CATEGORIES:
+async def start_request(turn: Turn, category: str, dept: str | None = None) -> None:
+    """`e:new:<category>[:<dept>]`: explain, then collect what will be shared. A département
+    in the button is the one answered in the procedure: it is the request's. Otherwise the
+    physician chooses, the remembered one offered first (a default, never imposed)."""
+    if category not in CATEGORIES or (dept is not None and dept not in IDF_DEPARTMENTS):
         raise StaleAction(category)
     if not turn.is_private:
         turn.reply(Reply(_("Faites cette demande dans une conversation privée avec le bot.")))
@@ -61,10 +66,10 @@ async def start_request(turn: Turn, category: str) -> None:
     hours = turn.services.settings.escalation_regional_minutes // 60 or 1
     turn.reply(screens.intro(hours))
     turn.conv.set_mode(DEPT, EscalationDraft(cat=category))
-    if turn.conv.department in IDF_DEPARTMENTS:
-        await _choose_department(turn, turn.conv.department)
+    if dept is not None:
+        await _choose_department(turn, dept)
     else:
-        turn.reply(screens.ask_department())
+        turn.reply(screens.ask_department(turn.conv.department))
 
 
 def _draft(turn: Turn) -> EscalationDraft:
@@ -144,8 +149,12 @@ async def _send(turn: Turn) -> None:
         turn.reply(Reply(_("Vous ne pouvez plus envoyer de demande par ce bot. Contactez "
                            "directement votre conseil départemental de l'Ordre.")))
     except NoRecipient:
-        turn.reply(Reply(_("Aucun référent n'est joignable par ce bot pour le moment. "
-                           "Contactez directement votre conseil départemental de l'Ordre.")))
+        directory = turn.services.content.sets.get("annuaire")
+        contacts = council_contacts(directory if isinstance(directory, Directory) else None,
+                                    draft.dept, victim=draft.cat in VICTIM_CATEGORIES)
+        turn.reply(Reply(_("Aucun référent n'est joignable par ce bot pour le moment : votre "
+                           "demande n'a pas été envoyée ni conservée. Contactez "
+                           "directement :") + "\n\n" + contacts))
     else:
         turn.edit_pressed = True
         turn.reply(screens.sent(esc))
@@ -375,6 +384,8 @@ async def _dispatch(turn: Turn, args: list[str]) -> None:
     match args:
         case ["new", category]:
             await start_request(turn, category)
+        case ["new", category, dept]:
+            await start_request(turn, category, dept)
         case ["dept", dept]:
             await _choose_department(turn, dept)
         case ["skip"]:
@@ -427,7 +438,7 @@ async def _rerender(turn: Turn) -> None:
     elif turn.conv.mode == CONTACT:
         turn.reply(screens.ask_contact())
     elif turn.conv.mode == DEPT:
-        turn.reply(screens.ask_department())
+        turn.reply(screens.ask_department(turn.conv.department))
 
 
 def setup(router: Router) -> None:

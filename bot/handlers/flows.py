@@ -7,10 +7,11 @@ from types import MappingProxyType
 from typing import Any
 
 from bot.flows.engine import FlowEngine
-from bot.flows.model import Flows
+from bot.flows.model import DEPARTMENTS, Flows
 from bot.handlers.router import Router, TurnHandler
 from bot.handlers.turn import Turn
 from vvs.errors import StaleAction
+from vvs.events import FlowStarted
 from vvs.i18n import N_, _, current_language
 from vvs.ui import Button, Reply
 
@@ -25,6 +26,13 @@ class FlowState:
 
     state: dict[str, Any]
     asked_dept: str | None = None
+
+    @property
+    def department(self) -> str | None:
+        """The Île-de-France département answered in the procedure (None: not yet, or
+        outside the region)."""
+        code = self.state.get("department")
+        return code if isinstance(code, str) and code in DEPARTMENTS else None
 
 
 def _engine(turn: Turn) -> FlowEngine:
@@ -115,6 +123,19 @@ async def on_text(turn: Turn) -> None:
     await rerender(turn)
 
 
+def left(turn: Turn, entered: object) -> None:
+    """The turn left the procedure's state: a quit when it stood at a step and the physician
+    went elsewhere or started a procedure again (an answer, 'Retour' or a document is not)."""
+    if not isinstance(entered, FlowState):
+        return
+    restarted = any(isinstance(e, FlowStarted) for e in turn.events)
+    if turn.conv.mode == MODE and not restarted:
+        return
+    event = _engine(turn).left(entered.state)
+    if event is not None:
+        turn.note(event)
+
+
 def setup(router: Router) -> None:
     router.on_deep_link(deep_link)
     router.command("signaler", "report", description=N_("Signaler des violences"))(signaler)
@@ -122,5 +143,5 @@ def setup(router: Router) -> None:
     router.command("victime", "victim", description=N_("Je suis victime"))(
         starter("victime"))
     router.button("f")(on_button)
-    router.mode(MODE, state=FlowState, text=on_text, rerender=rerender)
+    router.mode(MODE, state=FlowState, text=on_text, rerender=rerender, leave=left)
 

@@ -16,6 +16,9 @@ from bot.handlers.turn import Turn
 TurnHandler = Callable[[Turn], Awaitable[None]]
 ButtonHandler = Callable[[Turn, list[str]], Awaitable[None]]
 ReplyHook = Callable[[Turn], Awaitable[bool]]
+# the turn left a mode's state (another state, or another mode): what that means, given the
+# state the turn began with (e.g. a procedure abandoned at a step)
+LeaveHook = Callable[[Turn, object], None]
 # `/start <arg>`: the handler for a deep-link argument, or None when it means nothing
 DeepLinks = Callable[[Turn, str], TurnHandler | None]
 H = TypeVar("H")
@@ -46,6 +49,7 @@ class Router:
     contact: dict[str, TurnHandler] = field(default_factory=dict)
     menu_items: dict[str, MenuItem] = field(default_factory=dict)  # "m:<item>" targets
     states: dict[str, type[Any]] = field(default_factory=dict)  # mode → its state dataclass
+    leave: dict[str, LeaveHook] = field(default_factory=dict)  # by the mode left
     # modes whose text handler reads the reply keyboard's own buttons ("Annuler", "Ne pas
     # partager"); elsewhere those texts cancel what is in progress
     reads_keyboard: set[str] = field(default_factory=set)
@@ -76,11 +80,14 @@ class Router:
     def mode(self, mode: str, *, state: type[Any] | None = None,
              text: TurnHandler | None = None, rerender: TurnHandler | None = None,
              location: TurnHandler | None = None, contact: TurnHandler | None = None,
-             reads_keyboard: bool = False) -> None:
+             reads_keyboard: bool = False, leave: LeaveHook | None = None) -> None:
         """What free text, a location or a contact means in `mode`; how to show it again;
-        the dataclass of its state (how the state store reads it back)."""
+        the dataclass of its state (how the state store reads it back); what leaving its
+        state means."""
         if state is not None:
             _put(self.states, mode, state, "state of mode ")
+        if leave is not None:
+            _put(self.leave, mode, leave, "leave hook of mode ")
         if reads_keyboard:
             self.reads_keyboard.add(mode)
         for table, handler, what in ((self.modes, text, "text in mode "),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -14,6 +14,15 @@ from vvs.ui import Reply
 
 if TYPE_CHECKING:  # the router's tables hold functions of a Turn
     from bot.handlers.router import Router
+
+
+@runtime_checkable
+class Located(Protocol):
+    """A mode's state that knows the département the physician is acting for (a procedure's
+    answer): the turn's events take it before the remembered one."""
+
+    @property
+    def department(self) -> str | None: ...
 
 
 @dataclass
@@ -39,6 +48,10 @@ class Turn:
     replies: list[Reply] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)  # the replies' and `note`d, in order
     edit_pressed: bool = False  # replace the pressed message's keyboard with the first reply
+    entered: tuple[str, object | None] = ("", None)  # the mode and state the turn began in
+
+    def __post_init__(self) -> None:
+        self.entered = (self.conv.mode, self.conv.state)
 
     @property
     def user_key(self) -> str:
@@ -62,9 +75,26 @@ class Turn:
         self.replies.clear()
         self.events.clear()
 
+    @property
+    def department(self) -> str | None:
+        """The département the physician acts for: the procedure's answer, else the
+        remembered one (None when neither is known)."""
+        state = self.conv.state
+        if isinstance(state, Located) and state.department:
+            return state.department
+        return self.conv.department
+
     async def record_events(self) -> None:
-        """Record the turn's events in its unit of work (the runner calls this once)."""
+        """Record the turn's events in its unit of work (the runner calls this once), after
+        asking the mode the turn left what leaving it meant."""
+        mode, state = self.entered
+        if state is not None and (self.conv.mode != mode or self.conv.state is not state):
+            leave = self.router.leave.get(mode)
+            if leave is not None:
+                leave(self, state)
+        # erased during this turn (/effacer): its events are no longer the user's
+        user_key = None if self.conv.forgotten else self.user_key
         for event in self.events:
-            await record(self.session, self.services.clock, event, user_key=self.user_key,
-                         user_department=self.conv.department)
+            await record(self.session, self.services.clock, event, user_key=user_key,
+                         user_department=self.department)
         self.events.clear()
