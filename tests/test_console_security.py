@@ -160,3 +160,14 @@ def test_tokens_are_signed() -> None:
     keys, other = Keys.derive(b"k" * 32), Keys.derive(b"j" * 32)
     token = keys.new_token()
     assert keys.signed(token) and not other.signed(token) and not keys.signed("abc")
+
+
+async def test_an_http_console_url_outside_loopback_starts_no_console(db, tmp_path, clock,
+                                                                     aiohttp_client) -> None:
+    async with console(db, tmp_path, clock, aiohttp_client,
+                       console_url="http://vvs.example.org/console") as (api, _s, client):
+        sent = await Chat(api, ADMIN).command("/console")
+        assert "pas disponible" in sent[0].plain and "login" not in sent[0].text
+        assert (await client.get("/console/login", params={"t": "x"})).status == 404
+        assert (await client.get("/healthz")).status == 200
+        assert (await client.post("/telegram/webhook", data=b"{}")).status in (404, 405)
