@@ -16,7 +16,8 @@ from vvs.errors import ConfigError
 from vvs.settings import get_settings
 
 # Feature modules that add their own sub-commands with `register(subparsers)`.
-FEATURE_COMMANDS = ("annuaire.admin", "bot.flows.loader", "escalation.admin", "admin.stats")
+FEATURE_COMMANDS = ("annuaire.admin", "bot.flows.loader", "escalation.admin", "admin.stats",
+                    "bot.console.admin")
 
 
 def _content_root(args: argparse.Namespace) -> Path:

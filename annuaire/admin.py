@@ -75,6 +75,45 @@ def gap_report(directory: Directory, outcomes: OutcomePurposes | None = None,
     return "\n".join(lines)
 
 
+VERIFIED, TO_VERIFY, DATED, MISSING = "verified", "to_verify", "dated", "missing"
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One (département, purpose) of the coverage grid: the best state of the fit channels
+    (verified > to verify > dated > missing) and the entries that carry them."""
+
+    state: str
+    entries: tuple[str, ...] = ()
+
+
+def coverage_grid(directory: Directory, today: dt.date | None = None
+                  ) -> dict[str, dict[str, Cell]]:
+    """Département → purpose → cell; the data of `gap_report`'s purpose lines (a missing cell
+    is exactly a purpose `purpose_gaps` lists), with the channels' verification."""
+    today = today or dt.date.today()
+    grid: dict[str, dict[str, Cell]] = {}
+    for dept in IDF_DEPARTMENTS:
+        place = directory.index.gaz.department(dept)
+        row: dict[str, Cell] = {}
+        for purpose in PURPOSES.values():
+            found = [(e, suitable(e, purpose)) for e in
+                     (competent(directory, purpose.kind, place).entries if place else ())]
+            found = [(e, chans) for e, chans in found if chans]
+            channels = [c for _e, chans in found for c in chans]
+            if not channels:
+                state = MISSING
+            elif any(c.verified for c in channels):
+                state = VERIFIED
+            elif all(is_dated(c, today) for c in channels):
+                state = DATED
+            else:
+                state = TO_VERIFY
+            row[purpose.id] = Cell(state, tuple(e.id for e, _chans in found))
+        grid[dept] = row
+    return grid
+
+
 def purpose_gaps(directory: Directory, department: str) -> tuple[str, ...]:
     """The purposes for which no competent entry of the département has a suitable channel."""
     place = directory.index.gaz.department(department)

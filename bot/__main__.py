@@ -8,15 +8,14 @@ import logging
 import signal
 import sys
 
-from aiohttp import web
 from telegram import Update
-from telegram.ext import Application
 
 from bot.compose import composed
 from bot.content_service import publish
 from bot.lifecycle import started
+from bot.server import http_server
 from bot.services import App, Services
-from bot.web import WEBHOOK_PATH, make_web_app
+from bot.web import WEBHOOK_PATH
 from vvs.errors import ConfigError, ContentInvalid
 from vvs.logsafe import configure_logging
 from vvs.settings import BotMode, Settings, get_settings
@@ -35,28 +34,24 @@ def install_signals(stop: asyncio.Event, services: Services) -> None:
             publish(services, actor_key=None, origin="sighup")))
 
 
-async def run_polling(application: Application, stop: asyncio.Event) -> None:
-    """Long polling until `stop` is set."""
-    async with started(application, polling=True):
+async def run_polling(services: Services, stop: asyncio.Event) -> None:
+    """Long polling until `stop` is set; our HTTP server serves /healthz and the console."""
+    async with started(services.application, polling=True), http_server(services):
         await stop.wait()
 
 
-async def run_webhook(application: Application, settings: Settings,
-                      stop: asyncio.Event) -> None:
+async def run_webhook(services: Services, settings: Settings, stop: asyncio.Event) -> None:
     """Our aiohttp server receives updates; PTB processes them from its queue."""
+    application = services.application
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
-    runner = web.AppRunner(make_web_app(application, secret))
     async with started(application, polling=False):
         await application.bot.set_webhook(
             url=f"{settings.webhook_url.rstrip('/')}{WEBHOOK_PATH}"
             if settings.webhook_url and not settings.webhook_url.endswith(WEBHOOK_PATH)
             else settings.webhook_url, secret_token=secret,
             allowed_updates=Update.ALL_TYPES)
-        await runner.setup()
-        await web.TCPSite(runner, settings.http_host, settings.http_port).start()
-        log.info("webhook server on %s:%s", settings.http_host, settings.http_port)
-        await stop.wait()
-        await runner.cleanup()
+        async with http_server(services, secret):
+            await stop.wait()
 
 
 async def serve(settings: Settings) -> None:
@@ -69,9 +64,9 @@ async def serve(settings: Settings) -> None:
     async with composed(settings, updater=polling) as services:
         install_signals(stop, services)
         if polling:
-            await run_polling(services.application, stop)
+            await run_polling(services, stop)
         else:
-            await run_webhook(services.application, settings, stop)
+            await run_webhook(services, settings, stop)
 
 
 async def serve_demo(settings: Settings, stop: asyncio.Event) -> None:
@@ -83,6 +78,7 @@ async def serve_demo(settings: Settings, stop: asyncio.Event) -> None:
             services = await stack.enter_async_context(composed(settings, base_url=base_url))
             install_signals(stop, services)
             await enrol_demo_referents(services)
+            await stack.enter_async_context(http_server(services))  # the console
             return services.application
 
         await run_demo(build, save_dir=settings.data_dir / "demo")

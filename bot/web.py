@@ -16,6 +16,7 @@ log = logging.getLogger(__name__)
 APPLICATION: web.AppKey[Application] = web.AppKey("application", Application)
 SECRET: web.AppKey[str] = web.AppKey("secret", str)
 WEBHOOK_PATH = "/telegram/webhook"
+CONSOLE_PATH = "/console"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_BODY = 1 << 20
 
@@ -86,10 +87,16 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"ok": True, "content_version": services.content.version})
 
 
-def make_web_app(application: Application, secret: str) -> web.Application:
+def make_web_app(application: Application, secret: str | None,
+                 console: web.Application | None = None) -> web.Application:
+    """The routes: the webhook (when `secret` is given: webhook mode), /healthz, and the
+    operators' console under CONSOLE_PATH when it is started."""
     app = web.Application(client_max_size=MAX_BODY)
     app[APPLICATION] = application
-    app[SECRET] = secret
-    app.router.add_post(WEBHOOK_PATH, telegram_webhook)
+    if secret is not None:
+        app[SECRET] = secret
+        app.router.add_post(WEBHOOK_PATH, telegram_webhook)
     app.router.add_get("/healthz", healthz)
+    if console is not None:
+        app.add_subapp(CONSOLE_PATH, console)
     return app

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
 from types import MappingProxyType
@@ -24,6 +24,7 @@ from knowledge.model import (
     KnowledgeBase,
     Link,
     Source,
+    content_hash,
 )
 from knowledge.search import build_index
 from vvs.content import ContentError
@@ -38,9 +39,12 @@ REVIEW_MAX_AGE = timedelta(days=365)
 ID_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 REQUIRED = ("id", "title", "theme", "questions", "keywords", "summary", "sources", "related",
             "reviewed_on", "status")
-OPTIONAL = ("validated_by", "review_notes", "title_en")
+OPTIONAL = ("validated_by", "review_notes", "title_en", "validated_role", "validated_on",
+            "validated_hash")
+VALIDATOR_ROLES = ("admin", "validator")
 SOURCE_KEYS = ("ref", "url")
 LINK_KEYS = ("url", "legiarti", "source", "note")
+HASH_RE = re.compile(r"^[0-9a-f]{12}$")
 LEGIARTI_RE = re.compile(r"^LEGIARTI\d{12}$")
 LEGIFRANCE_PATTERN = "https://" + LEGIFRANCE_HOST + "/codes/article_lc/{}"
 
@@ -342,6 +346,7 @@ def _build_entry(ctx: _Ctx, fm: LineDict, stem: str, body: str, body_line: int,
     title_en = _text(ctx, fm, "title_en") if "title_en" in fm else None
     if title_en is None:  # English users see the French title, with a notice
         ctx.warn(fm.line, "title_en", "titre anglais manquant")
+    validated = _validation(ctx, fm)
     entry = Entry(
         id=stem, title=_text(ctx, fm, "title") or stem, title_en=title_en, theme=str(theme),
         questions=_str_list(ctx, fm, "questions", non_empty=True),
@@ -350,9 +355,38 @@ def _build_entry(ctx: _Ctx, fm: LineDict, stem: str, body: str, body_line: int,
         sources=_sources(ctx, fm, links), related=_str_list(ctx, fm, "related", False),
         reviewed_on=_reviewed_on(ctx, fm, today) or date.min, status=status,
         validated_by=by, review_notes=notes if isinstance(notes, str) else None,
+        validated_role=validated[0], validated_on=validated[1], validated_hash=validated[2],
     )
     errors = [f for f in ctx.findings[count:] if f.severity == "error"]
-    return None if errors else entry
+    if errors:
+        return None
+    if entry.status == "validated" and entry.validated_hash is not None \
+            and entry.validated_hash != content_hash(entry):
+        # edited since it was validated: a draft again until someone validates this text
+        ctx.warn(fm.line_of("validated_hash"), "validated_hash", "fiche modifiée depuis sa "
+                 "validation : affichée comme brouillon jusqu'à une nouvelle validation")
+        entry = replace(entry, status="draft")
+    return entry
+
+
+def _validation(ctx: _Ctx, fm: LineDict) -> tuple[str | None, date | None, str | None]:
+    """(role, date, hash) of the validation, each optional; a wrong shape is an error."""
+    role, on, digest = fm.get("validated_role"), fm.get("validated_on"), fm.get("validated_hash")
+    if role is not None and role not in VALIDATOR_ROLES:
+        ctx.error(fm.line_of("validated_role"), "validated_role", f"valeur inconnue {role!r} "
+                  f"(attendu : {', '.join(VALIDATOR_ROLES)})")
+        role = None
+    if isinstance(on, str):
+        with contextlib.suppress(ValueError):
+            on = date.fromisoformat(on)
+    if on is not None and not isinstance(on, date):
+        ctx.error(fm.line_of("validated_on"), "validated_on", "date AAAA-MM-JJ attendue")
+        on = None
+    if digest is not None and not (isinstance(digest, str) and HASH_RE.match(digest)):
+        ctx.error(fm.line_of("validated_hash"), "validated_hash",
+                  "12 chiffres hexadécimaux attendus")
+        digest = None
+    return role, on, digest
 
 
 def check_related(parsed: list[Parsed], entries: Mapping[str, Entry],

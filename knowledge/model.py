@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -100,6 +102,11 @@ class Entry:
     validated_by: str | None = None
     review_notes: str | None = None
     title_en: str | None = None  # the sheet itself stays French
+    # who validated (name in `validated_by`), in what role, when, and the hash of the content
+    # fields they read (`content_hash`): an entry edited since then is a draft again
+    validated_role: str | None = None
+    validated_on: date | None = None
+    validated_hash: str | None = None
 
     def title_in(self, language: str) -> str:
         """The title an English-speaking physician reads, or the French one."""
@@ -109,6 +116,18 @@ class Entry:
     def is_draft(self) -> bool:
         """True while the entry has not been validated by a named reviewer."""
         return self.status != "validated"
+
+
+def content_hash(entry: Entry) -> str:
+    """12 hex digits of SHA-256 over the fields a physician reads, in both languages (not the
+    status, validation or review fields): what a validator's signature covers."""
+    fields = {"title": entry.title, "title_en": entry.title_en, "theme": entry.theme,
+              "questions": list(entry.questions), "keywords": list(entry.keywords),
+              "summary": entry.summary, "details": entry.details,
+              "sources": [[s.ref, s.url] for s in entry.sources],
+              "related": list(entry.related)}
+    encoded = json.dumps(fields, ensure_ascii=False, sort_keys=True).encode()
+    return hashlib.sha256(encoded).hexdigest()[:12]
 
 
 @dataclass(frozen=True)

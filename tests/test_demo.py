@@ -154,8 +154,14 @@ async def test_the_real_demo_answers_again_after_a_restart_in_the_same_folder(
     import os
     import sys
 
+    import socket
+
     env = {k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"}
     env.update({"DATA_DIR": str(tmp_path / "data"), "DATABASE_URL": ""})
+    busy = socket.socket()  # the console's port taken: the demo must still answer
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    env["HTTP_PORT"] = str(busy.getsockname()[1])
     for _session in range(2):
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot", cwd=tmp_path, env=env,
@@ -164,3 +170,4 @@ async def test_the_real_demo_answers_again_after_a_restart_in_the_same_folder(
         out, err = await asyncio.wait_for(proc.communicate(b"/urgence\nquit\n"), 90)
         assert proc.returncode == 0, err.decode()[-2000:]
         assert "112" in out.decode(), out.decode()[-2000:]
+    busy.close()

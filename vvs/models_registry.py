@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-MODEL_MODULES = ("vvs.models", "escalation.models")
+MODEL_MODULES = ("vvs.models", "escalation.models", "bot.console.models")
 
 
 def import_all_models() -> None:

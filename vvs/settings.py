@@ -6,10 +6,12 @@ A malformed value stops start-up with one line naming the variable.
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -61,6 +63,10 @@ class Settings(BaseSettings):
     flood_rate_per_second: float = Field(default=2.0, gt=0)
     flood_burst: int = Field(default=10, ge=1)
     content_poll_seconds: int = Field(default=30, ge=1)
+    # Operators' console (bot/console): where its links point, how long a session lasts
+    console_url: str | None = None
+    console_session_hours: int = Field(default=8, ge=1, le=24 * 7)
+    console_audit_retention_days: int = Field(default=365, ge=30)
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -100,7 +106,30 @@ class Settings(BaseSettings):
         if self.bot_mode is BotMode.webhook and not self.data_controller:
             warnings.append("DATA_CONTROLLER is not set: /confidentialite cannot name the "
                             "data controller")
+        problem = self.console_problem()
+        if problem:
+            warnings.append(problem)
         return tuple(warnings)
+
+    def resolved_console_url(self) -> str:
+        """CONSOLE_URL, or the origin of WEBHOOK_URL + /console in webhook mode, or the
+        loopback address of our own server (polling, demo)."""
+        if self.console_url:
+            return self.console_url.rstrip("/")
+        if self.bot_mode is BotMode.webhook and self.webhook_url and not self.demo:
+            parts = urlsplit(self.webhook_url)
+            return f"{parts.scheme}://{parts.netloc}/console"
+        return f"http://127.0.0.1:{self.http_port}/console"
+
+    def console_problem(self) -> str | None:
+        """Why the console must not start (its URL is not https outside loopback), or None."""
+        url = urlsplit(self.resolved_console_url())
+        if url.scheme not in {"http", "https"} or not url.hostname:
+            return f"CONSOLE_URL: http(s) URL expected, got {self.resolved_console_url()!r}"
+        if url.scheme == "https" or is_loopback(url.hostname):
+            return None
+        return ("CONSOLE_URL must be https outside loopback: the console is not started "
+                f"({url.scheme}://{url.hostname})")
 
     def log_secrets(self) -> tuple[str, ...]:
         """Values the logs must never show (the redactor replaces them)."""
@@ -129,6 +158,16 @@ class Settings(BaseSettings):
             key_file.write_text(secrets.token_hex(32))
             key_file.chmod(0o600)
         return key_file.read_text().strip().encode()
+
+
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 or localhost."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def async_database_url(url: str) -> str:

@@ -1,0 +1,269 @@
+"""The content files as the console reads, checks, changes and versions them.
+
+The files under CONTENT_DIR stay the source of truth: the console writes them (an admin who
+prefers the files loses nothing) and keeps each version it replaced or wrote in
+`content_revision`, so any earlier published version can be restored. A change is checked by
+loading every content set on a staged copy (the very validation `/recharger` runs, errors
+with file, line and field) before it touches the real files; publishing is the registry swap
+of `/recharger` (`bot.content_service.publish`, in a worker thread).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import difflib
+import json
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.console.access import Operator, audit
+from bot.console.models import ContentRevision
+from bot.content_service import publish
+from bot.services import Services
+from knowledge.loader import LINKS_FILE, load_links, parse_entry
+from knowledge.model import Entry
+from vvs import yamlfile
+from vvs.content import ContentError, ContentSet, load_all
+from vvs.db import transaction
+
+KNOWLEDGE_DIR, FLOWS_DIR, ANNUAIRE_DIR = "knowledge/entries", "bot/flows/data", "annuaire/data"
+EDITABLE = re.compile(r"^(knowledge/entries/[a-z0-9-]+\.md|bot/flows/data/[a-z0-9_-]+\.yaml"
+                      r"|annuaire/data/[a-z0-9_-]+\.yaml)$")
+TOP_KEY = re.compile(r"^([A-Za-z_][\w-]*):")
+MAX_TEXT = 200_000
+
+
+class Refused(Exception):
+    """A change the console does not make: its findings, or a one-line reason."""
+
+    def __init__(self, reason: str, findings: Sequence[ContentError] = ()) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.findings = tuple(findings)
+
+
+def editable(path: str) -> bool:
+    return bool(EDITABLE.match(path)) and ".." not in path
+
+
+def may_edit(operator: Operator, path: str) -> bool:
+    """Admins edit every file; validators the entries and flows; a referent only the
+    directory file of their own département."""
+    if not editable(path):
+        return False
+    if path.startswith(ANNUAIRE_DIR + "/"):
+        return operator.keeps(Path(path).stem)
+    return operator.validates
+
+
+def read(root: Path, path: str) -> str:
+    if not editable(path):
+        raise Refused("fichier non modifiable depuis la console")
+    file = root / path
+    if not file.is_file():
+        raise Refused(f"fichier introuvable : {path}")
+    return file.read_text(encoding="utf-8")
+
+
+def write(root: Path, path: str, text: str) -> None:
+    """Replace the file in one rename, so a reader never sees half of it."""
+    file = root / path
+    tmp = file.with_name(f".{file.name}.console-tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, file)
+
+
+# -- validation on a staged copy ---------------------------------------------------------------
+def stage(root: Path, sets: Sequence[ContentSet], changes: Mapping[str, str]
+          ) -> list[ContentError]:
+    """Every finding of the content with `changes` applied, the real files untouched."""
+    with tempfile.TemporaryDirectory(prefix="vvs-console-") as tmp:
+        staged = Path(tmp)
+        for sub in [s.subdir for s in sets]:
+            if (root / sub).is_dir():
+                shutil.copytree(root / sub, staged / sub,
+                                ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+        if (root / LINKS_FILE).is_file():
+            (staged / LINKS_FILE).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(root / LINKS_FILE, staged / LINKS_FILE)
+        for path, text in changes.items():
+            (staged / path).parent.mkdir(parents=True, exist_ok=True)
+            (staged / path).write_text(text, encoding="utf-8")
+        _snapshot, findings = load_all(staged, sets)
+    return findings
+
+
+def errors_of(findings: Sequence[ContentError]) -> list[ContentError]:
+    return sorted(f for f in findings if f.severity == "error")
+
+
+@dataclass(frozen=True)
+class DiffLine:
+    kind: str  # "add", "del", "hunk", "ctx"
+    text: str
+
+
+def diff(old: str, new: str, path: str) -> list[DiffLine]:
+    """A unified diff, line by line, for the page (empty when nothing changed)."""
+    lines = []
+    for line in difflib.unified_diff(old.splitlines(), new.splitlines(), f"a/{path}",
+                                     f"b/{path}", lineterm="", n=2):
+        kind = ("hunk" if line.startswith("@@") else "ctx" if line.startswith(("---", "+++"))
+                else "add" if line.startswith("+") else "del" if line.startswith("-")
+                else "ctx")
+        lines.append(DiffLine(kind, line))
+    return lines
+
+
+# -- front matter of a knowledge entry ---------------------------------------------------------
+def yaml_scalar(value: object) -> str:
+    """One YAML value on one line (a JSON string is a YAML double-quoted string)."""
+    if value is None:
+        return "null"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def set_front_matter(text: str, updates: Mapping[str, object]) -> str:
+    """The entry with these top-level fields replaced (their whole block) or added at the end
+    of the front matter; every other line is kept as it is."""
+    lines = text.split("\n")
+    if not lines or lines[0].strip() != "---":
+        raise Refused("en-tête YAML manquant")
+    end = next((i for i in range(1, len(lines)) if lines[i].strip() == "---"), None)
+    if end is None:
+        raise Refused("en-tête YAML non fermé")
+    front = lines[1:end]
+    for key, value in updates.items():
+        starts = [i for i, line in enumerate(front) if TOP_KEY.match(line)]
+        mine = [i for i in starts if TOP_KEY.match(front[i]).group(1) == key]  # type: ignore[union-attr]
+        rendered = f"{key}: {yaml_scalar(value)}"
+        if mine:
+            start = mine[0]
+            stop = next((i for i in starts if i > start), len(front))
+            front[start:stop] = [rendered]
+        else:
+            front.append(rendered)
+    return "\n".join([lines[0], *front, *lines[end:]])
+
+
+def parse_knowledge(root: Path, path: str, text: str) -> Entry:
+    """The entry this text of `path` holds (Refused with its findings if it does not load)."""
+    findings: list[ContentError] = []
+    links = load_links(root, [])
+    with tempfile.TemporaryDirectory(prefix="vvs-entry-") as tmp:
+        file = Path(tmp) / path
+        file.parent.mkdir(parents=True)
+        file.write_text(text, encoding="utf-8")
+        parsed = parse_entry(file, Path(tmp), links, dt.date.today(), findings)
+    if parsed.entry is None:
+        raise Refused("fiche invalide", errors_of(findings))
+    return parsed.entry
+
+
+def validated_text(text: str, operator: Operator, today: dt.date, digest: str) -> str:
+    return set_front_matter(text, {
+        "status": "validated", "validated_by": operator.name, "validated_role": operator.role,
+        "validated_on": today, "validated_hash": digest})
+
+
+def rejected_text(text: str, operator: Operator, today: dt.date, note: str,
+                  previous_notes: str | None) -> str:
+    notes = f"Refusée le {today.isoformat()} par {operator.name} ({operator.role}) : {note}"
+    if previous_notes:
+        notes += f" — {previous_notes}"
+    return set_front_matter(text, {
+        "status": "draft", "validated_by": None, "validated_role": None, "validated_on": None,
+        "validated_hash": None, "review_notes": notes})
+
+
+# -- directory files ---------------------------------------------------------------------------
+def confirmed_directory_text(text: str, entry_id: str, today: dt.date) -> str:
+    """The directory file with this entry marked verified today (its channels with it): only
+    its `status` and `verified_on` lines change, the rest of the file stays as it was."""
+    try:
+        data = yamlfile.loads(text)
+    except yamlfile.YamlSyntaxError as exc:
+        raise Refused(f"YAML invalide : {exc}") from None
+    entries = data.get("entries") if isinstance(data, dict) else None
+    entry = next((e for e in entries or () if isinstance(e, yamlfile.LineDict)
+                  and e.get("id") == entry_id), None)
+    if entry is None:
+        raise Refused(f"entrée inconnue : {entry_id}")
+    lines = text.split("\n")
+    indent = " " * (len(lines[entry.line_of("id") - 1]) - len(lines[entry.line_of("id") - 1]
+                                                           .lstrip(" -")))
+    for key, value in (("status", "verified"), ("verified_on", today.isoformat())):
+        if key in entry:
+            number = entry.line_of(key) - 1
+            prefix = lines[number][: len(lines[number]) - len(lines[number].lstrip(" -"))]
+            lines[number] = f"{prefix}{key}: {value}"
+        else:
+            lines.insert(entry.line_of("id"), f"{indent}{key}: {value}")
+    return "\n".join(lines)
+
+
+# -- publishing and versions -------------------------------------------------------------------
+@dataclass
+class Published:
+    version: str | None
+    warnings: list[ContentError] = field(default_factory=list)
+
+
+async def publish_file(services: Services, lock: asyncio.Lock, operator: Operator, path: str,
+                       text: str, action: str, detail: str | None = None) -> Published:
+    """Check, write, publish (the registry swap of /recharger) and keep the version; on any
+    refusal the file is left as it was and Refused is raised with the findings."""
+    if len(text) > MAX_TEXT:
+        raise Refused("texte trop long")
+    text = text.replace("\r\n", "\n")
+    root, sets = services.registry.root, services.registry.sets
+    async with lock:  # one console publication at a time
+        old = read(root, path)
+        findings = await asyncio.to_thread(stage, root, sets, {path: text})
+        if errors_of(findings):
+            raise Refused("modification refusée", errors_of(findings))
+        now = services.clock.now()
+        async with transaction(services.sessions) as session:
+            if not await _has_revisions(session, path):  # the version before the console's
+                session.add(ContentRevision(path=path, text=old, created_at=now,
+                                            author="(fichier)", role="", action="initial",
+                                            version=services.content.version))
+        write(root, path, text)
+        result = await publish(services, actor_key=services.user_key(operator.telegram_id),
+                               origin="console")
+        if not result.ok:
+            write(root, path, old)
+            raise Refused("publication refusée", result.errors)
+        async with transaction(services.sessions) as session:
+            session.add(ContentRevision(path=path, text=text, created_at=now,
+                                        author=operator.name[:80], role=operator.role,
+                                        action=action, version=result.version))
+            await audit(session, now, operator, action, path,
+                        f"version {result.version}" + (f" ; {detail}" if detail else ""))
+        return Published(result.version, [f for f in findings if f.severity == "warning"
+                                          and f.file == path])
+
+
+async def _has_revisions(session: AsyncSession, path: str) -> bool:
+    return (await session.exec(select(ContentRevision.id).where(
+        col(ContentRevision.path) == path).limit(1))).first() is not None
+
+
+async def revisions(session: AsyncSession, path: str) -> list[ContentRevision]:
+    return list(await session.exec(select(ContentRevision).where(
+        col(ContentRevision.path) == path).order_by(col(ContentRevision.id).desc())))
+
+
+async def revision(session: AsyncSession, revision_id: int) -> ContentRevision | None:
+    return await session.get(ContentRevision, revision_id)

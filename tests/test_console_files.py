@@ -1,0 +1,74 @@
+"""The console's file operations, on the shipped content: validation fields, the hash that
+sends an edited entry back to draft, the directory confirmation and grid."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from annuaire.admin import MISSING, coverage_grid, purpose_gaps
+from annuaire.loader import load_directory
+from bot.console.access import Operator
+from bot.console.files import (
+    confirmed_directory_text,
+    diff,
+    parse_knowledge,
+    rejected_text,
+    validated_text,
+)
+from knowledge.loader import load_knowledge
+from knowledge.model import content_hash
+from tests.consolekit import content_copy
+
+TODAY = dt.date(2026, 1, 5)
+VALIDATOR = Operator(501, "validator", "Dr Commission")
+ENTRY = "knowledge/entries/crip.md"
+
+
+def test_validation_survives_its_own_fields_and_not_an_edit(tmp_path: Path) -> None:
+    root = content_copy(tmp_path)
+    text = (root / ENTRY).read_text(encoding="utf-8")
+    digest = content_hash(parse_knowledge(root, ENTRY, text))
+    validated = validated_text(text, VALIDATOR, TODAY, digest)
+    assert validated.count("\n") == text.count("\n") + 3  # role, date, hash added
+    (root / ENTRY).write_text(validated, encoding="utf-8")
+    kb, findings = load_knowledge(root, TODAY)
+    entry = kb.entries["crip"]
+    assert not entry.is_draft and entry.validated_by == "Dr Commission"
+    assert (entry.validated_role, entry.validated_on, entry.validated_hash) == (
+        "validator", TODAY, digest)
+    (root / ENTRY).write_text(validated.replace("summary: |\n", "summary: |\n  Ajout.\n", 1),
+                              encoding="utf-8")
+    kb, findings = load_knowledge(root, TODAY)
+    assert kb.entries["crip"].is_draft
+    assert any(f.field == "validated_hash" and f.severity == "warning" for f in findings)
+    rejected = rejected_text(validated, VALIDATOR, TODAY, "source à revoir", "ancienne note")
+    entry = parse_knowledge(root, ENTRY, rejected)
+    assert entry.is_draft and entry.validated_hash is None
+    assert entry.review_notes == ("Refusée le 2026-01-05 par Dr Commission (validator) : "
+                                  "source à revoir — ancienne note")
+    assert [d.kind for d in diff(text, validated, ENTRY)].count("add") == 5
+
+
+def test_confirming_a_directory_entry_changes_two_lines(tmp_path: Path) -> None:
+    root = content_copy(tmp_path)
+    path = root / "annuaire" / "data" / "93.yaml"
+    text = path.read_text(encoding="utf-8")
+    new = confirmed_directory_text(text, "parquet-bobigny", TODAY)
+    changed = [(a, b) for a, b in zip(text.splitlines(), new.splitlines(), strict=True)
+               if a != b]
+    assert [b.strip() for _a, b in changed] == ["verified_on: 2026-01-05", "status: verified"]
+    path.write_text(new, encoding="utf-8")
+    directory, _findings = load_directory(root)
+    assert directory is not None
+    entry = directory.get("parquet-bobigny")
+    assert entry is not None and entry.status == "verified"
+    assert all(c.verified_on == TODAY for c in entry.channels)
+
+
+def test_the_grid_has_the_gap_reports_missing_purposes() -> None:
+    directory, _findings = load_directory(Path(__file__).resolve().parent.parent)
+    assert directory is not None
+    for dept, row in coverage_grid(directory, TODAY).items():
+        missing = {p for p, cell in row.items() if cell.state == MISSING}
+        assert missing == set(purpose_gaps(directory, dept))
