@@ -21,7 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import func, insert, select
 
-from admin.stats import build_report, content_labels, write_report
+from admin.stats import content_labels
+from report.annual import build_report, write_report
 from vvs.clock import FakeClock
 from vvs.db import make_engine, make_session_factory, transaction
 from vvs.migrate import upgrade

@@ -20,7 +20,7 @@ needs_chromium = pytest.mark.skipif(
 
 
 @contextmanager
-def chromium() -> Iterator[Any]:
+def chromium(*extra_args: str) -> Iterator[Any]:
     """A headless Chromium driver that keeps the browser console's log."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -30,7 +30,8 @@ def chromium() -> Iterator[Any]:
     options.binary_location = str(CHROMIUM)
     for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", f"--user-data-dir={profile}"):
+                "--disable-component-update", "--disable-sync", f"--user-data-dir={profile}",
+                *extra_args):
         options.add_argument(arg)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     # an explicit driver path: selenium-manager never runs, nothing is downloaded

@@ -171,3 +171,35 @@ async def test_an_http_console_url_outside_loopback_starts_no_console(db, tmp_pa
         assert (await client.get("/console/login", params={"t": "x"})).status == 404
         assert (await client.get("/healthz")).status == 200
         assert (await client.post("/telegram/webhook", data=b"{}")).status in (404, 405)
+
+
+async def test_statistics_for_admins_only_with_the_report_and_its_csv(
+        db, tmp_path, clock, aiohttp_client) -> None:
+    """The annual report for a chosen period, its CSV tables; a referent is refused, and a
+    malformed period gets a clear answer."""
+    from vvs.events import record_event
+
+    async with console(db, tmp_path, clock, aiohttp_client) as (api, services, client):
+        async with transaction(services.sessions) as session:
+            for user in ("a", "b"):
+                await record_event(session, clock, "start", user_key=user, department="93")
+        await _login(client, await _link(api, REFERENT_93))
+        assert (await client.get("/console/statistiques")).status == 403
+        client.session.cookie_jar.clear()
+        await _login(client, await _link(api, ADMIN))
+        day = clock.now().date().isoformat()
+        page = await client.get("/console/statistiques", params={"du": day, "au": day})
+        text = await page.text()
+        assert page.status == 200 and "/console/statistiques/rapport?" in text
+        table = text.split('/console/statistiques/')[2].split('.csv')[0]  # the first table
+        csv = await client.get(f"/console/statistiques/{table}.csv",
+                               params={"du": day, "au": day})
+        assert csv.status == 200 and csv.headers["Content-Type"].startswith("text/csv")
+        assert (await csv.text()).startswith("code,")
+        report = await client.get("/console/statistiques/rapport",
+                                  params={"du": day, "au": day})
+        assert report.status == 200 and "<svg" in await report.text()
+        bad = await client.get("/console/statistiques", params={"du": "hier"})
+        assert bad.status == 400 and "AAAA-MM-JJ" in await bad.text()
+        unknown = await client.get("/console/statistiques/inconnu.csv")
+        assert unknown.status == 404

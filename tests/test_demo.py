@@ -152,9 +152,8 @@ async def test_the_real_demo_answers_again_after_a_restart_in_the_same_folder(
     them as already processed)."""
     import asyncio
     import os
-    import sys
-
     import socket
+    import sys
 
     env = {k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"}
     env.update({"DATA_DIR": str(tmp_path / "data"), "DATABASE_URL": ""})

@@ -14,9 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-APP_PACKAGES = ("vvs", "bot", "knowledge", "annuaire", "escalation", "intent", "admin",
-                "migrations")
-DOMAIN = frozenset({"vvs", "knowledge", "annuaire", "escalation", "intent", "bot.flows"})
+APP_PACKAGES = ("vvs", "bot", "knowledge", "annuaire", "escalation", "intent", "report",
+                "admin", "migrations")
+DOMAIN = frozenset({"vvs", "knowledge", "annuaire", "escalation", "intent", "report",
+                    "bot.flows"})
 WIRING = "bot"
 
 

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from admin.stats import Labels, Line, Table, build_report, content_labels, suppress, write_report
+from admin.stats import content_labels
+from report.annual import Labels, Line, Table, build_report, suppress, write_report
 from vvs.clock import FakeClock
 from vvs.db import transaction
 from vvs.events import VOCABULARY, record_event

@@ -9,7 +9,7 @@ A row is (kind, at, département, category, detail, value, user_key). `user_key`
 pseudonym of the physician (never a Telegram id); category and detail are short codes (never
 text); `value` is a number whose meaning depends on the kind. `VOCABULARY` below is the one
 description of every kind: what its fields mean, and whether the wiring emits it today. The
-report (`admin/stats.py`) and the monthly aggregates (`vvs/stats.py`) read events only
+report (`report/annual.py`) and the monthly aggregates (`vvs/stats.py`) read events only
 through these meanings.
 """
 

@@ -28,6 +28,7 @@ from bot.console.access import Keys, Operator
 from bot.services import Services
 from knowledge.model import THEMES, content_hash
 from knowledge.render import render_details, render_entry
+from report.annual import Report, build_report, csv_text, labels_of, render_html
 from vvs.db import transaction
 from vvs.departements import IDF_DEPARTMENTS
 from vvs.settings import Settings
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 
 COOKIE = "vvs_console"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
        "frame-ancestors 'none'; base-uri 'none'")
 PUBLIC = ("/login", "/static/console.css")
@@ -112,8 +114,9 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Security headers on everything; a session on every page but the public ones; the
     CSRF token on every POST."""
     response = await _guarded(request, handler)
+    response.headers.setdefault("Content-Security-Policy", CSP)
     response.headers.update({
-        "Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff",
+        "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY",
         "Cache-Control": "no-store"})
     return response
@@ -401,6 +404,67 @@ async def journal(request: web.Request) -> web.Response:
                 retention=services.settings.console_audit_retention_days)
 
 
+# -- statistics ------------------------------------------------------------------------------
+def _need_admin(request: web.Request) -> None:
+    if operator_of(request).role != "admin":
+        raise web.HTTPForbidden(text="réservé aux administrateurs")
+
+
+def _period(request: web.Request) -> tuple[dt.date, dt.date, bool]:
+    """?du=&au=&publier=1; default: the last twelve months."""
+    today = request.app[SERVICES].clock.now().date()
+    try:
+        start = dt.date.fromisoformat(request.query.get("du") or
+                                      (today - timedelta(days=365)).isoformat())
+        end = dt.date.fromisoformat(request.query.get("au") or today.isoformat())
+    except ValueError:
+        raise web.HTTPBadRequest(text="dates attendues au format AAAA-MM-JJ") from None
+    if end < start:
+        raise web.HTTPBadRequest(text="la fin de la période précède son début")
+    return start, end, request.query.get("publier") == "1"
+
+
+async def _report(request: web.Request) -> Report:
+    services = request.app[SERVICES]
+    start, end, publish = _period(request)
+    async with services.sessions() as session:
+        return await build_report(session, start, end, labels=labels_of(services.content),
+                                  publish=publish,
+                                  threshold=services.settings.stats_publish_threshold,
+                                  now=services.clock.now())
+
+
+async def stats_page(request: web.Request) -> web.Response:
+    """The annual review for a chosen period: the report and its CSV tables (admins)."""
+    _need_admin(request)
+    report = await _report(request)
+    await _audit(request, "statistiques", f"{report.start}..{report.end}",
+                 "publiable" if report.published else "interne")
+    return page(request, "stats.html", report=report, tables=list(report.tables.values()),
+                query=request.query_string)
+
+
+async def stats_report(request: web.Request) -> web.Response:
+    """The self-contained HTML report, as `vvs-admin stats report` writes it."""
+    _need_admin(request)
+    # The report is self-contained (inline CSS and SVG): its own policy allows inline styles
+    # and still forbids any script or fetch.
+    return web.Response(text=render_html(await _report(request)), content_type="text/html",
+                        headers={"Content-Security-Policy": REPORT_CSP})
+
+
+async def stats_csv(request: web.Request) -> web.Response:
+    """One table of the report as CSV."""
+    _need_admin(request)
+    report = await _report(request)
+    table = report.tables.get(request.match_info["table"])
+    if table is None:
+        raise web.HTTPNotFound(text="tableau inconnu")
+    return web.Response(text=csv_text(report, table), content_type="text/csv", charset="utf-8",
+                        headers={"Content-Disposition":
+                                 f'attachment; filename="{table.name}.csv"'})
+
+
 @web.middleware
 async def forbidden_page(request: web.Request, handler: Handler) -> web.StreamResponse:
     """HTTP errors raised by a page become a readable page (a redirect passes through)."""
@@ -438,6 +502,9 @@ def make_console(services: Services, config: ConsoleConfig) -> web.Application:
     app.router.add_get("/annuaire/{dept}", department_page)
     app.router.add_post("/annuaire/{dept}/{entry}/confirmer", confirm_entry)
     app.router.add_get("/journal", journal)
+    app.router.add_get("/statistiques", stats_page)
+    app.router.add_get("/statistiques/rapport", stats_report)
+    app.router.add_get("/statistiques/{table}.csv", stats_csv)
     return app
 
 

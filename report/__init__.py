@@ -1,0 +1,1 @@
+"""The annual review of the partnership: the report built from pseudonymous events."""
