@@ -106,8 +106,7 @@ EXPECTED: list[tuple] = [  # (kind, department, category, detail, value)
     ('annuaire_search', '94', 'umj', 'location', None),
     ('start', '94', None, 'deeplink', None),
     ('flow_start', '94', 'mineur', None, None),
-    ('emergency_shown', '94', None, 'flow', None),
-    ('question', '94', 'abstained', None, None),
+    ('emergency_shown', '94', None, 'flow', None),  # text in a flow: no question (issue 13)
     ('flow_outcome', '93', 'mineur', 'signalement', None),
     ('flow_document', '94', 'mineur', 'signalement', None),
     ('flow_quit', '94', None, None, None),
