@@ -172,3 +172,18 @@ async def test_text_at_the_requests_department_question_keeps_the_request(
         sent = await chat.say("Ne pas partager")
         sent = await chat.press("Passer")
         assert "votre département : 93" in texts(sent)
+
+
+async def test_typed_answers_in_english(db, tmp_path: Path) -> None:
+    async with running_bot(make_settings(db.url, tmp_path)) as (api, _s):
+        chat = Chat(api, DOCTOR, language="en")
+        await chat.command("/start mineur")
+        sent = await chat.say("no")
+        assert any("offence" in b or "offense" in b for b in buttons(sent)), buttons(sent)
+        sent = await chat.say("what?")
+        assert "still in progress" in texts(sent)
+        sent = await chat.say("crip 93")  # inside a procedure: not a directory search
+        assert "still in progress" in texts(sent) and "(CRIP) de la" not in texts(sent)
+        await chat.command("/annuler")
+        sent = await chat.say("crip 93")  # at the menu: the directory, headed in English
+        assert "near Seine-Saint-Denis" in texts(sent) and "🏠 Menu" in buttons(sent)

@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from annuaire.finder import idf_department
 from annuaire.model import Directory
 from bot.flows import documents
 from bot.flows.model import DEPARTMENTS, OTHER_DEPARTMENT, Flow, Flows, Outcome, Step
@@ -141,7 +142,8 @@ class FlowEngine:
         if node.type == "info":
             return f"f:n:{node.id}" if words in CONTINUE_WORDS else None
         if node.type == "department":
-            code = OTHER_DEPARTMENT if words in OTHER_WORDS else department_in(text)
+            code = OTHER_DEPARTMENT if words in OTHER_WORDS else (
+                department_in(text) or idf_department(self.directory, text))
             return None if code is None else f"f:d:{node.id}:{code}"
         return None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 from dataclasses import replace
 
+from annuaire.finder import idf_department
 from bot.handlers.router import Router
 from bot.handlers.turn import Turn
 from escalation import screens
@@ -83,9 +84,11 @@ async def _choose_department(turn: Turn, dept: str) -> None:
 
 
 async def on_department_text(turn: Turn) -> None:
-    """Text at « Dans quel département exercez-vous ? »: a code or a name (« 93 », « seine
-    saint denis »), else the question again with a hint; the request is kept."""
-    dept = department_in(turn.text)
+    """Text at « Dans quel département exercez-vous ? »: a code, a name or a commune (« 93 »,
+    « seine saint denis », « bobigny »), else the question again with a hint; the request
+    is kept."""
+    dept = department_in(turn.text) or idf_department(
+        turn.services.content.sets.get("annuaire"), turn.text)
     if dept is not None:
         await _choose_department(turn, dept)
         return
