@@ -19,10 +19,10 @@ DOCTOR = 1301
 # -- item 1: one text box --------------------------------------------------------------------
 
 @pytest.mark.parametrize(("text", "header", "card"), [
-    ("crip 93", "CRIP (informations préoccupantes) près de Seine-Saint-Denis",
+    ("crip 93", "CRIP (informations préoccupantes) — Seine-Saint-Denis (93)",
      "(CRIP) de la Seine-Saint-Denis"),
     ("umj bobigny", "Unité médico-judiciaire (UMJ) près de Bobigny", "UMJ"),
-    ("cdom 94", "Conseil départemental de l'Ordre des médecins près de Val-de-Marne",
+    ("cdom 94", "Conseil départemental de l'Ordre des médecins — Val-de-Marne (94)",
      "(CDOM 94)"),
 ])
 async def test_directory_queries_typed_at_the_menu_reach_the_directory(
@@ -62,7 +62,7 @@ async def test_close_readings_are_offered_as_buttons(db, tmp_path: Path) -> None
         sent = await chat.press("📍")
         assert "UAPED" in texts(sent) and "indiquez une ville" in texts(sent)
         sent = await chat.say("93")
-        assert "UAPED" in texts(sent) and "près de Seine-Saint-Denis" in texts(sent)
+        assert "UAPED" in texts(sent) and "Seine-Saint-Denis (93) :" in texts(sent)
 
 
 async def test_a_question_still_gets_the_knowledge_answer(db, tmp_path: Path) -> None:
@@ -83,7 +83,7 @@ async def test_a_kind_chosen_applies_to_one_search_and_is_shown(db, tmp_path: Pa
         assert "Unité médico-judiciaire (UMJ)" in texts(sent)
         sent = await chat.say("crip 93")  # the text names another kind: that one
         shown = texts(sent)
-        assert "CRIP (informations préoccupantes) près de" in shown
+        assert "CRIP (informations préoccupantes) — Seine-Saint-Denis (93)" in shown
         assert "(CRIP) de la Seine-Saint-Denis" in shown and "UMJ" not in shown
         sent = await chat.say("crip versaille")
         assert "Yvelines" in texts(sent) and "(CCIP)" in texts(sent)
@@ -186,4 +186,5 @@ async def test_typed_answers_in_english(db, tmp_path: Path) -> None:
         assert "still in progress" in texts(sent) and "(CRIP) de la" not in texts(sent)
         await chat.command("/annuler")
         sent = await chat.say("crip 93")  # at the menu: the directory, headed in English
-        assert "near Seine-Saint-Denis" in texts(sent) and "🏠 Menu" in buttons(sent)
+        assert "CRIP (child-protection intake unit) — Seine-Saint-Denis (93)" in texts(sent)
+        assert "🏠 Menu" in buttons(sent)

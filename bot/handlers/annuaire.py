@@ -153,14 +153,24 @@ async def _show(turn: Turn, found: Found, kind: str | None) -> None:
                      "postal, ou partagez votre position.").format(kind=label)
         turn.reply(Reply(text, ((menu_button(),),), events=events))
         return
-    place = html.escape(found.place.name) if found.place else None
+    where = found.place
+    place = html.escape(where.name) if where else None
+    # a whole département is not a point one is "near": it is named, with its code
+    area = where is not None and where.insee is None and where.department is not None
+    if where is not None and area:
+        place = f"{place} ({where.department})"
     if place and found.outside_region:
         turn.reply(Reply(_("{place} est hors d'Île-de-France : l'annuaire ne couvre que "
                            "l'Île-de-France. Les lignes nationales d'abord :").format(
                                place=place), remove_keyboard=True))
+    elif place and label and area:
+        turn.reply(Reply(_("{kind} — {place} :").format(kind=label, place=place),
+                         remove_keyboard=True))
     elif place and label:
         turn.reply(Reply(_("{kind} près de {place} :").format(kind=label, place=place),
                          remove_keyboard=True))
+    elif place and area:
+        turn.reply(Reply(_("{place} :").format(place=place), remove_keyboard=True))
     elif place:
         turn.reply(Reply(_("Près de {place} :").format(place=place), remove_keyboard=True))
     elif label:
