@@ -110,6 +110,9 @@ async def test_every_end_screen_has_menu_and_a_sheet_returns_to_its_step(
         sent = await chat.press(sheet)
         assert "⬅️ Retour à la démarche" in buttons(sent)
         assert "Tous les thèmes" not in buttons(sent)
+        sent = await chat.press("Résumé et sources")
+        assert buttons(sent)[-1] == "⬅️ Retour à la démarche"
+        assert not any("thèmes" in b.lower() for b in buttons(sent))
         sent = await chat.press("Retour à la démarche")
         assert "Base légale" in texts(sent) and "✅ Terminer" in buttons(sent)
         sent = await chat.press("Terminer")
@@ -188,3 +191,18 @@ async def test_typed_answers_in_english(db, tmp_path: Path) -> None:
         sent = await chat.say("crip 93")  # at the menu: the directory, headed in English
         assert "CRIP (child-protection intake unit) — Seine-Saint-Denis (93)" in texts(sent)
         assert "🏠 Menu" in buttons(sent)
+
+
+async def test_menu_on_an_outcome_closes_the_procedure(db, tmp_path: Path) -> None:
+    async with running_bot(make_settings(db.url, tmp_path)) as (api, _s):
+        chat = Chat(api, DOCTOR)
+        await chat.command("/start mineur")
+        for answer in ("non", "oui", "93"):
+            sent = await chat.say(answer)
+        assert "Base légale" in texts(sent)
+        sent = await chat.say("crip 93")  # at the outcome: how to leave, and the outcome
+        assert "arrivée à son terme" in texts(sent) and "Base légale" in texts(sent)
+        sent = await chat.press("🏠 Menu")
+        assert "Que souhaitez-vous faire" in texts(sent)
+        sent = await chat.say("crip 93")  # the procedure is over: the one text box again
+        assert "(CRIP) de la Seine-Saint-Denis" in texts(sent)

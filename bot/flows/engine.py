@@ -9,9 +9,9 @@ another replica continues the same conversation:
 
 `step` is a step id or, at the end, an outcome id. Callback data (prefix `f`):
 `f:s:<flow>` start, `f:c:<step>:<n>` choose, `f:n:<step>` continue, `f:d:<step>:<code>`
-département, `f:b:<step>` back, `f:r` restart, `f:x` quit, `f:v` show the current step
-again (the way back from a sheet opened in the flow), `f:doc:<kind>` draft, `f:rec`
-decision record.
+département, `f:b:<step>` back, `f:r` restart, `f:x` quit, `f:m` « Menu » on an outcome
+(the flow is over: quit, the caller shows the menu), `f:v` show the current step again (the
+way back from a sheet opened in the flow), `f:doc:<kind>` draft, `f:rec` decision record.
 Anything that does not fit the state raises `StaleAction`. A text typed at a step is read
 as one of its buttons by `typed` (numbers, « oui »/« non », labels, départements).
 """
@@ -115,6 +115,8 @@ class FlowEngine:
                                events=(FlowQuit(),))
         if action == "v" and not args:
             return state, self._reply(state)
+        if action == "m" and not args and self.at_outcome(state):
+            return None, Reply("", events=(FlowQuit(),))
         if action == "doc" and len(args) == 1 and args[0] != "record":
             return state, self._document(state, args[0], today)
         if action == "rec" and not args:
@@ -146,6 +148,10 @@ class FlowEngine:
                 department_in(text) or idf_department(self.directory, text))
             return None if code is None else f"f:d:{node.id}:{code}"
         return None
+
+    def at_outcome(self, state: State | None) -> bool:
+        """The flow has reached one of its outcomes (its steps are all answered)."""
+        return isinstance(self._node(self._checked(state))[1], Outcome)
 
     def render(self, state: State) -> Reply:
         """Re-show the current step or outcome (raises StaleAction if it no longer exists)."""
@@ -316,7 +322,8 @@ class FlowEngine:
         rows += [(Button("📚 " + _short(title), f"k:more:{entry_id}"),)
                  for entry_id, title in self._basis(outcome)]
         rows.append((*self._nav(outcome.id, state), Button(_("✅ Terminer"), "f:x")))
-        rows.append((menu_button(), _button(EMERGENCY)))
+        # « Menu » here ends the flow (f:m) before showing the menu: the outcome is its end
+        rows.append((Button(menu_button().label, "f:m"), _button(EMERGENCY)))
         return tuple(rows)
 
     def _basis(self, outcome: Outcome, language: str | None = None) -> list[tuple[str, str]]:

@@ -92,6 +92,8 @@ async def on_button(turn: Turn, args: list[str]) -> None:
         turn.reply(reply)
         return
     await _apply(turn, new_state, reply)
+    if args == ["m"]:  # « Menu » on an outcome: the flow is over, the menu follows
+        await turn.router.buttons["m"](turn, ["menu"])
 
 
 def _state(turn: Turn) -> dict[str, Any] | None:
@@ -115,10 +117,15 @@ async def on_text(turn: Turn) -> None:
     if data is not None:
         await on_button(turn, data.split(":")[1:])
         return
-    turn.reply(Reply(_("Je n'ai pas reconnu de réponse à cette étape. Votre démarche est "
-                       "toujours en cours : répondez avec les boutons, ou tapez le numéro "
-                       "d'un choix, « oui », « non » ou votre département. /annuler "
-                       "l'abandonne.")))
+    if _engine(turn).at_outcome(_state(turn)):
+        turn.reply(Reply(_("Votre démarche est arrivée à son terme. Appuyez sur « ✅ "
+                           "Terminer » ou « 🏠 Menu » pour la refermer, puis écrivez votre "
+                           "question ou votre recherche.")))
+    else:
+        turn.reply(Reply(_("Je n'ai pas reconnu de réponse à cette étape. Votre démarche est "
+                           "toujours en cours : répondez avec les boutons, ou tapez le "
+                           "numéro d'un choix, « oui », « non » ou votre département. "
+                           "/annuler l'abandonne.")))
     await rerender(turn)
 
 

@@ -5,7 +5,7 @@ opened from it (its 📚 buttons), else to the main menu."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.handlers import flows
 from bot.handlers.router import Router
@@ -34,9 +34,16 @@ def _kb(turn: Turn) -> KnowledgeBase:
 def way_back(turn: Turn, reply: Reply) -> Reply:
     """The reply with its way back: « Retour à la démarche » while a procedure is in
     progress (the sheet was opened from it), else « Menu »."""
-    if turn.conv.mode == flows.MODE:
-        return with_rows(reply, (Button(_("⬅️ Retour à la démarche"), "f:v"),))
+    if turn.conv.mode == flows.MODE:  # its way back is the procedure, not a theme list
+        kept = tuple(row for row in (tuple(b for b in row if not _to_themes(b))
+                                     for row in reply.buttons) if row)
+        return with_rows(replace(reply, buttons=kept),
+                         (Button(_("⬅️ Retour à la démarche"), "f:v"),))
     return with_rows(reply, (menu_button(),))
+
+
+def _to_themes(button: Button) -> bool:
+    return button.data == "k:t" or (button.data or "").startswith("k:theme:")
 
 
 def warn_identity(turn: Turn) -> None:
