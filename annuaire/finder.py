@@ -67,6 +67,17 @@ def find(directory: Directory, text: str, kind: str | None = None) -> Found:
     return Found(tuple(by_name))
 
 
+def idf_department(directory: Directory | None, text: str) -> str | None:
+    """The Île-de-France département of a commune or postcode typed alone (« bobigny »,
+    « 93200 »), when the gazetteer is sure and every sure match agrees; else None."""
+    if directory is None:
+        return None
+    matches = [m for m in directory.index.gaz.lookup(text, limit=4)
+               if m.score >= PLACE_SURE and m.place.department in IDF_DEPARTMENTS]
+    departments = {m.place.department for m in matches}
+    return departments.pop() if len(departments) == 1 else None
+
+
 def near_place(directory: Directory, place: Place, kind: str | None) -> list[Hit]:
     """Nearest entries of `kind` to a resolved place (those serving it first)."""
     if place.lat is None or place.lon is None:

@@ -191,7 +191,8 @@ class Demo:
         words = line.split()
         if not words:
             return None
-        if line.isdigit() and len(line) <= MAX_BUTTON_DIGITS:
+        if line.isdigit() and len(line) <= MAX_BUTTON_DIGITS \
+                and (len(line) == 1 or int(line) <= self._buttons_shown()):
             return self._press(int(line))
         if words[0].lower() == "loc":
             return self._location(words[1:])
@@ -199,6 +200,12 @@ class Demo:
             return self._contact("".join(words[1:]) or DEMO_PHONE)
         return self.api.send_text(self.user_id, line, first_name=self.first_name,
                                   language_code=self.language_code)
+
+    def _buttons_shown(self) -> int:
+        """How many buttons the latest message with buttons has (a larger two-digit number,
+        such as a département code « 93 », is sent as text)."""
+        message = self.api.last_with_buttons(self.user_id)
+        return len([b for b in (message.buttons if message else []) if b.callback_data])
 
     def _press(self, number: int) -> int | None:
         message = self.api.last_with_buttons(self.user_id)

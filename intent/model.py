@@ -41,6 +41,7 @@ class QuestionReading:
 
 
 Reading = DirectoryReading | ProcedureReading | QuestionReading
+DECISIVE_LEAD = 0.15  # a best reading this far ahead of the next is acted on
 
 
 @dataclass(frozen=True)
@@ -55,5 +56,8 @@ class Intent:
 
     @property
     def unsure(self) -> bool:
-        """Several readings are plausible: offer them as buttons."""
-        return len(self.readings) > 1
+        """Several readings are plausible and the best does not lead the next by
+        `DECISIVE_LEAD`: offer them as buttons (else act on the best: "crip 93" is the
+        directory, although what the CRIP is stays a plausible second reading)."""
+        return len(self.readings) > 1 and \
+            self.readings[0].score - self.readings[1].score < DECISIVE_LEAD

@@ -170,3 +170,10 @@ async def test_the_real_demo_answers_again_after_a_restart_in_the_same_folder(
         assert proc.returncode == 0, err.decode()[-2000:]
         assert "112" in out.decode(), out.decode()[-2000:]
     busy.close()
+
+
+async def test_a_two_digit_number_beyond_the_buttons_is_text(tmp_path: Path) -> None:
+    """« 93 » where two buttons are shown is a département typed, not button n°93."""
+    transcript = await run(tmp_path, "/start", "93", "12")
+    assert "Écho : 93" in transcript and "Écho : 12" in transcript
+    assert "pas de bouton" not in transcript

@@ -113,8 +113,7 @@ EXPECTED: list[tuple] = [  # (kind, department, category, detail, value)
     ('flow_start', '94', 'mineur', None, None),
     ('flow_step', '94', 'mineur', 'danger', None),
     ('flow_step', '94', 'mineur', 'faits', None),
-    ('emergency_shown', '94', None, 'flow', None),
-    ('question', '94', 'abstained', 'violences-conjugales-danger-immediat', None),
+    ('emergency_shown', '94', None, 'flow', None),  # text in a flow: no question (issue 13)
     ('flow_step', '94', 'mineur', 'residence-signalement', None),
     ('flow_outcome', '93', 'mineur', 'signalement', None),  # the procedure's département
     ('flow_document', '93', 'mineur', 'signalement', None),  # the document type

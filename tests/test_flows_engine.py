@@ -302,3 +302,27 @@ def test_victim_route_asks_before_it_informs_and_fits_its_recap(eng) -> None:
     assert len(vss.texts) == 4 and "identité du patient" not in vss.reply.text
     minor = walk(eng, "mineur", ["Non", "Oui, des faits", "93"])
     assert "identité du patient" in minor.reply.text  # patients' flows keep the reminder
+
+
+@pytest.mark.parametrize(("answers", "text", "data"), [
+    ((), "oui", "f:c:danger:0"),
+    ((), "Non.", "f:c:danger:1"),
+    ((), "2", "f:c:danger:1"),
+    ((), "recommencer", "f:r"),
+    ((), "retour", None),  # nothing to go back to
+    ((), "ma patiente refuse", None),
+    (("Non",), "retour", "f:b:faits"),
+    (("Non",), "je sais pas", "f:c:faits:2"),
+    (("Non", "infraction"), "93", "f:d:residence-signalement:93"),
+    (("Non", "infraction"), "seine st denis", "f:d:residence-signalement:93"),
+    (("Non", "infraction"), "bobigny", "f:d:residence-signalement:93"),
+    (("Non", "infraction"), "autre", "f:d:residence-signalement:x"),
+    (("Non", "infraction"), "oui", None),
+])
+def test_a_typed_answer_is_read_as_a_button_of_the_step(eng: FlowEngine, answers: tuple,
+                                                        text: str, data: str | None) -> None:
+    state, reply = eng.start("mineur")
+    for label in answers:
+        pressed = next(b.data for row in reply.buttons for b in row if label in b.label)
+        state, reply = eng.handle(state, pressed)
+    assert eng.typed(state, text) == data

@@ -103,3 +103,15 @@ def test_flow_votes_come_from_the_outcomes_legal_basis(parts) -> None:
     assert votes["signalement-mineur"] == {"mineur": 1.0}
     assert votes["medecin-victime-premiers-gestes"] == {"victime": 1.0}
     assert set(votes["information-preoccupante"]) == {"ip", "mineur"}
+
+
+@pytest.mark.parametrize(("text", "unsure"), [
+    ("crip 93", False),  # all directory: what the CRIP is stays a distant second
+    ("versailles", False),
+    ("uaped", True),  # what a UAPED is, or where they are
+    ("je dois faire un signalement pour un enfant", True),
+])
+def test_a_clear_lead_is_acted_on_and_a_close_call_is_asked(parts, text: str,
+                                                            unsure: bool) -> None:
+    kb, directory, flows = parts
+    assert read(text, kb, directory, flows).unsure is unsure

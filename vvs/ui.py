@@ -8,12 +8,17 @@ stands for in the statistics: the turn records them when it records the reply.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from vvs.i18n import N_, _
 
 if TYPE_CHECKING:  # the event types live with their recording (vvs.events)
     from vvs.events import Event
 
+MENU_LABEL = N_("🏠 Menu")
+MENU_DATA = "m:menu"  # the main menu: the way out of every end screen
 CALLBACK_MAX_BYTES = 64
 MESSAGE_MAX_CHARS = 4096
 CAPTION_MAX_CHARS = 1024
@@ -60,3 +65,13 @@ class Reply:
 def rows(*buttons: Button, per_row: int = 1) -> tuple[tuple[Button, ...], ...]:
     """Lay buttons out `per_row` to a row."""
     return tuple(tuple(buttons[i : i + per_row]) for i in range(0, len(buttons), per_row))
+
+
+def menu_button() -> Button:
+    """« Menu »: the main menu, on every end screen (translated at display time)."""
+    return Button(_(MENU_LABEL), MENU_DATA)
+
+
+def with_rows(reply: Reply, *extra: tuple[Button, ...]) -> Reply:
+    """The reply with more button rows after its own."""
+    return dataclasses.replace(reply, buttons=(*reply.buttons, *extra))

@@ -9,8 +9,11 @@ another replica continues the same conversation:
 
 `step` is a step id or, at the end, an outcome id. Callback data (prefix `f`):
 `f:s:<flow>` start, `f:c:<step>:<n>` choose, `f:n:<step>` continue, `f:d:<step>:<code>`
-département, `f:b:<step>` back, `f:r` restart, `f:x` quit, `f:doc:<kind>` draft,
-`f:rec` decision record. Anything that does not fit the state raises `StaleAction`.
+département, `f:b:<step>` back, `f:r` restart, `f:x` quit, `f:m` « Menu » on an outcome
+(the flow is over: quit, the caller shows the menu), `f:v` show the current step again (the
+way back from a sheet opened in the flow), `f:doc:<kind>` draft, `f:rec` decision record.
+Anything that does not fit the state raises `StaleAction`. A text typed at a step is read
+as one of its buttons by `typed` (numbers, « oui »/« non », labels, départements).
 """
 
 from __future__ import annotations
@@ -23,19 +26,27 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from annuaire.finder import idf_department
 from annuaire.model import Directory
 from bot.flows import documents
 from bot.flows.model import DEPARTMENTS, OTHER_DEPARTMENT, Flow, Flows, Outcome, Step
 from bot.flows.resolvers import RESOLVERS, AddresseeLine, present
+from vvs.answers import choice_index, department_in, fold
 from vvs.content import Snapshot
 from vvs.departements import IDF_DEPARTMENT_NAMES
 from vvs.errors import StaleAction
 from vvs.events import DocumentGenerated, Event, FlowOutcome, FlowQuit, FlowStarted, FlowStep
 from vvs.i18n import N_, _, current_language
-from vvs.ui import Button, Reply
+from vvs.ui import Button, Reply, menu_button
 
 STATE_VERSION = 1
 EMERGENCY = Button(N_("🚨 Urgence : numéros"), "m:urg")
+# Typed words that stand for the navigation and « Continuer » buttons (folded).
+BACK_WORDS = frozenset(("retour", "back", "precedent", "revenir"))
+RESTART_WORDS = frozenset(("recommencer", "restart", "reprendre au debut"))
+CONTINUE_WORDS = frozenset(("continuer", "continue", "suite", "suivant", "ok", "d accord",
+                            "oui", "yes", "next", "1"))
+OTHER_WORDS = frozenset(("autre", "other", "hors ile de france", "outside ile de france"))
 DOC_LABELS = {"signalement": N_("📄 Modèle de signalement"),
               "alerte-administrative": N_("📄 Modèle d'alerte à une autorité administrative"),
               "ip": N_("📄 Modèle d'information préoccupante")}
@@ -100,7 +111,11 @@ class FlowEngine:
             return self.start(state["origin"], state.get("home"))
         if action == "x" and not args:  # leaving is counted by the caller (`left`)
             return None, Reply(_("Parcours terminé. Vous pouvez le reprendre depuis le menu."),
-                               ((_button(EMERGENCY),),))
+                               ((menu_button(),), (_button(EMERGENCY),)))
+        if action == "v" and not args:
+            return state, self._reply(state)
+        if action == "m" and not args and self.at_outcome(state):
+            return None, Reply("")  # the outcome was counted; nothing is left
         if action == "doc" and len(args) == 1 and args[0] != "record":
             return state, self._document(state, args[0], today)
         if action == "rec" and not args:
@@ -120,6 +135,34 @@ class FlowEngine:
         if isinstance(node, Outcome):
             return None
         return FlowQuit(flow.id, node.id, checked.get("department"))
+
+    def typed(self, state: State | None, text: str) -> str | None:
+        """The button data a text typed at the current step stands for (« oui », « 2 »,
+        « 93 », « seine saint denis », a label), or None when it fits no single button."""
+        state = self._checked(state)
+        _flow, node = self._node(state)
+        words = fold(text)
+        if words in BACK_WORDS and state["path"]:
+            return f"f:b:{state['step']}"
+        if words in RESTART_WORDS:
+            return "f:r"
+        if isinstance(node, Outcome):
+            return None
+        if node.type == "choice":
+            shown = node.shown_in(current_language()).choices
+            index = choice_index(text, [c.label for c in shown])
+            return None if index is None else f"f:c:{node.id}:{index}"
+        if node.type == "info":
+            return f"f:n:{node.id}" if words in CONTINUE_WORDS else None
+        if node.type == "department":
+            code = OTHER_DEPARTMENT if words in OTHER_WORDS else (
+                department_in(text) or idf_department(self.directory, text))
+            return None if code is None else f"f:d:{node.id}:{code}"
+        return None
+
+    def at_outcome(self, state: State | None) -> bool:
+        """The flow has reached one of its outcomes (its steps are all answered)."""
+        return isinstance(self._node(self._checked(state))[1], Outcome)
 
     def render(self, state: State) -> Reply:
         """Re-show the current step or outcome (raises StaleAction if it no longer exists)."""
@@ -301,7 +344,8 @@ class FlowEngine:
         rows += [(Button("📚 " + _short(title), f"k:more:{entry_id}"),)
                  for entry_id, title in self._basis(outcome)]
         rows.append((*self._nav(outcome.id, state), Button(_("✅ Terminer"), "f:x")))
-        rows.append((_button(EMERGENCY),))
+        # « Menu » here ends the flow (f:m) before showing the menu: the outcome is its end
+        rows.append((Button(menu_button().label, "f:m"), _button(EMERGENCY)))
         return tuple(rows)
 
     def _basis(self, outcome: Outcome, language: str | None = None) -> list[tuple[str, str]]:

@@ -60,7 +60,7 @@ def build_router() -> Router:
 
 def _feature_setups() -> list:
     """Feature modules, each with `setup(router)`; listed here so wiring stays in one place."""
-    from bot.handlers import admin_cmds, annuaire, console, escalation, knowledge
+    from bot.handlers import admin_cmds, annuaire, console, escalation, knowledge, textbox
 
     return [admin_cmds.setup, knowledge.setup, annuaire.setup, flows.setup, escalation.setup,
-            console.setup]
+            console.setup, textbox.setup]

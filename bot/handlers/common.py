@@ -12,7 +12,7 @@ from vvs.errors import StaleAction
 from vvs.events import EmergencyNumbersShown, LanguageChosen, Started
 from vvs.i18n import _, current_language, set_language
 from vvs.privacy import erase_user, statistics_notice
-from vvs.ui import Button, Reply
+from vvs.ui import Button, Reply, menu_button
 
 
 def main_menu(turn: Turn, intro: str | None = None) -> Reply:
@@ -70,7 +70,8 @@ async def help_(turn: Turn) -> None:
 
 async def urgence(turn: Turn) -> None:
     """/urgence: every emergency number at once."""
-    turn.reply(Reply(all_numbers_text(), events=(EmergencyNumbersShown(),)))
+    turn.reply(Reply(all_numbers_text(), ((menu_button(),),),
+                     events=(EmergencyNumbersShown(),)))
 
 
 async def annuler(turn: Turn) -> None:

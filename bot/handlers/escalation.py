@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 from dataclasses import replace
 
+from annuaire.finder import idf_department
 from annuaire.model import Directory
 from annuaire.render import council_contacts
 from bot.handlers.router import Router
@@ -24,6 +25,7 @@ from escalation.referents import enrol_with_code
 from escalation.service import INFO, MAX_MESSAGE, EscalationService
 from escalation.state import EscalationDraft, RelayState
 from escalation.texts import CATEGORIES, taken_buttons
+from vvs.answers import department_in
 from vvs.departements import IDF_DEPARTMENTS
 from vvs.errors import NotAllowed, StaleAction
 from vvs.i18n import N_, _, current_language
@@ -84,6 +86,20 @@ async def _choose_department(turn: Turn, dept: str) -> None:
         raise StaleAction(dept)
     turn.conv.set_mode(CONTACT, replace(_draft(turn), dept=dept))
     turn.reply(screens.ask_contact())
+
+
+async def on_department_text(turn: Turn) -> None:
+    """Text at « Dans quel département exercez-vous ? »: a code, a name or a commune (« 93 »,
+    « seine saint denis », « bobigny »), else the question again with a hint; the request
+    is kept."""
+    dept = department_in(turn.text) or idf_department(
+        turn.services.content.sets.get("annuaire"), turn.text)
+    if dept is not None:
+        await _choose_department(turn, dept)
+        return
+    turn.reply(Reply(_("Je n'ai pas reconnu de département d'Île-de-France. Choisissez-le "
+                       "ci-dessous, ou tapez son numéro (par exemple 93) ou son nom ; votre "
+                       "demande n'est pas annulée.")), screens.ask_department())
 
 
 async def on_contact(turn: Turn) -> None:
@@ -452,7 +468,7 @@ def setup(router: Router) -> None:
                 rerender=_rerender, reads_keyboard=True)
     router.mode(MESSAGE, state=EscalationDraft, text=on_message_text, rerender=_rerender)
     router.mode(CONFIRM, state=EscalationDraft, text=_confirm_text, rerender=_rerender)
-    router.mode(DEPT, state=EscalationDraft, rerender=_rerender)
+    router.mode(DEPT, state=EscalationDraft, text=on_department_text, rerender=_rerender)
     router.mode(RELAY, state=RelayState, text=on_relay_text)
     router.on_reply(on_reply)
 

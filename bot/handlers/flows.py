@@ -100,6 +100,8 @@ async def on_button(turn: Turn, args: list[str]) -> None:
         turn.reply(reply)
         return
     await _apply(turn, new_state, reply)
+    if args == ["m"]:  # « Menu » on an outcome: the flow is over, the menu follows
+        await turn.router.buttons["m"](turn, ["menu"])
 
 
 def _state(turn: Turn) -> dict[str, Any] | None:
@@ -111,15 +113,27 @@ async def rerender(turn: Turn) -> None:
     """Show the current step again (after a stale button or a stray message)."""
     flow = turn.conv.state_of(FlowState)
     state, reply = _engine(turn).resume(flow.state if flow else None, turn.conv.department)
-    turn.conv.set_mode(MODE, FlowState(state))
+    # the département answered in the flow stays with it
+    turn.conv.set_mode(MODE, replace(flow, state=state) if flow else FlowState(state))
     turn.reply(replace(reply, events=()))  # showing a step again is not an event
 
 
 async def on_text(turn: Turn) -> None:
-    """Free text during a flow: answer it as a question, then show the step again."""
-    if turn.router.idle_text is not None:
-        await turn.router.idle_text(turn)
-    turn.reply(Reply(_("Votre démarche est toujours en cours :")))
+    """Free text during a flow: one of the step's buttons typed (« oui », « 2 », « 93 »),
+    else the step again with a hint. Never a cancellation, never a legal question."""
+    data = _engine(turn).typed(_state(turn), turn.text)
+    if data is not None:
+        await on_button(turn, data.split(":")[1:])
+        return
+    if _engine(turn).at_outcome(_state(turn)):
+        turn.reply(Reply(_("Votre démarche est arrivée à son terme. Appuyez sur « ✅ "
+                           "Terminer » ou « 🏠 Menu » pour la refermer, puis écrivez votre "
+                           "question ou votre recherche.")))
+    else:
+        turn.reply(Reply(_("Je n'ai pas reconnu de réponse à cette étape. Votre démarche est "
+                           "toujours en cours : répondez avec les boutons, ou tapez le "
+                           "numéro d'un choix, « oui », « non » ou votre département. "
+                           "/annuler l'abandonne.")))
     await rerender(turn)
 
 
