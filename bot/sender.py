@@ -6,7 +6,7 @@ from telegram import Bot
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
-from bot.handlers.render import inline_keyboard, retry_after_seconds
+from bot.handlers.render import outbound_markup, retry_after_seconds
 from vvs.i18n import _, use_language
 from vvs.outbox import MaybeSent, OutboundMessage, Permanent, RetryLater, Sender
 
@@ -22,7 +22,7 @@ def make_sender(bot: Bot) -> Sender:
         try:
             sent = await bot.send_message(
                 chat_id, text, parse_mode=ParseMode.HTML,
-                reply_markup=inline_keyboard(message.buttons),
+                reply_markup=outbound_markup(message),
                 disable_web_page_preview=True,
                 )
         except RetryAfter as exc:

@@ -15,7 +15,8 @@ SessionFactory = async_sessionmaker[AsyncSession]
 
 
 def make_engine(url: str) -> AsyncEngine:
-    """Create the async engine; SQLite gets WAL and a busy timeout so writers wait."""
+    """Create the async engine; SQLite gets WAL, `synchronous=NORMAL`, `secure_delete` and a
+    busy timeout so writers wait."""
     if url.startswith("sqlite"):
         path = url.split(":///", 1)[1] if ":///" in url else ""
         if path and path != ":memory:":
@@ -29,9 +30,28 @@ def make_engine(url: str) -> AsyncEngine:
 def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
+    # WAL + NORMAL: a commit survives a process crash (not a power loss), without an fsync
+    # per commit; secure_delete: a deleted row (a processed update, a delivered message) is
+    # overwritten with zeros, not left in free pages
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+async def scrub_wal(engine: AsyncEngine) -> bool:
+    """SQLite: copy the write-ahead log into the database and truncate it to zero bytes.
+
+    `secure_delete` zeroes a deleted row in the database file, but the WAL still holds the
+    page versions written before the deletion until a checkpoint and a truncation; the worker
+    calls this every few seconds so a processed update's raw text does not linger there.
+    True when the log was emptied (another connection reading can make it wait a turn)."""
+    if engine.dialect.name != "sqlite":
+        return True
+    async with engine.connect() as conn:
+        busy = (await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")).first()
+    return busy is not None and busy[0] == 0
 
 
 def make_session_factory(engine: AsyncEngine) -> SessionFactory:

@@ -18,7 +18,8 @@ async def recharger(turn: Turn) -> None:
     if not turn.services.is_admin(turn.user_id):
         turn.reply(Reply(_("Cette commande est réservée aux administrateurs.")))
         return
-    result = await publish(turn.services, actor_key=turn.user_key, origin="command")
+    result = await publish(turn.services, actor_key=turn.user_key, origin="command",
+                           session=turn.session)
     if result.ok:
         text = _("Contenu rechargé : version {version}.").format(version=result.version)
         if result.warnings:
