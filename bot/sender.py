@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from telegram import Bot
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
@@ -16,6 +18,8 @@ def make_sender(bot: Bot) -> Sender:
 
     async def send(chat_id: int, message: OutboundMessage, possible_duplicate: bool) -> int:
         text = message.text
+        if any(b.url and BOT_PLACEHOLDER in b.url for row in message.buttons for b in row):
+            message = _with_bot_links(message, bot.username)
         if possible_duplicate:
             with use_language(message.language):
                 text = _("(Possible doublon d'un message précédent)") + "\n" + text
@@ -36,3 +40,12 @@ def make_sender(bot: Bot) -> Sender:
         return sent.message_id
 
     return send
+
+
+BOT_PLACEHOLDER = "{bot}"  # in a button's URL: this bot's username (a deep link)
+
+
+def _with_bot_links(message: OutboundMessage, username: str) -> OutboundMessage:
+    rows = tuple(tuple(replace(b, url=b.url.replace(BOT_PLACEHOLDER, username)) if b.url else b
+                       for b in row) for row in message.buttons)
+    return replace(message, buttons=rows)

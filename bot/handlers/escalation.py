@@ -444,6 +444,13 @@ def setup(router: Router) -> None:
     router.mode(DEPT, state=EscalationDraft, rerender=_rerender)
     router.mode(RELAY, state=RelayState, text=on_relay_text)
     router.on_reply(on_reply)
+    router.on_start(details_at_start)
+
+
+async def details_at_start(turn: Turn) -> None:
+    """A referent opens the bot: deliver the details of requests they took from a group
+    while the bot could not write to them."""
+    await _svc(turn).deliver_details(turn.session, turn.user_id)
 
 
 async def _confirm_text(turn: Turn) -> None:

@@ -247,8 +247,11 @@ async def _on_command(turn: Turn, router: Router) -> None:
         turn.conv.idle()
         turn.note(Started(deep_link=True))
         await deep_link(turn)
-        return
-    await handler(turn)
+    else:
+        await handler(turn)
+    if name == "start" and turn.is_private:
+        for hook in router.start_hooks:
+            await hook(turn)
 
 
 async def _on_button(turn: Turn, router: Router) -> None:
