@@ -22,6 +22,7 @@ from escalation.errors import (
     IdentityFound,
     NoRecipient,
     NotTaken,
+    TooManyActions,
     TooManyOpen,
 )
 from escalation.models import (
@@ -80,6 +81,7 @@ class EscalationConfig:
     regional: timedelta = timedelta(minutes=1440)
     regional_chat_id: int | None = None
     max_open: int = 3
+    actions_per_day: int = 3  # creations, and cancellations, per physician in any 24 h
     retention: timedelta = timedelta(days=30)
     invite_expiry: timedelta = timedelta(hours=72)
     fallback_chat_ids: tuple[int, ...] = ()  # admins, when no regional chat is configured
@@ -92,6 +94,7 @@ class EscalationConfig:
             regional=timedelta(minutes=settings.escalation_regional_minutes),
             regional_chat_id=settings.regional_chat_id,
             max_open=settings.max_open_requests,
+            actions_per_day=settings.request_limit_per_day,
             retention=timedelta(days=settings.escalation_retention_days),
             invite_expiry=timedelta(hours=settings.invite_expiry_hours),
             fallback_chat_ids=tuple(sorted(settings.admin_ids)),
@@ -244,6 +247,7 @@ class EscalationService:
             Escalation.user_key == user_key, Escalation.status.in_(LIVE)))).scalar_one()
         if live >= self.config.max_open:
             raise TooManyOpen(str(live))
+        await self._check_rate(session, user_key, Escalation.created_at, "create")
         if message:
             self.check_text(message, phone)
 
@@ -549,8 +553,19 @@ class EscalationService:
             raise StaleAction(f"escalation {esc_id}")
         if esc.status not in LIVE:
             raise StaleAction(f"escalation {esc_id} is {esc.status}")
+        await self._check_rate(session, user_key, Escalation.closed_at, "cancel",
+                               Escalation.status == CANCELLED)
         await self._withdraw(session, esc, "cancelled")
         return esc
+
+    async def _check_rate(self, session: AsyncSession, user_key: str, at: Any, action: str,
+                          *where: Any) -> None:
+        """Abuse: each create/cancel cycle notifies every referent of a département twice."""
+        since = self.clock.now() - timedelta(hours=24)
+        done = (await session.exec(select(func.count()).select_from(Escalation).where(
+            Escalation.user_key == user_key, at >= since, *where))).scalar_one()
+        if done >= self.config.actions_per_day:
+            raise TooManyActions(action, self.config.actions_per_day)
 
     async def _withdraw(self, session: AsyncSession, esc: Escalation, detail: str) -> None:
         now = self.clock.now()

@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     event_retention_months: int = Field(default=13, ge=1)
     stats_publish_threshold: int = Field(default=5, ge=2)  # `--publish`: counts below show "< N"
     max_open_requests: int = Field(default=3, ge=1)
+    # abuse: requests a physician may create, and cancel, in any 24 h (each counted apart)
+    request_limit_per_day: int = Field(default=3, ge=1)
     # Platform
     state_expiry_hours: int = Field(default=24, ge=1)
     processed_update_retention_hours: int = Field(default=48, ge=1)

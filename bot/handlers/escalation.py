@@ -15,6 +15,7 @@ from escalation.errors import (
     InvalidCode,
     NoRecipient,
     NotTaken,
+    TooManyActions,
     TooManyOpen,
 )
 from escalation.models import Escalation
@@ -140,6 +141,11 @@ async def _send(turn: Turn) -> None:
         turn.reply(Reply(_("Vous avez déjà {n} demandes en cours : attendez leur réponse ou "
                            "annulez-en une avec /mademande.").format(
             n=turn.services.settings.max_open_requests)))
+    except TooManyActions as exc:
+        turn.reply(Reply(_("Vous avez déjà envoyé {n} demandes ces dernières 24 h : c'est le "
+                           "maximum par ce bot. Réessayez demain, ou contactez directement "
+                           "votre conseil départemental de l'Ordre. En cas de danger, appelez "
+                           "le 17 ou le 112.").format(n=exc.limit)))
     except Blocked:
         turn.reply(Reply(_("Vous ne pouvez plus envoyer de demande par ce bot. Contactez "
                            "directement votre conseil départemental de l'Ordre.")))
@@ -281,7 +287,14 @@ async def mademande(turn: Turn) -> None:
 
 
 async def _cancel(turn: Turn, esc_id: int) -> None:
-    esc = await _svc(turn).cancel(turn.session, esc_id, turn.user_key)
+    try:
+        esc = await _svc(turn).cancel(turn.session, esc_id, turn.user_key)
+    except TooManyActions as exc:
+        turn.reply(Reply(_("Vous avez déjà annulé {n} demandes ces dernières 24 h : celle-ci "
+                           "reste ouverte. Vous pourrez dire au référent qui vous contactera "
+                           "qu'elle n'a plus lieu d'être, ou réessayer demain.").format(
+            n=exc.limit)))
+        return
     turn.edit_pressed = True
     _leave_relay(turn, esc_id)
     turn.reply(Reply(_("Demande n°{id} annulée ; les référents sont prévenus.").format(
