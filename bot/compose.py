@@ -87,7 +87,7 @@ async def compose(settings: Settings, *, clock: Clock | None = None,
     secret = settings.telegram_bot_token
     bot = make_bot(token or (secret.get_secret_value() if secret else DEMO_TOKEN),
                    base_url or settings.telegram_api_base_url, base_file_url=base_file_url,
-                   rate_limit=rate_limit)
+                   rate_limit=rate_limit and settings.bot_rate_limit)
     scheduler = JobScheduler(clock)
     job_handlers = {**escalations.job_handlers(), stats.RETENTION_JOB: stats.retention_job(
         clock, settings.event_retention_months,
@@ -97,7 +97,8 @@ async def compose(settings: Settings, *, clock: Clock | None = None,
                       alert_chat_ids=settings.admin_ids)
     received = inbox.Inbox(sessions, clock, delivery, alert_chat_ids=tuple(settings.admin_ids))
     pseudonym_key = settings.resolved_pseudonym_key()
-    queue = InboxQueue(received, lambda telegram_id: pseudonym(pseudonym_key, telegram_id))
+    queue = InboxQueue(received, lambda telegram_id: pseudonym(pseudonym_key, telegram_id),
+                       patient=updater)
     services = Services(
         settings=settings, clock=clock, engine=engine, sessions=sessions, registry=registry,
         state=state.StateStore(clock, timedelta(hours=settings.state_expiry_hours),

@@ -11,16 +11,15 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from aiohttp import web
 from sqlalchemy import event, func, select
 from sqlalchemy.exc import OperationalError
 
 from annuaire.loader import AnnuaireSet
 from bot.compose import compose
 from bot.fakeapi import FakeBotAPI
-from bot.web import SECRET_HEADER, WEBHOOK_PATH, make_web_app
+from bot.web import SECRET_HEADER
 from knowledge.loader import KnowledgeSet
-from tests.botharness import TOKEN, Chat, make_settings, running_bot, texts
+from tests.botharness import TOKEN, Chat, make_settings, running_bot, texts, webhook_server
 from vvs.clock import FakeClock
 from vvs.db import scrub_wal, transaction
 from vvs.inbox import ERASURE as INBOX_ERASURE
@@ -40,17 +39,9 @@ def _update(update_id: int, text: str = QUESTION, first_name: str = "Jeanne") ->
 
 async def _post(application, update: dict) -> int:
     """POST one update to our webhook server; the HTTP status Telegram would see."""
-    runner = web.AppRunner(make_web_app(application, SECRET))
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    url = f"http://127.0.0.1:{runner.addresses[0][1]}{WEBHOOK_PATH}"
-    try:
-        async with aiohttp.ClientSession() as http, http.post(
-                url, json=update, headers={SECRET_HEADER: SECRET}) as resp:
-            return resp.status
-    finally:
-        await runner.cleanup()
+    async with webhook_server(application, SECRET) as url, aiohttp.ClientSession() as http, \
+            http.post(url, json=update, headers={SECRET_HEADER: SECRET}) as resp:
+        return resp.status
 
 
 async def _count(services, model) -> int:
@@ -199,3 +190,11 @@ def _assert_absent(db, *needles: str) -> None:
         data = path.read_bytes()
         for needle in needles:
             assert needle.encode() not in data, f"{needle} in {path.name}"
+
+
+async def test_privacy_notice_says_how_long_a_failed_message_is_kept(db, tmp_path: Path) -> None:
+    settings = make_settings(db.url, tmp_path, processed_update_retention_hours=36)
+    async with running_bot(settings, content_sets=[]) as (api, _services):
+        for language, said in (("fr", "36 heures"), ("en", "36 hours")):
+            sent = await Chat(api, DOCTOR, language=language).command("/confidentialite")
+            assert said in texts(sent) and "/effacer" in texts(sent)

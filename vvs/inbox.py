@@ -37,6 +37,17 @@ log = logging.getLogger(__name__)
 LABEL_INBOX = N_("les messages reçus de vous qui n'ont pas pu être traités")
 
 
+def privacy_notice(retention_hours: int) -> str:
+    """The `/confidentialite` line on received messages (`PROCESSED_UPDATE_RETENTION_HOURS`)."""
+    return _(
+        "• Chaque message reçu est enregistré le temps de son traitement, puis effacé (avec "
+        "son empreinte dans les fichiers de la base). Un message qui n'a pas pu être traité "
+        "après plusieurs essais est conservé au plus {hours} heures pour que l'équipe "
+        "technique comprenne l'erreur (les administrateurs ne reçoivent que son numéro et le "
+        "type d'erreur) ; /effacer le supprime aussi."
+    ).format(hours=retention_hours)
+
+
 @dataclass(frozen=True)
 class Stored:
     """An inbox row handed back to the application."""

@@ -34,7 +34,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from vvs.clock import Clock
-from vvs.db import SessionFactory, transaction
+from vvs.db import QUEUED, SessionFactory, transaction
 from vvs.i18n import _, use_language
 from vvs.models import OutboxMessage
 from vvs.privacy import LABEL_OUTBOX, ErasureStep
@@ -146,6 +146,7 @@ class OutboxWriter:
         msg = OutboxMessage(chat_id=chat_id, payload=message.to_payload(), next_attempt_at=now,
                             created_at=now, user_key=user_key, purpose=purpose, ref=ref)
         session.add(msg)
+        session.info[QUEUED] = True  # the caller wakes the worker once this commits
         return msg
 
     async def dead_letters(self, session: AsyncSession) -> list[OutboxMessage]:

@@ -6,10 +6,12 @@ A malformed value stops start-up with one line naming the variable.
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -63,6 +65,9 @@ class Settings(BaseSettings):
     flood_rate_per_second: float = Field(default=2.0, gt=0)
     flood_burst: int = Field(default=10, ge=1)
     content_poll_seconds: int = Field(default=30, ge=1)
+    # off: no PTB rate limiter, for benchmarks of our own processing against the local Bot API
+    # stand-in only (Telegram caps a bot at about 30 messages a second)
+    bot_rate_limit: bool = True
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -82,6 +87,13 @@ class Settings(BaseSettings):
         if value and scheme not in {"sqlite", "postgresql", "postgres"}:
             raise ValueError("sqlite:///… or postgresql://… expected")
         return value
+
+    @model_validator(mode="after")
+    def _rate_limit_off_only_locally(self) -> Settings:
+        if not self.bot_rate_limit and not _on_loopback(self.telegram_api_base_url):
+            raise ValueError("BOT_RATE_LIMIT=off is for benchmarks against a local Bot API "
+                             "stand-in only: TELEGRAM_API_BASE_URL must be on loopback")
+        return self
 
     @model_validator(mode="after")
     def _webhook_requirements(self) -> Settings:
@@ -131,6 +143,16 @@ class Settings(BaseSettings):
             key_file.write_text(secrets.token_hex(32))
             key_file.chmod(0o600)
         return key_file.read_text().strip().encode()
+
+
+def _on_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def async_database_url(url: str) -> str:

@@ -11,6 +11,7 @@ from vvs.emergency import all_numbers_text
 from vvs.errors import StaleAction
 from vvs.events import EmergencyNumbersShown, LanguageChosen, Started
 from vvs.i18n import _, current_language, set_language
+from vvs.inbox import privacy_notice as inbox_privacy_notice
 from vvs.privacy import erase_user
 from vvs.ui import Button, Reply
 
@@ -109,6 +110,8 @@ async def confidentialite(turn: Turn) -> None:
         "(conservé sous pseudonyme, pour qu'il ne puisse pas être contourné)."
     ).format(days=days, controller=html.escape(
         turn.services.settings.data_controller or _("à préciser par l'exploitant du service")))))
+    turn.reply(Reply(inbox_privacy_notice(
+        turn.services.settings.processed_update_retention_hours)))
 
 
 async def langue(turn: Turn) -> None:

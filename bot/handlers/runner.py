@@ -15,7 +15,7 @@ from bot.handlers.render import edit_keyboard, keyboard_of, send_reply, split_te
 from bot.handlers.router import Router
 from bot.handlers.turn import Turn
 from bot.services import Services
-from vvs.db import transaction
+from vvs.db import QUEUED, sqlite_writer, transaction
 from vvs.emergency import detect_emergency, emergency_reply
 from vvs.errors import StaleAction
 from vvs.events import EmergencyDetected, Started
@@ -73,7 +73,8 @@ async def on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if turn.edit_pressed and turn.message_id:
         await edit_keyboard(context.bot, turn.chat_id, turn.message_id)
     await _deliver(context.bot, services, turn, plan)
-    services.wake.set()  # the turn may have queued outbox messages: deliver them now
+    if turn.queued:  # notifications, relays, timers: the worker delivers them now
+        services.wake.set()
 
 
 # what the turn sends after its commit, in order: a committed reply row (sent at once), or a
@@ -108,6 +109,7 @@ async def _deliver(bot: Bot, services: Services, turn: Turn, plan: list[Planned]
             await services.outbox.enqueue(session, turn.chat_id, OutboundMessage(_(
                 "Le document n'a pas pu être envoyé : appuyez de nouveau sur son bouton."),
                 (), current_language()), user_key=turn.user_key, purpose=REPLY)
+        services.wake.set()
 
 
 async def _plan(services: Services, turn: Turn) -> list[Planned]:
@@ -137,7 +139,7 @@ async def _run_turn(update: Update, services: Services,
     already: all of it is rolled back) and delete its inbox row."""
     user, chat = update.effective_user, update.effective_chat
     assert user is not None and chat is not None
-    async with transaction(services.sessions) as session:
+    async with transaction(services.sessions, writer=False) as session:
         user_key = services.user_key(user.id)
         allowed, warn = services.flood.allow(user_key)
         if not allowed:  # the update is consumed (claimed, inbox row deleted), unanswered
@@ -148,8 +150,11 @@ async def _run_turn(update: Update, services: Services,
                     turn.flood_warning = _(
                         "Vous envoyez beaucoup de messages à la fois : je mets de côté les "
                         "suivants quelques secondes. Renvoyez votre message dans un instant.")
-            return (turn, []) if await services.inbox.claim(session, update.update_id) \
-                else None
+            async with sqlite_writer(services.sessions, session):
+                if not await services.inbox.claim(session, update.update_id):
+                    return None
+                await session.commit()
+            return turn, []
         conv = await services.state.load(session, user_key)
         set_language(conv.language or normalize(user.language_code))
         private = chat.type == "private"
@@ -171,8 +176,11 @@ async def _run_turn(update: Update, services: Services,
         plan = await _plan(services, turn)
         # last, so that on SQLite the write lock is taken as late as possible (a slow
         # handler such as /recharger does not hold it); a duplicate rolls everything back
-        if not await services.inbox.claim(session, update.update_id):
-            return None
+        async with sqlite_writer(services.sessions, session):
+            if not await services.inbox.claim(session, update.update_id):
+                return None
+            turn.queued = bool(session.info.get(QUEUED))
+            await session.commit()
     return turn, plan
 
 
