@@ -23,12 +23,15 @@ from telegram.ext import (
 
 from bot.content_service import follow_published, record_startup_version
 from bot.handlers.runner import on_update
+from bot.intake import InboxQueue
 from bot.services import App, Services
+from vvs.db import scrub_wal
 from vvs.dedupe import purge_processed
 from vvs.i18n import _, use_language
 from vvs.state import purge_expired
 
 log = logging.getLogger(__name__)
+WAL_SCRUB_LOOPS = 10  # about every 10 s: no processed update lingers in SQLite's WAL
 
 
 class PerUserProcessor(BaseUpdateProcessor):
@@ -85,9 +88,11 @@ async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> N
                 "en cas de danger, appelez le 17 ou le 112."))
 
 
-def build_application(bot: ExtBot[Any], *, updater: bool = True) -> App:
-    """The PTB Application around `bot`; every update goes to the one runner callback."""
-    builder = (Application.builder().bot(bot).concurrent_updates(PerUserProcessor())
+def build_application(bot: ExtBot[Any], queue: InboxQueue, *, updater: bool = True) -> App:
+    """The PTB Application around `bot`, fed by `queue` (which stores each update in the
+    inbox first); every update goes to the one runner callback."""
+    builder = (Application.builder().bot(bot).update_queue(queue)
+               .concurrent_updates(PerUserProcessor())
                .post_init(_post_init).post_shutdown(_post_shutdown))
     if not updater:
         builder = builder.updater(None)
@@ -112,6 +117,10 @@ async def _post_shutdown(application: App) -> None:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+    services: Services = application.bot_data["services"]
+    await services.outbox.flush()  # record the replies sent by the fast path
+    await services.outbox.close()
+    await scrub_wal(services.engine)
 
 
 async def background_worker(services: Services, tick: float = 1.0) -> None:
@@ -120,13 +129,19 @@ async def background_worker(services: Services, tick: float = 1.0) -> None:
     while True:
         try:
             await services.outbox.deliver_due()
+            queue = services.application.update_queue
+            if isinstance(queue, InboxQueue):
+                await queue.requeue(services.application.bot)
             await services.jobs.run_due()
             loops += 1
             if loops % max(1, int(services.settings.content_poll_seconds / tick)) == 0:
                 await follow_published(services)
+            if loops % WAL_SCRUB_LOOPS == 0:
+                await scrub_wal(services.engine)
             if loops % 3600 == 0:
-                await purge_processed(services.sessions, services.clock, timedelta(
-                    hours=services.settings.processed_update_retention_hours))
+                retention = timedelta(hours=services.settings.processed_update_retention_hours)
+                await purge_processed(services.sessions, services.clock, retention)
+                await services.inbox.purge_parked(retention)
                 await purge_expired(services.sessions, services.clock, services.state_expiry)
         except asyncio.CancelledError:
             raise

@@ -26,10 +26,11 @@ from telegram.request import HTTPXRequest
 from bot.app import build_application
 from bot.demo import DEMO_TOKEN
 from bot.handlers import build_router
+from bot.intake import InboxQueue
 from bot.sender import make_sender
 from bot.services import Services
 from escalation.service import EscalationConfig, EscalationService
-from vvs import events, outbox, state, stats
+from vvs import events, inbox, outbox, state, stats
 from vvs.clock import Clock, SystemClock
 from vvs.content import ContentRegistry, ContentSet
 from vvs.db import make_engine, make_session_factory, transaction
@@ -37,6 +38,7 @@ from vvs.flood import FloodGuard
 from vvs.jobs import JobQueue, JobScheduler
 from vvs.migrate import upgrade
 from vvs.outbox import Outbox, OutboxWriter
+from vvs.privacy import pseudonym
 from vvs.settings import Settings
 
 POOL_SIZE = 256  # what PTB's builder gives a bot: updates of many users are sent at once
@@ -85,26 +87,33 @@ async def compose(settings: Settings, *, clock: Clock | None = None,
     secret = settings.telegram_bot_token
     bot = make_bot(token or (secret.get_secret_value() if secret else DEMO_TOKEN),
                    base_url or settings.telegram_api_base_url, base_file_url=base_file_url,
-                   rate_limit=rate_limit)
+                   rate_limit=rate_limit and settings.bot_rate_limit)
     scheduler = JobScheduler(clock)
     job_handlers = {**escalations.job_handlers(), stats.RETENTION_JOB: stats.retention_job(
         clock, settings.event_retention_months,
         lambda session, at, key: scheduler.schedule(session, stats.RETENTION_JOB, at,
                                                     dedupe_key=key))}
+    delivery = Outbox(sessions, clock, make_sender(bot), hooks=escalations.outbox_hooks(),
+                      alert_chat_ids=settings.admin_ids)
+    received = inbox.Inbox(sessions, clock, delivery, alert_chat_ids=tuple(settings.admin_ids))
+    pseudonym_key = settings.resolved_pseudonym_key()
+    queue = InboxQueue(received, lambda telegram_id: pseudonym(pseudonym_key, telegram_id),
+                       patient=updater)
     services = Services(
         settings=settings, clock=clock, engine=engine, sessions=sessions, registry=registry,
         state=state.StateStore(clock, timedelta(hours=settings.state_expiry_hours),
                                router.states),
         flood=FloodGuard(settings.flood_rate_per_second, settings.flood_burst),
-        pseudonym_key=settings.resolved_pseudonym_key(),
+        pseudonym_key=pseudonym_key,
         escalations=escalations,
-        erasure=(escalations.erasure_step(), state.ERASURE, outbox.ERASURE, events.ERASURE),
+        erasure=(escalations.erasure_step(), state.ERASURE, inbox.ERASURE, outbox.ERASURE,
+                 events.ERASURE),
         bot=bot,
-        outbox=Outbox(sessions, clock, make_sender(bot), hooks=escalations.outbox_hooks(),
-                      alert_chat_ids=settings.admin_ids),
+        outbox=delivery,
+        inbox=received,
         jobs=JobQueue(sessions, clock, f"{socket.gethostname()}-{os.getpid()}", job_handlers),
         router=router,
-        application=build_application(bot, updater=updater),
+        application=build_application(bot, queue, updater=updater),
     )
     services.application.bot_data["services"] = services  # how PTB callbacks reach it
     async with transaction(sessions) as session:

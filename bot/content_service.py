@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from bot.services import Services
 from vvs.content import ReloadResult
 from vvs.db import transaction
@@ -17,17 +19,27 @@ from vvs.models import ContentPublication, ContentVersion
 log = logging.getLogger(__name__)
 
 
-async def publish(services: Services, *, actor_key: str | None, origin: str) -> ReloadResult:
-    """Reload from CONTENT_DIR; on success record the version for the other replicas."""
+async def publish(services: Services, *, actor_key: str | None, origin: str,
+                  session: AsyncSession | None = None) -> ReloadResult:
+    """Reload from CONTENT_DIR; on success record the version for the other replicas (in
+    `session`, the turn's, when a command publishes: one transaction per turn)."""
     result = await asyncio.to_thread(services.registry.reload)
-    async with transaction(services.sessions) as session:
-        session.add(ContentPublication(
-            at=services.clock.now(), version=result.version if result.ok else None,
-            accepted=result.ok, error_count=len(result.errors), actor_key=actor_key,
-            origin=origin))
-        if result.ok and result.version:
-            await _record_version(session, services, result.version)
+    if session is not None:
+        await _record(session, services, result, actor_key, origin)
+        return result
+    async with transaction(services.sessions) as own:
+        await _record(own, services, result, actor_key, origin)
     return result
+
+
+async def _record(session: AsyncSession, services: Services, result: ReloadResult,
+                  actor_key: str | None, origin: str) -> None:
+    session.add(ContentPublication(
+        at=services.clock.now(), version=result.version if result.ok else None,
+        accepted=result.ok, error_count=len(result.errors), actor_key=actor_key,
+        origin=origin))
+    if result.ok and result.version:
+        await _record_version(session, services, result.version)
 
 
 async def record_startup_version(services: Services) -> None:

@@ -16,6 +16,7 @@ from vvs.clock import Clock
 from vvs.content import ContentRegistry, Snapshot
 from vvs.db import SessionFactory
 from vvs.flood import FloodGuard
+from vvs.inbox import Inbox
 from vvs.jobs import JobQueue
 from vvs.outbox import Outbox
 from vvs.privacy import ErasureStep, pseudonym
@@ -44,6 +45,7 @@ class Services:
     erasure: tuple[ErasureStep, ...]  # what /effacer runs, in order
     bot: Bot
     outbox: Outbox
+    inbox: Inbox
     jobs: JobQueue
     router: Router
     application: App

@@ -10,6 +10,14 @@ class TooManyOpen(VVSError):
     """The physician already has MAX_OPEN_REQUESTS open requests."""
 
 
+class TooManyActions(VVSError):
+    """The physician created (or cancelled) REQUEST_LIMIT_PER_DAY requests in the last 24 h."""
+
+    def __init__(self, action: str, limit: int) -> None:
+        super().__init__(f"{action}: {limit}")
+        self.action, self.limit = action, limit
+
+
 class Blocked(NotAllowed):
     """The physician was blocked by a referent for abuse."""
 

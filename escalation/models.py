@@ -2,15 +2,16 @@
 
 Clear Telegram ids appear only where the service must reach a person: enrolled referents
 (and their groups), and the physician's chat of an escalation while it is open or taken.
-No message text is stored here: a relayed message travels in the outbox payload, which is
-deleted once delivered.
+A relayed message travels in the outbox payload, deleted once delivered. The request's own
+message is kept on the request while it is live (the referent who takes it from a group
+receives it in private, then) and erased at closing, with the name and phone.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, Text
 from sqlmodel import Field, SQLModel
 
 OPEN, TAKEN, CLOSED, CANCELLED = "open", "taken", "closed", "cancelled"
@@ -64,6 +65,7 @@ class Escalation(SQLModel, table=True):
     chat_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     physician_name: str | None = Field(default=None, max_length=120)
     phone: str | None = Field(default=None, max_length=32)
+    message: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     language: str = Field(default="fr", max_length=8)
     department: str = Field(max_length=3)
     category: str = Field(max_length=20)

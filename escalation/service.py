@@ -22,6 +22,7 @@ from escalation.errors import (
     IdentityFound,
     NoRecipient,
     NotTaken,
+    TooManyActions,
     TooManyOpen,
 )
 from escalation.models import (
@@ -65,8 +66,8 @@ from vvs.ui import Button
 
 log = logging.getLogger(__name__)
 
-NOTIFY, REGIONAL_NOTIFY, RELAY, PHYSICIAN, INFO = (
-    "esc_notify", "esc_regional", "esc_relay", "esc_physician", "esc_info")
+NOTIFY, REGIONAL_NOTIFY, RELAY, PHYSICIAN, INFO, DETAILS = (
+    "esc_notify", "esc_regional", "esc_relay", "esc_physician", "esc_info", "esc_details")
 JOB_REMIND, JOB_ESCALATE, JOB_PURGE = "esc_remind", "esc_escalate", "esc_purge"
 MAX_MESSAGE = 1000
 LABEL_ESCALATIONS = N_("vos demandes de contact avec un référent (annulées et supprimées)")
@@ -80,6 +81,7 @@ class EscalationConfig:
     regional: timedelta = timedelta(minutes=1440)
     regional_chat_id: int | None = None
     max_open: int = 3
+    actions_per_day: int = 3  # creations, and cancellations, per physician in any 24 h
     retention: timedelta = timedelta(days=30)
     invite_expiry: timedelta = timedelta(hours=72)
     fallback_chat_ids: tuple[int, ...] = ()  # admins, when no regional chat is configured
@@ -92,6 +94,7 @@ class EscalationConfig:
             regional=timedelta(minutes=settings.escalation_regional_minutes),
             regional_chat_id=settings.regional_chat_id,
             max_open=settings.max_open_requests,
+            actions_per_day=settings.request_limit_per_day,
             retention=timedelta(days=settings.escalation_retention_days),
             invite_expiry=timedelta(hours=settings.invite_expiry_hours),
             fallback_chat_ids=tuple(sorted(settings.admin_ids)),
@@ -129,8 +132,8 @@ class EscalationService:
         """What happens when a notification or a relay is delivered, or cannot be."""
         return OutboxHooks(
             on_sent={NOTIFY: self._notice_sent, REGIONAL_NOTIFY: self._notice_sent,
-                     RELAY: self._relay_sent},
-            on_dead={NOTIFY: self._notice_dead})
+                     RELAY: self._relay_sent, DETAILS: self._notice_sent},
+            on_dead={NOTIFY: self._notice_dead, DETAILS: self._details_dead})
 
     def erasure_step(self) -> ErasureStep:
         """/effacer withdraws the physician's requests first (the referents are told)."""
@@ -222,11 +225,13 @@ class EscalationService:
         now = self.clock.now()
         esc = Escalation(user_key=user_key, chat_id=chat_id, physician_name=name[:120],
                          phone=(phone or None) and phone[:32], language=language,
+                         message=(message or None) and message[:MAX_MESSAGE],
                          department=department, category=category, created_at=now)
         session.add(esc)
         await session.flush()
         for ref in referents:
-            await self._enqueue(session, ref.notify_chat, notification(esc, message, "new"),
+            await self._enqueue(session, ref.notify_chat,
+                                notification(esc, message, "new", not ref.is_group),
                                 esc, NOTIFY, "new")
         if not referents:
             await self._to_regional(session, esc, message, detail="no_referent")
@@ -245,6 +250,7 @@ class EscalationService:
             Escalation.user_key == user_key, Escalation.status.in_(LIVE)))).scalar_one()
         if live >= self.config.max_open:
             raise TooManyOpen(str(live))
+        await self._check_rate(session, user_key, Escalation.created_at, "create")
         if message:
             self.check_text(message, phone)
 
@@ -272,8 +278,8 @@ class EscalationService:
         if not chats:
             raise NoRecipient(f"escalation {esc.id}")
         for chat in chats:
-            await self._enqueue(session, chat, notification(esc, message, "regional"), esc,
-                                REGIONAL_NOTIFY, "regional")
+            await self._enqueue(session, chat, notification(esc, message, "regional", chat > 0),
+                                esc, REGIONAL_NOTIFY, "regional")
         esc.escalated = True
         session.add(esc)
         await self._record(session, EscalationEscalated(
@@ -309,7 +315,8 @@ class EscalationService:
             return
         referents = await self.department_referents(session, esc.department)
         for ref in referents:
-            await self._enqueue(session, ref.notify_chat, notification(esc, None, "reminder"),
+            await self._enqueue(session, ref.notify_chat,
+                                notification(esc, None, "reminder", not ref.is_group),
                                 esc, NOTIFY, "reminder")
         if not referents and not esc.escalated:
             await self._to_regional(session, esc, None, detail="no_referent")
@@ -332,7 +339,8 @@ class EscalationService:
         esc = await session.get(Escalation, esc_id) if esc_id else None
         if esc is None or esc.status not in LIVE or msg.chat_id is None:
             return
-        kind = (msg.ref or "").rsplit(":", 1)[-1][:12]
+        parts = (msg.ref or "").split(":")  # esc:<id>:<kind>[:<more>]
+        kind = (parts[2] if len(parts) > 2 else parts[-1])[:12]
         session.add(EscalationNotice(escalation_id=esc.id, chat_id=msg.chat_id,
                                      message_id=msg.sent_message_id, kind=kind,
                                      sent_at=self.clock.now()))
@@ -353,6 +361,36 @@ class EscalationService:
             return
         log.warning("escalation %s: referent notification dead, regional fallback", esc.id)
         await self._to_regional(session, esc, None, detail="dead_letter")
+
+    async def _details_dead(self, session: AsyncSession, msg: OutboxMessage,
+                            error: str) -> None:
+        """The bot cannot write to the referent who took the request from a group (they never
+        started it): the group is told to open the bot; the details wait for their /start."""
+        esc_id, group = _ref_id(msg.ref), (msg.ref or "").rsplit(":", 1)[-1]
+        esc = await session.get(Escalation, esc_id) if esc_id else None
+        taker = await session.get(Referent, esc.taken_by) if esc and esc.taken_by else None
+        if esc is None or esc.status != TAKEN or taker is None \
+                or not group.lstrip("-").isdigit():
+            return
+        await self.outbox.enqueue(session, int(group), texts.open_the_bot(esc, taker.name),
+                                  purpose=INFO, ref=f"esc:{esc.id}:open_bot")
+
+    async def deliver_details(self, session: AsyncSession, telegram_id: int) -> int:
+        """At a referent's /start: the details of every request in their charge that never
+        reached them in private (taken from a group while the bot could not write to them)."""
+        ref = await self.referent(session, telegram_id)
+        if ref is None or ref.telegram_id is None:
+            return 0
+        received = select(EscalationNotice.escalation_id).where(
+            EscalationNotice.chat_id == ref.telegram_id)
+        cases = (await session.exec(select(Escalation).where(
+            Escalation.taken_by == ref.id, Escalation.status == TAKEN,
+            Escalation.id.not_in(received)))).scalars().all()
+        for esc in cases:
+            await self.outbox.enqueue(session, ref.telegram_id, texts.details(esc),
+                                      user_key=esc.user_key, purpose=DETAILS,
+                                      ref=f"esc:{esc.id}:details:private")
+        return len(cases)
 
     # ------------------------------------------------------------------ referent actions
 
@@ -378,12 +416,10 @@ class EscalationService:
                                                   ).format(id=esc.id, who=title),
                                   skip={ref.notify_chat, from_chat or 0})
         if from_chat is not None and from_chat != ref.telegram_id and ref.telegram_id:
-            with use_language("fr"):  # taken from a group: the controls come in private
-                body = info(_("Vous avez pris en charge la demande n°{id} (depuis le groupe). "
-                              "Écrivez au médecin avec « Répondre ».").format(id=esc.id),
-                            buttons=texts.taken_buttons(int(esc.id or 0)))
-            await self.outbox.enqueue(session, ref.telegram_id, body, purpose=INFO,
-                                      ref=f"esc:{esc.id}:panel")
+            # taken from a group: the details and the controls come in private
+            await self.outbox.enqueue(session, ref.telegram_id, texts.details(esc),
+                                      user_key=esc.user_key, purpose=DETAILS,
+                                      ref=f"esc:{esc.id}:details:{from_chat}")
         await self._record(session, EscalationTaken(esc.department, esc.category,
                                                     _minutes(esc.created_at, now)))
         return esc, ref
@@ -430,7 +466,8 @@ class EscalationService:
         await session.flush()
         referents = await self.department_referents(session, esc.department)
         for ref in referents:
-            await self._enqueue(session, ref.notify_chat, notification(esc, None, "reopened"),
+            await self._enqueue(session, ref.notify_chat,
+                                notification(esc, None, "reopened", not ref.is_group),
                                 esc, NOTIFY, "reopened")
         if not referents:
             await self._to_regional(session, esc, None, detail="no_referent")
@@ -490,7 +527,7 @@ class EscalationService:
     async def _finish(self, session: AsyncSession, esc: Escalation) -> None:
         """Closed or cancelled: cancel timers, drop clear ids and message bookkeeping."""
         await self._cancel_timers(session, esc)
-        esc.chat_id = esc.physician_name = esc.phone = None
+        esc.chat_id = esc.physician_name = esc.phone = esc.message = None
         session.add(esc)
         for model in (EscalationNotice, RelayMessage):
             await session.exec(delete(model).where(
@@ -519,8 +556,19 @@ class EscalationService:
             raise StaleAction(f"escalation {esc_id}")
         if esc.status not in LIVE:
             raise StaleAction(f"escalation {esc_id} is {esc.status}")
+        await self._check_rate(session, user_key, Escalation.closed_at, "cancel",
+                               Escalation.status == CANCELLED)
         await self._withdraw(session, esc, "cancelled")
         return esc
+
+    async def _check_rate(self, session: AsyncSession, user_key: str, at: Any, action: str,
+                          *where: Any) -> None:
+        """Abuse: each create/cancel cycle notifies every referent of a département twice."""
+        since = self.clock.now() - timedelta(hours=24)
+        done = (await session.exec(select(func.count()).select_from(Escalation).where(
+            Escalation.user_key == user_key, at >= since, *where))).scalar_one()
+        if done >= self.config.actions_per_day:
+            raise TooManyActions(action, self.config.actions_per_day)
 
     async def _withdraw(self, session: AsyncSession, esc: Escalation, detail: str) -> None:
         now = self.clock.now()

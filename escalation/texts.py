@@ -72,8 +72,11 @@ def physician_link(esc: Escalation) -> str:
     return html.escape(esc.physician_name or _("Médecin"))
 
 
-def notification(esc: Escalation, message: str | None, kind: str) -> OutboundMessage:
-    """The card referents receive: new request, reminder, regional escalation."""
+def notification(esc: Escalation, message: str | None, kind: str,
+                 private: bool = True) -> OutboundMessage:
+    """The card referents receive: new request, reminder, regional escalation. In a group
+    (`private=False`) it carries no name, phone or message: those go, in private, to the
+    referent who takes the request (`details`)."""
     with use_language("fr"):
         head = {
             "new": _("🔔 <b>Nouvelle demande n°{id}</b>"),
@@ -83,18 +86,56 @@ def notification(esc: Escalation, message: str | None, kind: str) -> OutboundMes
         }[kind].format(id=esc.id)
         lines = [head,
                  _("Motif : {cat}").format(cat=category_label(esc.category)),
-                 _("Département : {dept}").format(dept=esc.department),
-                 _("Médecin : {who}").format(who=physician_link(esc)),
-                 _("Téléphone : {phone}").format(
-                     phone=html.escape(esc.phone) if esc.phone else _("non communiqué"))]
-        if message:
-            lines.append(_("Message : {text}").format(text=html.escape(message)))
+                 _("Département : {dept}").format(dept=esc.department)]
+        if private:
+            lines += _personal_lines(esc, message)
         if kind == "regional":
             lines.append(_("Aucun référent départemental ne l'a prise en charge (ou aucun "
                            "n'est inscrit, ou la notification n'a pu être remise)."))
-        lines.append(_("Ce médecin souhaite être recontacté. Prenez la demande en charge pour "
-                       "lui répondre par ce bot ; il ne voit pas votre identifiant Telegram."))
+        if private:
+            lines.append(_("Ce médecin souhaite être recontacté. Prenez la demande en charge "
+                           "pour lui répondre par ce bot ; il ne voit pas votre identifiant "
+                           "Telegram."))
+        else:
+            lines.append(_("Ce médecin souhaite être recontacté. Son nom, son téléphone et son "
+                           "message sont transmis en privé au référent qui prend la demande "
+                           "en charge."))
         return OutboundMessage.of("\n".join(lines), referent_buttons(int(esc.id or 0)))
+
+
+def _personal_lines(esc: Escalation, message: str | None) -> list[str]:
+    lines = [_("Médecin : {who}").format(who=physician_link(esc)),
+             _("Téléphone : {phone}").format(
+                 phone=html.escape(esc.phone) if esc.phone else _("non communiqué"))]
+    if message:
+        lines.append(_("Message : {text}").format(text=html.escape(message)))
+    return lines
+
+
+def details(esc: Escalation) -> OutboundMessage:
+    """In private, to the referent who took the request from a group: who, how to reach them,
+    their message, and the controls."""
+    with use_language("fr"):
+        lines = [_("Vous avez pris en charge la demande n°{id} (depuis le groupe). Écrivez au "
+                   "médecin avec « Répondre ».").format(id=esc.id),
+                 _("Motif : {cat}").format(cat=category_label(esc.category)),
+                 _("Département : {dept}").format(dept=esc.department),
+                 *_personal_lines(esc, esc.message)]
+        return OutboundMessage.of("\n".join(lines), taken_buttons(int(esc.id or 0)))
+
+
+def open_the_bot(esc: Escalation, who: str) -> OutboundMessage:
+    """To the group, when the bot cannot write to the referent who took the request: they
+    never started it. The deep link's `{bot}` is the bot's username, filled by the sender."""
+    with use_language("fr"):
+        text = _("{who} : je ne peux pas vous écrire en privé. Pour recevoir les détails de la "
+                 "demande n°{id}, ouvrez le bot avec le bouton ci-dessous et appuyez sur "
+                 "« Démarrer ».").format(who=html.escape(who), id=esc.id)
+        return OutboundMessage.of(text, [[Button(_("Ouvrir le bot"),
+                                                 url=f"https://t.me/{{bot}}?start={START_ARG}")]])
+
+
+START_ARG = "dossiers"  # `/start dossiers`: no flow has that id, /start runs as usual
 
 
 def info(text: str, lang: str = "fr", buttons: list[list[Button]] | None = None

@@ -47,6 +47,22 @@ async def running_bot(settings: Settings, clock: Clock | None = None,
             await api.stop()
 
 
+@asynccontextmanager
+async def webhook_server(application, secret: str) -> AsyncIterator[str]:
+    """Our webhook server (bot.web) for `application` on a free loopback port; its URL."""
+    from aiohttp import web
+
+    from bot.web import WEBHOOK_PATH, make_web_app
+
+    runner = web.AppRunner(make_web_app(application, secret))
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}{WEBHOOK_PATH}"
+    finally:
+        await runner.cleanup()
+
+
 class Chat:
     """One user talking to the bot; `exchange` returns every message the bot answered."""
 

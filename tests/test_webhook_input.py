@@ -8,12 +8,11 @@ import logging
 
 import aiohttp
 import pytest
-from aiohttp import web
 from telegram.ext import Application
 
 from bot.fakeapi import FakeBotAPI
-from bot.web import SECRET_HEADER, WEBHOOK_PATH, bad_update, make_web_app
-from tests.botharness import TOKEN
+from bot.web import SECRET_HEADER, bad_update
+from tests.botharness import TOKEN, webhook_server
 
 SECRET = "s3cret-" + "y" * 24
 HUGE = 1 << 64
@@ -40,12 +39,7 @@ async def test_bad_bodies_get_400_one_log_line_and_nothing_queued(body: bytes, c
     async with FakeBotAPI(token=TOKEN) as api:
         application = Application.builder().token(TOKEN).base_url(api.base_url) \
             .updater(None).build()
-        runner = web.AppRunner(make_web_app(application, SECRET))
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        url = f"http://127.0.0.1:{runner.addresses[0][1]}{WEBHOOK_PATH}"
-        try:
+        async with webhook_server(application, SECRET) as url:
             caplog.clear()
             with caplog.at_level(logging.DEBUG):
                 async with aiohttp.ClientSession() as http, http.post(
@@ -60,8 +54,6 @@ async def test_bad_bodies_get_400_one_log_line_and_nothing_queued(body: bytes, c
                     url, json=_message(), headers={SECRET_HEADER: SECRET}) as resp:
                 assert resp.status == 200
             assert application.update_queue.qsize() == 1
-        finally:
-            await runner.cleanup()
 
 
 def test_bad_update_accepts_the_largest_telegram_ids() -> None:

@@ -18,7 +18,7 @@ from sqlalchemy import or_, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from vvs.clock import Clock
-from vvs.db import SessionFactory, transaction
+from vvs.db import QUEUED, SessionFactory, transaction
 from vvs.models import Job
 
 log = logging.getLogger(__name__)
@@ -62,6 +62,7 @@ class JobScheduler:
                 return None
         job = Job(kind=kind, payload=payload or {}, run_at=run_at, dedupe_key=dedupe_key)
         session.add(job)
+        session.info[QUEUED] = True
         return job
 
     async def cancel(self, session: AsyncSession, dedupe_key: str) -> None:

@@ -33,6 +33,22 @@ class ProcessedUpdate(SQLModel, table=True):
     processed_at: datetime = Field(index=True)
 
 
+class InboxUpdate(SQLModel, table=True):
+    """A received update not yet processed: stored before Telegram is answered, deleted by
+    the turn that processes it (in the turn's own transaction). A turn that keeps failing
+    parks its update (`parked_at`), kept at most the processed-update retention."""
+
+    __tablename__ = "inbox"
+    update_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    payload: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    user_key: str | None = Field(default=None, max_length=64, index=True)
+    received_at: datetime
+    attempts: int = 0
+    locked_until: datetime | None = Field(default=None, index=True)
+    parked_at: datetime | None = None
+    last_error: str | None = Field(default=None, max_length=80)  # an exception class name
+
+
 class Event(SQLModel, table=True):
     """Pseudonymous usage event for the annual review: never an id or message text."""
 

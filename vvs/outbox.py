@@ -19,21 +19,23 @@ provide, all given at construction.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import html
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, update
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from vvs.clock import Clock
-from vvs.db import SessionFactory, transaction
+from vvs.db import QUEUED, SessionFactory, transaction
 from vvs.i18n import _, use_language
-from vvs.jobs import claim_rows
 from vvs.models import OutboxMessage
 from vvs.privacy import LABEL_OUTBOX, ErasureStep
 from vvs.ui import Button
@@ -69,6 +71,7 @@ class OutboundMessage:
     text: str
     buttons: tuple[tuple[Button, ...], ...] = ()
     language: str = "fr"
+    keyboard: str = ""  # a reply keyboard instead of buttons: "location", "contact", "remove"
 
     @classmethod
     def of(cls, text: str, buttons: Sequence[Sequence[Button]] = (),
@@ -80,7 +83,10 @@ class OutboundMessage:
         """The JSON stored in `outbox_message.payload`."""
         rows = [[{"label": b.label, "data": b.data, "url": b.url} for b in row]
                 for row in self.buttons]
-        return {"text": self.text, "buttons": rows, "lang": self.language}
+        payload: dict[str, Any] = {"text": self.text, "buttons": rows, "lang": self.language}
+        if self.keyboard:
+            payload["kb"] = self.keyboard
+        return payload
 
     @classmethod
     def from_payload(cls, payload: Mapping[str, Any]) -> OutboundMessage:
@@ -88,17 +94,19 @@ class OutboundMessage:
         stored); raise ValueError for anything else."""
         text, rows, language = payload.get("text"), payload.get("buttons", []), \
             payload.get("lang", "fr")
+        keyboard = payload.get("kb", "")
         if not isinstance(text, str) or not isinstance(language, str) \
-                or not isinstance(rows, list):
+                or not isinstance(rows, list) or keyboard not in KEYBOARDS:
             raise ValueError("malformed outbox payload")
         try:
             buttons = tuple(tuple(Button(str(b["label"]), b.get("data"), b.get("url"))
                                   for b in row) for row in rows)
         except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError("malformed outbox buttons") from exc
-        return cls(text, buttons, language)
+        return cls(text, buttons, language, keyboard)
 
 
+KEYBOARDS = ("", "location", "contact", "remove")
 # sender(chat_id, message, possible_duplicate) -> Telegram message id
 Sender = Callable[[int, OutboundMessage, bool], Awaitable[int | None]]
 # callbacks run inside the transaction that records the result
@@ -106,7 +114,10 @@ SentHook = Callable[[AsyncSession, OutboxMessage], Awaitable[None]]
 DeadHook = Callable[[AsyncSession, OutboxMessage, str], Awaitable[None]]
 
 
+LEASE = timedelta(seconds=15)
 ADMIN_ALERT = "admin_alert"
+INLINE_WAIT = 10.0  # a longer flood wait leaves the reply to the worker
+REPLY = "reply"  # a turn's answer: no hooks; a blocked chat drops it without an alert
 
 
 @dataclass(frozen=True)
@@ -135,12 +146,12 @@ class OutboxWriter:
         msg = OutboxMessage(chat_id=chat_id, payload=message.to_payload(), next_attempt_at=now,
                             created_at=now, user_key=user_key, purpose=purpose, ref=ref)
         session.add(msg)
+        session.info[QUEUED] = True  # the caller wakes the worker once this commits
         return msg
 
     async def dead_letters(self, session: AsyncSession) -> list[OutboxMessage]:
         return list((await session.exec(
-            select(OutboxMessage).where(OutboxMessage.status == "dead")
-        )).scalars())
+            select(OutboxMessage).where(col(OutboxMessage.status) == "dead"))).all())
 
 
 class Outbox(OutboxWriter):
@@ -148,25 +159,146 @@ class Outbox(OutboxWriter):
 
     def __init__(self, sessions: SessionFactory, clock: Clock, sender: Sender, *,
                  hooks: OutboxHooks | None = None, alert_chat_ids: Iterable[int] = (),
-                 max_attempts: int = 8, lease: timedelta = timedelta(minutes=5)) -> None:
+                 max_attempts: int = 8, lease: timedelta = LEASE,
+                 renew_every: float | None = None) -> None:
         super().__init__(clock)
         self.sessions = sessions
         self.sender = sender
         self.hooks = hooks or OutboxHooks()
         self.alert_chat_ids = tuple(sorted(alert_chat_ids))
         self.max_attempts = max_attempts
-        self.lease = lease
+        self.lease = lease  # short: a dead sender's rows are taken again within seconds…
+        # …so it is renewed while a send is in flight (the rate limiter may hold it longer)
+        self.renew_every = renew_every if renew_every is not None else lease.total_seconds() / 3
+        self._in_flight: set[int] = set()
+        self._renewer: asyncio.Task[None] | None = None
+        self._done: list[int] = []  # sent by the fast path, not yet recorded
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def enqueue_claimed(self, session: AsyncSession, chat_id: int,
+                              message: OutboundMessage, *, user_key: str | None) -> OutboxMessage:
+        """Add a turn's reply in the turn's transaction, leased to this process, which sends it
+        right after the commit (`send_claimed`); if the process dies, the lease expires and the
+        worker (of any replica) sends it."""
+        now = self.clock.now()
+        msg = OutboxMessage(chat_id=chat_id, payload=message.to_payload(), next_attempt_at=now,
+                            created_at=now, user_key=user_key, purpose=REPLY,
+                            locked_until=now + self.lease)
+        session.add(msg)
+        return msg
+
+    async def send_claimed(self, msg_id: int, chat_id: int, message: OutboundMessage) -> bool:
+        """The fast path: send a reply committed by `enqueue_claimed` now. Its completion is
+        recorded in a batch shortly after (one transaction for many replies). False when the
+        chat can never be reached (blocked bot): the caller stops sending to it."""
+        for attempt in (1, 2):  # one retry at once for an answer the user is waiting for
+            try:
+                await self._send(msg_id, chat_id, message, False)
+            except RetryLater as exc:
+                wait = exc.retry_after if exc.retry_after is not None else 1.0
+                if attempt == 1 and wait <= INLINE_WAIT:
+                    await asyncio.sleep(wait)
+                    continue
+                await self._retry(msg_id, str(exc), exc.retry_after, maybe_sent=False)
+            except MaybeSent as exc:  # not retried at once: it may have been delivered
+                await self._retry(msg_id, str(exc), None, maybe_sent=True)
+            except Permanent as exc:
+                log.info("reply %s not deliverable (%s): dropped", msg_id, exc)
+                self._done.append(msg_id)
+                self._schedule_flush()
+                return False
+            else:
+                self._done.append(msg_id)
+                self._schedule_flush()
+            return True
+        return True
+
+    async def _send(self, msg_id: int, chat_id: int, message: OutboundMessage,
+                    duplicate: bool) -> int | None:
+        """Call the sender, the row's lease renewed meanwhile."""
+        self._in_flight.add(msg_id)
+        if self._renewer is None or self._renewer.done():
+            self._renewer = asyncio.create_task(self._renew())
+        try:
+            return await self.sender(chat_id, message, duplicate)
+        finally:
+            self._in_flight.discard(msg_id)
+
+    async def _renew(self) -> None:
+        """Extend the lease of every row being sent, in one statement, while there are any."""
+        while self._in_flight:
+            await asyncio.sleep(self.renew_every)
+            ids = list(self._in_flight)
+            if not ids:
+                return
+            try:
+                async with transaction(self.sessions) as session:
+                    await session.exec(update(OutboxMessage).where(
+                        col(OutboxMessage.id).in_(ids), col(OutboxMessage.status) == "pending")
+                        .values(locked_until=self.clock.now() + self.lease))
+            except Exception:  # the next round tries again; the lease has slack
+                log.exception("outbox lease renewal failed")
+
+    async def close(self) -> None:
+        """Stop the background tasks (renewal, batched completions) without waiting."""
+        for task in (self._renewer, self._flusher):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    def _schedule_flush(self) -> None:
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self.flush())
+
+    async def flush(self) -> None:
+        """Delete the replies the fast path delivered (their payload goes with them)."""
+        failures = 0
+        while self._done:
+            ids, self._done = self._done, []
+            try:
+                async with transaction(self.sessions) as session:
+                    await session.exec(delete(OutboxMessage).where(col(OutboxMessage.id).in_(ids)))
+            except Exception:
+                failures += 1
+                self._done.extend(ids)
+                if failures >= 5:  # left leased: resent, labelled, once the lease expires
+                    log.exception("could not record %s delivered replies", len(ids))
+                    self._done.clear()
+                    return
+                await asyncio.sleep(0.2 * failures)
 
     async def deliver_due(self, limit: int = 50) -> int:
         """Try every due message once; return how many were delivered."""
         now = self.clock.now()
         async with transaction(self.sessions) as session:
-            due = [OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now]
-            ids = await claim_rows(session, OutboxMessage, due, now, self.lease, None, limit)
+            ids = await self._claim(session, now, limit)
         delivered = 0
         for msg_id in ids:
             delivered += await self._deliver_one(msg_id)
         return delivered
+
+    async def _claim(self, session: AsyncSession, now: datetime, limit: int) -> list[int]:
+        """Lease due rows. A row whose lease expired had a sender that died, perhaps after
+        Telegram received the message: it is labelled as a possible duplicate."""
+        locked = col(OutboxMessage.locked_until)
+        free = or_(locked.is_(None), locked < now)
+        query = (select(OutboxMessage.id, OutboxMessage.locked_until)
+                 .where(col(OutboxMessage.status) == "pending",
+                        col(OutboxMessage.next_attempt_at) <= now, free)
+                 .order_by(col(OutboxMessage.id)).limit(limit))
+        rows = list((await session.exec(query.with_for_update(skip_locked=True))).all())
+        won = []
+        for msg_id, locked_until in rows:
+            values: dict[str, Any] = {"locked_until": now + self.lease}
+            if locked_until is not None:
+                log.warning("outbox message %s: its sender died; sent again, labelled", msg_id)
+                values["possible_duplicate"] = True
+            result = await session.exec(update(OutboxMessage).where(
+                col(OutboxMessage.id) == msg_id, free).values(**values))
+            if result.rowcount == 1 and msg_id is not None:
+                won.append(msg_id)
+        return won
 
     async def _deliver_one(self, msg_id: int) -> int:
         async with self.sessions() as session:
@@ -180,7 +312,7 @@ class Outbox(OutboxWriter):
             await self._dead(msg_id, str(exc))
             return 0
         try:
-            message_id = await self.sender(chat_id, message, dup)
+            message_id = await self._send(msg_id, chat_id, message, dup)
         except RetryLater as exc:
             await self._retry(msg_id, str(exc), exc.retry_after, maybe_sent=False)
             return 0

@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     event_retention_months: int = Field(default=13, ge=1)
     stats_publish_threshold: int = Field(default=5, ge=2)  # `--publish`: counts below show "< N"
     max_open_requests: int = Field(default=3, ge=1)
+    # abuse: requests a physician may create, and cancel, in any 24 h (each counted apart)
+    request_limit_per_day: int = Field(default=3, ge=1)
     # Platform
     state_expiry_hours: int = Field(default=24, ge=1)
     processed_update_retention_hours: int = Field(default=48, ge=1)
@@ -67,6 +69,9 @@ class Settings(BaseSettings):
     console_url: str | None = None
     console_session_hours: int = Field(default=8, ge=1, le=24 * 7)
     console_audit_retention_days: int = Field(default=365, ge=30)
+    # off: no PTB rate limiter, for benchmarks of our own processing against the local Bot API
+    # stand-in only (Telegram caps a bot at about 30 messages a second)
+    bot_rate_limit: bool = True
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -86,6 +91,13 @@ class Settings(BaseSettings):
         if value and scheme not in {"sqlite", "postgresql", "postgres"}:
             raise ValueError("sqlite:///… or postgresql://… expected")
         return value
+
+    @model_validator(mode="after")
+    def _rate_limit_off_only_locally(self) -> Settings:
+        if not self.bot_rate_limit and not _on_loopback(self.telegram_api_base_url):
+            raise ValueError("BOT_RATE_LIMIT=off is for benchmarks against a local Bot API "
+                             "stand-in only: TELEGRAM_API_BASE_URL must be on loopback")
+        return self
 
     @model_validator(mode="after")
     def _webhook_requirements(self) -> Settings:
@@ -168,6 +180,10 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def _on_loopback(url: str) -> bool:
+    return is_loopback(urlsplit(url).hostname or "")
 
 
 def async_database_url(url: str) -> str:

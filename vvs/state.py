@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cache
 from typing import Any, TypeVar
@@ -31,6 +31,10 @@ from vvs.privacy import LABEL_STATE, ErasureStep
 log = logging.getLogger(__name__)
 
 IDLE = "idle"
+# `updated_at` of an unchanged state is rewritten at most this often: it drives the expiry
+# of a mode and the purge of drafts (hours), so minutes of slack cost nothing, and most turns
+# then write no state row at all
+STATE_TOUCH = timedelta(minutes=5)
 VERSION_KEY = "v"
 S = TypeVar("S")
 # mode → the dataclass of its state (a class may serve several modes)
@@ -49,6 +53,8 @@ class Conversation:
     expired_mode: str | None = None
     exists: bool = False
     forgotten: bool = False  # erased during this update: nothing is saved
+    # the row as loaded (the session's identity map holds it only weakly): save reuses it
+    row: UserState | None = field(default=None, repr=False, compare=False)
 
     def set_mode(self, mode: str, state: object | None = None) -> None:
         self.mode = mode
@@ -132,7 +138,7 @@ class StateStore:
         if row is None:
             return Conversation(user_key)
         conv = Conversation(user_key, row.mode, None, row.language, row.department,
-                            exists=True)
+                            exists=True, row=row)
         if conv.mode != IDLE and self.clock.now() - row.updated_at > self.expiry:
             conv.expired_mode = conv.mode
             conv.idle()
@@ -160,16 +166,22 @@ class StateStore:
         """Write the state back (one row per user); keep no row when there is nothing to keep."""
         if conv.forgotten:
             return
-        row = await session.get(UserState, conv.user_key)
+        row = conv.row if conv.row is not None else await session.get(UserState, conv.user_key)
         if conv.is_empty:
             if row is not None:
                 await session.delete(row)
             return
+        now = self.clock.now()
+        data = encode(conv.state)
+        if row is not None and (row.mode, row.data, row.language, row.department) == (
+                conv.mode, data, conv.language, conv.department) \
+                and now - row.updated_at < STATE_TOUCH:
+            return  # unchanged and recently touched: no write
         if row is None:
-            row = UserState(user_key=conv.user_key, updated_at=self.clock.now())
-        row.mode, row.data = conv.mode, encode(conv.state)
+            row = UserState(user_key=conv.user_key, updated_at=now)
+        row.mode, row.data = conv.mode, data
         row.language, row.department = conv.language, conv.department
-        row.updated_at = self.clock.now()
+        row.updated_at = now
         session.add(row)
 
 

@@ -27,7 +27,8 @@ async def recharger(turn: Turn) -> None:
     """/recharger (admins only): validate and swap the content; refuse a broken edit."""
     if _refused(turn):
         return
-    result = await publish(turn.services, actor_key=turn.user_key, origin="command")
+    result = await publish(turn.services, actor_key=turn.user_key, origin="command",
+                           session=turn.session)
     if result.ok:
         text = _("Contenu rechargé : version {version}.").format(version=result.version)
         if result.warnings:

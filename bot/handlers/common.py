@@ -11,6 +11,7 @@ from vvs.emergency import all_numbers_text
 from vvs.errors import StaleAction
 from vvs.events import EmergencyNumbersShown, LanguageChosen, Started
 from vvs.i18n import _, current_language, set_language
+from vvs.inbox import privacy_notice as inbox_privacy_notice
 from vvs.privacy import erase_user, statistics_notice
 from vvs.ui import Button, Reply, menu_button
 
@@ -117,7 +118,8 @@ async def confidentialite(turn: Turn) -> None:
         "message), jusqu'à /effacer."
     ).format(state=settings.state_expiry_hours,
              updates=settings.processed_update_retention_hours,
-             days=settings.escalation_retention_days) + "\n" + statistics_notice(
+             days=settings.escalation_retention_days) + "\n" + inbox_privacy_notice(
+        settings.processed_update_retention_hours) + "\n" + statistics_notice(
         settings.event_retention_months, settings.stats_publish_threshold)), Reply(_(
         "<b>Vos droits</b>\n"
         "• Accès : /mademande montre vos demandes en cours ; pour obtenir tout ce qui est "

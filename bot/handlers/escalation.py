@@ -18,6 +18,7 @@ from escalation.errors import (
     InvalidCode,
     NoRecipient,
     NotTaken,
+    TooManyActions,
     TooManyOpen,
 )
 from escalation.models import Escalation
@@ -161,6 +162,11 @@ async def _send(turn: Turn) -> None:
         turn.reply(Reply(_("Vous avez déjà {n} demandes en cours : attendez leur réponse ou "
                            "annulez-en une avec /mademande.").format(
             n=turn.services.settings.max_open_requests)))
+    except TooManyActions as exc:
+        turn.reply(Reply(_("Vous avez déjà envoyé {n} demandes ces dernières 24 h : c'est le "
+                           "maximum par ce bot. Réessayez demain, ou contactez directement "
+                           "votre conseil départemental de l'Ordre. En cas de danger, appelez "
+                           "le 17 ou le 112.").format(n=exc.limit)))
     except Blocked:
         turn.reply(Reply(_("Vous ne pouvez plus envoyer de demande par ce bot. Contactez "
                            "directement votre conseil départemental de l'Ordre.")))
@@ -306,7 +312,14 @@ async def mademande(turn: Turn) -> None:
 
 
 async def _cancel(turn: Turn, esc_id: int) -> None:
-    esc = await _svc(turn).cancel(turn.session, esc_id, turn.user_key)
+    try:
+        esc = await _svc(turn).cancel(turn.session, esc_id, turn.user_key)
+    except TooManyActions as exc:
+        turn.reply(Reply(_("Vous avez déjà annulé {n} demandes ces dernières 24 h : celle-ci "
+                           "reste ouverte. Vous pourrez dire au référent qui vous contactera "
+                           "qu'elle n'a plus lieu d'être, ou réessayer demain.").format(
+            n=exc.limit)))
+        return
     turn.edit_pressed = True
     _leave_relay(turn, esc_id)
     turn.reply(Reply(_("Demande n°{id} annulée ; les référents sont prévenus.").format(
@@ -471,6 +484,13 @@ def setup(router: Router) -> None:
     router.mode(DEPT, state=EscalationDraft, text=on_department_text, rerender=_rerender)
     router.mode(RELAY, state=RelayState, text=on_relay_text)
     router.on_reply(on_reply)
+    router.on_start(details_at_start)
+
+
+async def details_at_start(turn: Turn) -> None:
+    """A referent opens the bot: deliver the details of requests they took from a group
+    while the bot could not write to them."""
+    await _svc(turn).deliver_details(turn.session, turn.user_id)
 
 
 async def _confirm_text(turn: Turn) -> None:

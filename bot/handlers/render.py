@@ -21,7 +21,8 @@ from telegram import (
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
-from vvs.i18n import _
+from vvs.i18n import _, use_language
+from vvs.outbox import OutboundMessage
 from vvs.ui import MESSAGE_MAX_CHARS, Button, Reply
 
 T = TypeVar("T")
@@ -39,19 +40,38 @@ def inline_keyboard(buttons: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMa
 
 def reply_markup(reply: Reply) -> Any:
     """Inline buttons, or the location/contact keyboard Telegram provides."""
+    return _markup(keyboard_of(reply), reply.buttons)
+
+
+def keyboard_of(reply: Reply) -> str:
+    """The reply keyboard a reply asks for, as `OutboundMessage.keyboard` names it."""
     if reply.request_location:
+        return "location"
+    if reply.request_contact:
+        return "contact"
+    return "remove" if reply.remove_keyboard else ""
+
+
+def outbound_markup(message: OutboundMessage) -> Any:
+    """The markup of a message the outbox delivers (its keyboard labels in its language)."""
+    with use_language(message.language):
+        return _markup(message.keyboard, message.buttons)
+
+
+def _markup(keyboard: str, buttons: tuple[tuple[Button, ...], ...]) -> Any:
+    if keyboard == "location":
         return ReplyKeyboardMarkup(
             [[KeyboardButton(_("📍 Partager ma position"), request_location=True)],
              [KeyboardButton(_("Annuler"))]],
             resize_keyboard=True, one_time_keyboard=True)
-    if reply.request_contact:
+    if keyboard == "contact":
         return ReplyKeyboardMarkup(
             [[KeyboardButton(_("📞 Partager mon numéro"), request_contact=True)],
              [KeyboardButton(_("Ne pas partager"))]],
             resize_keyboard=True, one_time_keyboard=True)
-    if reply.remove_keyboard:
+    if keyboard == "remove":
         return ReplyKeyboardRemove()
-    return inline_keyboard(reply.buttons)
+    return inline_keyboard(buttons)
 
 
 def split_text(text: str, limit: int = MESSAGE_MAX_CHARS) -> list[str]:

@@ -57,6 +57,8 @@ class Router:
     deep_links: DeepLinks | None = None
     # consulted first for a message sent as a reply; True means "handled"
     reply_hooks: list[ReplyHook] = field(default_factory=list)
+    # run after a private /start (e.g. what waited for a referent to open the bot)
+    start_hooks: list[TurnHandler] = field(default_factory=list)
     descriptions: list[tuple[str, str]] = field(default_factory=list)  # for setMyCommands
 
     def command(self, *names: str, description: str | None = None
@@ -117,6 +119,11 @@ class Router:
 
     def on_reply(self, fn: ReplyHook) -> ReplyHook:
         self.reply_hooks.append(fn)
+        return fn
+
+    def on_start(self, fn: TurnHandler) -> TurnHandler:
+        """Also run after every private /start."""
+        self.start_hooks.append(fn)
         return fn
 
 

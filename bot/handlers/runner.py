@@ -2,31 +2,31 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import replace
 
 from telegram import Bot, Update
-from telegram.error import Forbidden, TelegramError, TimedOut
+from telegram.error import Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.handlers import common
-from bot.handlers.render import edit_keyboard, send_reply, split_text
+from bot.handlers.render import edit_keyboard, keyboard_of, send_reply, split_text
 from bot.handlers.router import Router
 from bot.handlers.turn import Turn
 from bot.services import Services
-from vvs.db import transaction
-from vvs.dedupe import claim_update
+from vvs.db import QUEUED, sqlite_writer, transaction
 from vvs.emergency import detect_emergency, emergency_reply
 from vvs.errors import StaleAction
 from vvs.events import EmergencyDetected, Started
 from vvs.i18n import _, current_language, normalize, set_language, use_language
-from vvs.outbox import OutboundMessage
+from vvs.models import OutboxMessage
+from vvs.outbox import REPLY, OutboundMessage
 from vvs.state import Conversation
 from vvs.ui import Button, Reply
 
 log = logging.getLogger(__name__)
 
-Rows = tuple[tuple[Button, ...], ...]
 MAX_TEXT = 2000  # longer free text is refused politely: nobody types a question that long
 
 
@@ -35,88 +35,127 @@ def services_of(context: ContextTypes.DEFAULT_TYPE) -> Services:
     return services
 
 
+def is_turn(update: Update) -> bool:
+    """Whether an update is a user's message or button press (what the inbox keeps): edits,
+    membership changes, join requests, channel posts and bots are ignored."""
+    if update.message is None and update.callback_query is None:
+        return False
+    user, chat = update.effective_user, update.effective_chat
+    return user is not None and chat is not None and not user.is_bot
+
+
 async def on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Entry point for every update from a user."""
     services = services_of(context)
-    if update.message is None and update.callback_query is None:
+    if not is_turn(update):
         # edits (an old message edited would be taken for a new one: relayed, answered),
         # membership changes (bot added to a group, blocked), join requests, channel posts…
+        if update.callback_query and update.effective_chat is None:
+            await update.callback_query.answer()  # a press on an inline message
         return
-    user = update.effective_user
-    chat = update.effective_chat
-    if update.callback_query and chat is None:  # a press on an inline message: stop the spinner
-        await update.callback_query.answer()
-        return
-    if user is None or chat is None or user.is_bot:
-        return
-    if not await claim_update(services.sessions, services.clock, update.update_id):
-        log.info("update %s already processed", update.update_id)
-        return
-    allowed, warn = services.flood.allow(services.user_key(user.id))
-    if not allowed:
-        if warn:
-            with use_language(normalize(user.language_code)):
-                text = _("Vous envoyez beaucoup de messages à la fois : je mets de côté les "
-                         "suivants quelques secondes. Renvoyez votre message dans un instant.")
-            await context.bot.send_message(chat.id, text)
-        if update.callback_query:
+    if update.callback_query:  # stop the spinner (a retried turn finds it answered)
+        with contextlib.suppress(TelegramError):
             await update.callback_query.answer()
+    try:
+        outcome = await _run_turn(update, services, services.router)
+    except Exception as exc:
+        if await services.inbox.failed(update.update_id, exc):
+            raise  # parked: the error handler tells the user
+        return  # retried from the inbox in a moment; the user is not told twice
+    if outcome is None:
+        log.info("update %s already processed", update.update_id)
+        await services.inbox.drop(update.update_id)
         return
-    if update.callback_query:
-        await update.callback_query.answer()
-    turn = await _run_turn(update, services, services.router)
+    turn, plan = outcome
+    if turn.flood_warning:
+        await context.bot.send_message(turn.chat_id, turn.flood_warning)
+        return
     if turn.edit_pressed and turn.message_id:
-        await edit_keyboard(context.bot, chat.id, turn.message_id)
-    await _deliver(context.bot, services, turn)
-    services.wake.set()  # the turn may have queued outbox messages: deliver them now
+        await edit_keyboard(context.bot, turn.chat_id, turn.message_id)
+    await _deliver(context.bot, services, turn, plan)
+    if turn.queued:  # notifications, relays, timers: the worker delivers them now
+        services.wake.set()
 
 
-async def _deliver(bot: Bot, services: Services, turn: Turn) -> None:
-    """Send the turn's replies. The turn is already committed, so a reply the Bot API
-    refuses (5xx after one retry, long 429, timeout) is not an error to "try again": its
-    text goes to the outbox (retried, labelled as a possible duplicate after a timeout);
-    a document, never stored, is announced so the user presses its button again."""
-    queued: list[tuple[str, Rows, bool]] = []
-    for reply in turn.replies:
-        for part in (replace(reply, documents=(), venues=()),
-                     replace(reply, text="", buttons=())):
-            if not (part.text or part.documents or part.venues):
-                continue
-            try:
-                await send_reply(bot, turn.chat_id, part)
-            except Forbidden:
+# what the turn sends after its commit, in order: a committed reply row (sent at once), or a
+# reply's documents and venues (never stored: sent directly, announced again if that fails)
+Planned = tuple[OutboxMessage, OutboundMessage] | Reply
+
+
+async def _deliver(bot: Bot, services: Services, turn: Turn, plan: list[Planned]) -> None:
+    """Send the turn's replies. The turn is committed, its texts are outbox rows: each is
+    sent now (the fast path), and one the Bot API refuses stays in the outbox, retried by
+    the worker (labelled as a possible duplicate after a timeout). A document, never stored,
+    is announced so the user presses its button again."""
+    failed_documents = False
+    for item in plan:
+        if isinstance(item, tuple):
+            row, message = item
+            assert row.id is not None
+            if not await services.outbox.send_claimed(row.id, turn.chat_id, message):
                 log.info("chat %s blocked the bot: replies dropped", turn.chat_id)
                 return
-            except TelegramError as exc:
-                log.warning("reply not sent (%s): queued", exc)
-                maybe_sent = isinstance(exc, TimedOut)
-                if part.text:
-                    queued.append((part.text, part.buttons, maybe_sent))
-                elif part.documents:
-                    queued.append((_("Le document n'a pas pu être envoyé : appuyez de "
-                                     "nouveau sur son bouton."), (), False))
-    if queued:
-        await _queue_replies(services, turn, queued)
+            continue
+        try:
+            await send_reply(bot, turn.chat_id, item)
+        except Forbidden:
+            log.info("chat %s blocked the bot: replies dropped", turn.chat_id)
+            return
+        except TelegramError as exc:
+            log.warning("document not sent (%s): announced", exc)
+            failed_documents = True
+    if failed_documents:
+        async with transaction(services.sessions) as session:
+            await services.outbox.enqueue(session, turn.chat_id, OutboundMessage(_(
+                "Le document n'a pas pu être envoyé : appuyez de nouveau sur son bouton."),
+                (), current_language()), user_key=turn.user_key, purpose=REPLY)
+        services.wake.set()
 
 
-async def _queue_replies(services: Services, turn: Turn,
-                         queued: list[tuple[str, Rows, bool]]) -> None:
-    async with transaction(services.sessions) as session:
-        for text, rows, maybe_sent in queued:
-            parts = split_text(text)
+async def _plan(services: Services, turn: Turn) -> list[Planned]:
+    """In the turn's transaction: each reply's text as outbox rows (split to Telegram's
+    limit, the keyboard on the last part), its documents and venues kept in memory."""
+    plan: list[Planned] = []
+    language = current_language()
+    for reply in turn.replies:
+        if reply.text:
+            parts = split_text(reply.text)
             for i, part in enumerate(parts):
-                message = OutboundMessage(part, rows if i == len(parts) - 1 else (),
-                                          current_language())
-                msg = await services.outbox.enqueue(session, turn.chat_id, message,
-                                                    user_key=turn.user_key, purpose="reply")
-                msg.possible_duplicate = maybe_sent
+                last = i == len(parts) - 1
+                message = OutboundMessage(part, reply.buttons if last else (), language,
+                                          keyboard_of(reply) if last else "")
+                row = await services.outbox.enqueue_claimed(turn.session, turn.chat_id,
+                                                            message, user_key=turn.user_key)
+                plan.append((row, message))
+        if reply.documents or reply.venues:
+            plan.append(replace(reply, text="", buttons=()))
+    return plan
 
 
-async def _run_turn(update: Update, services: Services, router: Router) -> Turn:
+async def _run_turn(update: Update, services: Services,
+                    router: Router) -> tuple[Turn, list[Planned]] | None:
+    """The whole turn in one transaction: run the handlers, record the events, save the
+    state, add the replies as outbox rows, claim the update (None when it was processed
+    already: all of it is rolled back) and delete its inbox row."""
     user, chat = update.effective_user, update.effective_chat
     assert user is not None and chat is not None
-    async with transaction(services.sessions) as session:
-        conv = await services.state.load(session, services.user_key(user.id))
+    async with transaction(services.sessions, writer=False) as session:
+        user_key = services.user_key(user.id)
+        allowed, warn = services.flood.allow(user_key)
+        if not allowed:  # the update is consumed (claimed, inbox row deleted), unanswered
+            turn = Turn(services, router, session, Conversation(user_key), user.id, chat.id,
+                        chat.type, user.first_name, user.username)
+            if warn:
+                with use_language(normalize(user.language_code)):
+                    turn.flood_warning = _(
+                        "Vous envoyez beaucoup de messages à la fois : je mets de côté les "
+                        "suivants quelques secondes. Renvoyez votre message dans un instant.")
+            async with sqlite_writer(services.sessions, session):
+                if not await services.inbox.claim(session, update.update_id):
+                    return None
+                await session.commit()
+            return turn, []
+        conv = await services.state.load(session, user_key)
         set_language(conv.language or normalize(user.language_code))
         private = chat.type == "private"
         if not private:  # a group never reads nor changes the member's private conversation
@@ -134,7 +173,15 @@ async def _run_turn(update: Update, services: Services, router: Router) -> Turn:
         await turn.record_events()
         if private:  # (a conversation erased during the turn is not saved: see forget)
             await services.state.save(session, conv)
-    return turn
+        plan = await _plan(services, turn)
+        # last, so that on SQLite the write lock is taken as late as possible (a slow
+        # handler such as /recharger does not hold it); a duplicate rolls everything back
+        async with sqlite_writer(services.sessions, session):
+            if not await services.inbox.claim(session, update.update_id):
+                return None
+            turn.queued = bool(session.info.get(QUEUED))
+            await session.commit()
+    return turn, plan
 
 
 def _fill(turn: Turn, update: Update) -> None:
@@ -208,8 +255,11 @@ async def _on_command(turn: Turn, router: Router) -> None:
         turn.conv.idle()
         turn.note(Started(deep_link=True))
         await deep_link(turn)
-        return
-    await handler(turn)
+    else:
+        await handler(turn)
+    if name == "start" and turn.is_private:
+        for hook in router.start_hooks:
+            await hook(turn)
 
 
 async def _on_button(turn: Turn, router: Router) -> None:

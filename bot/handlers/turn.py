@@ -48,6 +48,8 @@ class Turn:
     replies: list[Reply] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)  # the replies' and `note`d, in order
     edit_pressed: bool = False  # replace the pressed message's keyboard with the first reply
+    queued: bool = False  # the turn added outbox rows or jobs for the worker
+    flood_warning: str = ""  # the update was set aside by flood control: say so, once
     entered: tuple[str, object | None] = ("", None)  # the mode and state the turn began in
 
     def __post_init__(self) -> None:

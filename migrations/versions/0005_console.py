@@ -1,7 +1,7 @@
 """operators' console: members, one-time links, sessions, audit, content revisions
 
 Revision ID: 0005
-Revises: 0003 (to be re-linked to 0004_inbox's revision once that migration is merged)
+Revises: 0004
 Create Date: 2026-12-04 17:59:11.211324
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlmodel
 
 
 revision = '0005'
-down_revision = '0003'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 

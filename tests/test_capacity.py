@@ -1,0 +1,154 @@
+"""Capacity, checked with the SQL each update costs (statement echo): one transaction for the
+turn plus the inbox insert, the state row read once, `updated_at` refreshed at most every few
+minutes, the worker woken only when something was queued."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event, text
+
+from knowledge.loader import KnowledgeSet
+from tests.botharness import Chat, make_settings, running_bot
+from vvs.db import transaction
+from vvs.state import STATE_TOUCH, StateStore
+
+QUESTIONS = ("qu'est-ce que la CRIP ?", "secret médical mineur", "violences conjugales")
+
+
+@contextmanager
+def echo(engine) -> Iterator[list[str]]:
+    """Every statement and commit the engine runs meanwhile, first word and table."""
+    seen: list[str] = []
+
+    def before(conn, cursor, statement, parameters, context, executemany) -> None:
+        seen.append(" ".join(statement.split()[:3]))
+
+    def commit(conn) -> None:
+        seen.append("COMMIT")
+
+    sync = engine.sync_engine
+    event.listen(sync, "before_cursor_execute", before)
+    event.listen(sync, "commit", commit)
+    try:
+        yield seen
+    finally:
+        event.remove(sync, "before_cursor_execute", before)
+        event.remove(sync, "commit", commit)
+
+
+WORKER = ("SELECT job", "SELECT inbox", "SELECT outbox", "PRAGMA", "SELECT content")
+
+
+def _without_worker_rounds(seen: list[str]) -> list[str]:
+    """Drop the worker's polling transactions (a statement of WORKER and its COMMIT)."""
+    kept: list[str] = []
+    in_worker = False
+    for item in seen:
+        if item.startswith(WORKER):
+            in_worker = True
+        elif item == "COMMIT" and in_worker:
+            in_worker = False
+        else:
+            in_worker = False
+            kept.append(item)
+    return kept
+
+
+async def test_a_question_costs_two_transactions_and_few_statements(db, tmp_path: Path) -> None:
+    async with running_bot(make_settings(db.url, tmp_path),
+                           content_sets=[KnowledgeSet()]) as (api, services):
+        chat = Chat(api, 4242)
+        await chat.say("c'est quoi une information préoccupante ?")
+        await asyncio.sleep(1.2)  # the worker's start-up rounds are over
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        with echo(services.engine) as seen:
+            for question in QUESTIONS:
+                api.send_text(4242, question)
+                await api.wait_for("sendMessage", chat_id=4242, timeout=5)
+                await asyncio.sleep(0.2)  # the batched completion is recorded
+        elapsed = loop.time() - start
+        # the worker's own round (once a second, whatever happens) is not the updates' cost
+        polls = sum(s.startswith("SELECT job") for s in seen)
+        assert polls <= elapsed + 1, "the worker was woken although nothing was queued"
+        seen = _without_worker_rounds(seen)
+        statements = [s for s in seen if s != "COMMIT"]
+        per_update = len(statements) / len(QUESTIONS)
+        print(f"{db.kind}: {per_update:.1f} statements and "
+              f"{seen.count('COMMIT') / len(QUESTIONS):.1f} commits per question: {seen}")
+        assert sum(s.startswith("SELECT user_state") for s in statements) == len(QUESTIONS)
+        assert per_update <= (9 if db.kind == "postgres" else 8)  # + the advisory lock
+        assert seen.count("COMMIT") <= 3 * len(QUESTIONS)
+
+
+async def test_updated_at_is_refreshed_at_most_every_few_minutes(db, clock) -> None:
+    store = StateStore(clock, STATE_TOUCH * 100)
+    async with transaction(db.sessions) as session:
+        conv = await store.load(session, "u1")
+        conv.language = "fr"
+        await store.save(session, conv)
+
+    async def turn() -> list[str]:
+        with echo(db.engine) as seen:
+            async with transaction(db.sessions) as session:
+                await store.save(session, await store.load(session, "u1"))
+        return [s for s in seen if s.startswith("UPDATE")]
+
+    clock.advance(seconds=STATE_TOUCH.total_seconds() - 1)
+    assert await turn() == []  # nothing changed, recently touched: no write
+    clock.advance(seconds=2)
+    assert await turn() != []  # a few minutes later: refreshed (expiry and purge read it)
+
+
+async def test_postgres_connections_lost_without_pre_ping_cost_a_retry_not_an_update(
+        db, tmp_path: Path) -> None:
+    """No pre-ping at each checkout: a server restart (every connection of the pool cut) makes
+    at most one statement fail; the pool is invalidated and the update is processed anyway
+    (retried from the inbox, or re-fetched by polling before its offset is confirmed)."""
+    if db.kind != "postgres":
+        pytest.skip("PostgreSQL's connection pool")
+    assert not db.engine.pool._pre_ping
+    async with running_bot(make_settings(db.url, tmp_path),
+                           content_sets=[KnowledgeSet()]) as (api, services):
+        assert not services.engine.pool._pre_ping
+        chat = Chat(api, 4242)
+        await chat.say("c'est quoi une information préoccupante ?")
+        async with db.engine.connect() as conn:  # what a restart does to the pool
+            await conn.execute(text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+        api.send_text(4242, "secret médical")
+        await api.wait_for(lambda c: "secret" in str(c.params.get("text", "")).lower(),
+                           chat_id=4242, timeout=15)
+
+
+@pytest.mark.parametrize(("base_url", "allowed"), [
+    ("http://127.0.0.1:8081/bot", True), ("http://localhost:8081/bot", True),
+    ("http://[::1]:8081/bot", True), ("https://api.telegram.org/bot", False),
+    ("http://10.0.0.5:8081/bot", False)])
+def test_bot_rate_limit_off_only_against_a_local_stand_in(base_url: str, allowed: bool) -> None:
+    from vvs.errors import ConfigError
+    from vvs.settings import get_settings
+
+    assert get_settings(_env_file=None, telegram_api_base_url=base_url).bot_rate_limit
+    if allowed:
+        assert not get_settings(_env_file=None, telegram_api_base_url=base_url,
+                                bot_rate_limit="off").bot_rate_limit
+    else:
+        with pytest.raises(ConfigError, match="BOT_RATE_LIMIT"):
+            get_settings(_env_file=None, telegram_api_base_url=base_url, bot_rate_limit="off")
+
+
+async def test_bot_rate_limit_off_builds_a_bot_without_limiter(db, tmp_path: Path) -> None:
+    from bot.compose import composed
+
+    for value, limited in (("on", True), ("off", False)):
+        settings = make_settings(db.url, tmp_path, bot_rate_limit=value,
+                                 telegram_api_base_url="http://127.0.0.1:9/bot")
+        async with composed(settings, content_sets=[], updater=False) as services:
+            assert (services.bot.rate_limiter is not None) is limited
