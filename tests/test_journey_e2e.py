@@ -206,3 +206,60 @@ async def test_menu_on_an_outcome_closes_the_procedure(db, tmp_path: Path) -> No
         assert "Que souhaitez-vous faire" in texts(sent)
         sent = await chat.say("crip 93")  # the procedure is over: the one text box again
         assert "(CRIP) de la Seine-Saint-Denis" in texts(sent)
+
+
+# -- item 10: results and buttons agree --------------------------------------------------------
+
+async def test_directory_cards_and_pin_buttons_carry_the_same_numbers(db, tmp_path: Path) -> None:
+    """UMJ near Paris: the Hôtel-Dieu comes first without a map pin; each pin button repeats
+    its card's number and a short name, so [1] is never another UMJ than card 1."""
+    async with running_bot(make_settings(db.url, tmp_path)) as (api, _s):
+        chat = Chat(api, DOCTOR)
+        await chat.command("/annuaire")
+        await chat.press_data("a:kind:umj")
+        sent = await chat.exchange(lambda: api.send_location(DOCTOR, 48.8566, 2.3522))
+        shown = texts(sent)
+        assert "1. Unité médico-judiciaire (UMJ) de l'Hôtel-Dieu" in shown
+        pins = [b for b in buttons(sent) if b.startswith("📍")]
+        assert pins and not any(b.startswith("📍 1.") for b in pins)
+        for pin in pins:
+            number = pin.split()[1]  # « 2. »
+            card = next(block for block in shown.split("\n\n") if block.startswith(number))
+            short = pin.split(" ", 2)[2].removesuffix(" (commune)")
+            assert short.split()[-1] in card, (pin, card)  # « Créteil », « Jean-Verdier »
+        assert len(set(pins)) == len(pins)
+
+
+# -- item 12: questions close to two sheets ----------------------------------------------------
+
+async def test_close_questions_get_the_best_sheet_with_the_next_one_a_tap_away(
+        db, tmp_path: Path) -> None:
+    async with running_bot(make_settings(db.url, tmp_path)) as (api, _s):
+        chat = Chat(api, DOCTOR)
+        await chat.command("/start")
+        sent = await chat.say("signalemnt sans accor dune femme majeur")
+        assert "Victime majeure : faut-il son accord pour signaler ?" in texts(sent)
+        sent = await chat.say("jai le droit de parler a lassistante sociale du secret")
+        assert "Vouliez-vous plutôt" in texts(sent)
+        assert any("Secret partagé" in b for b in buttons(sent))
+
+
+# -- every end screen of a referent request has Menu ------------------------------------------
+
+async def test_the_referent_requests_end_screens_have_menu(db, tmp_path: Path) -> None:
+    async with running_bot(make_settings(db.url, tmp_path)) as (api, _s):
+        chat = Chat(api, DOCTOR)
+        await chat.command("/start")
+        await chat.press_data("e:new:question")
+        await chat.say("93")
+        await chat.say("Ne pas partager")
+        sent = await chat.press("Passer")
+        sent = await chat.press("Envoyer")  # nobody enrolled: the admins are notified
+        assert "Menu" in " ".join(buttons(sent)), texts(sent)
+        await chat.command("/start")
+        await chat.press_data("e:new:question")
+        await chat.say("93")
+        await chat.say("Ne pas partager")
+        await chat.press("Passer")
+        sent = await chat.press("Annuler")
+        assert "rien n'a été envoyé" in texts(sent) and "Menu" in " ".join(buttons(sent))

@@ -32,7 +32,7 @@ from vvs.errors import NotAllowed, StaleAction
 from vvs.i18n import N_, _, current_language
 from vvs.identity import identity_warning
 from vvs.outbox import OutboundMessage
-from vvs.ui import Reply
+from vvs.ui import Reply, menu_button, with_rows
 
 CONTACT, MESSAGE, CONFIRM, DEPT, RELAY = (
     "esc_contact", "esc_message", "esc_confirm", "esc_dept", "relay")
@@ -159,34 +159,37 @@ async def _send(turn: Turn) -> None:
             name=_display_name(turn), department=draft.dept, category=draft.cat,
             phone=draft.phone, message=draft.msg, language=current_language())
     except TooManyOpen:
-        turn.reply(Reply(_("Vous avez déjà {n} demandes en cours : attendez leur réponse ou "
-                           "annulez-en une avec /mademande.").format(
-            n=turn.services.settings.max_open_requests)))
+        end = Reply(_("Vous avez déjà {n} demandes en cours : attendez leur réponse ou "
+                      "annulez-en une avec /mademande.").format(
+            n=turn.services.settings.max_open_requests))
     except TooManyActions as exc:
-        turn.reply(Reply(_("Vous avez déjà envoyé {n} demandes ces dernières 24 h : c'est le "
-                           "maximum par ce bot. Réessayez demain, ou contactez directement "
-                           "votre conseil départemental de l'Ordre. En cas de danger, appelez "
-                           "le 17 ou le 112.").format(n=exc.limit)))
+        end = Reply(_("Vous avez déjà envoyé {n} demandes ces dernières 24 h : c'est le "
+                      "maximum par ce bot. Réessayez demain, ou contactez directement "
+                      "votre conseil départemental de l'Ordre. En cas de danger, appelez "
+                      "le 17 ou le 112.").format(n=exc.limit))
     except Blocked:
-        turn.reply(Reply(_("Vous ne pouvez plus envoyer de demande par ce bot. Contactez "
-                           "directement votre conseil départemental de l'Ordre.")))
+        end = Reply(_("Vous ne pouvez plus envoyer de demande par ce bot. Contactez "
+                      "directement votre conseil départemental de l'Ordre."))
     except NoRecipient:
         directory = turn.services.content.sets.get("annuaire")
         contacts = council_contacts(directory if isinstance(directory, Directory) else None,
                                     draft.dept, victim=draft.cat in VICTIM_CATEGORIES)
-        turn.reply(Reply(_("Aucun référent n'est joignable par ce bot pour le moment : votre "
-                           "demande n'a pas été envoyée ni conservée. Contactez "
-                           "directement :") + "\n\n" + contacts))
+        end = Reply(_("Aucun référent n'est joignable par ce bot pour le moment : votre "
+                      "demande n'a pas été envoyée ni conservée. Contactez "
+                      "directement :") + "\n\n" + contacts)
     else:
         turn.edit_pressed = True
-        turn.reply(screens.sent(esc))
+        end = screens.sent(esc)
+    turn.reply(with_rows(end, (menu_button(),)))  # an end screen: a way back
     turn.conv.idle()
 
 
 async def _abort(turn: Turn) -> None:
     turn.conv.idle()
-    turn.reply(Reply(_("Demande abandonnée : rien n'a été envoyé."),
-                     remove_keyboard=True))
+    # The phone keyboard goes away with this message; a message has one keyboard, so the way
+    # back to the menu follows on its own.
+    turn.reply(Reply(_("Demande abandonnée : rien n'a été envoyé."), remove_keyboard=True),
+               Reply(_("Retour au menu :"), ((menu_button(),),)))
 
 
 # ---------------------------------------------------------------- referents
