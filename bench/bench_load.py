@@ -93,7 +93,7 @@ async def _serve(args: argparse.Namespace) -> None:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     logging.getLogger().addHandler(errors)
     kinds: Counter[str] = Counter()
-    commits = [0]
+    commits, checkouts = [0], [0]
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -102,7 +102,8 @@ async def _serve(args: argparse.Namespace) -> None:
     async def stats(_request: web.Request) -> web.Response:
         times = os.times()
         return web.json_response({"statements": sum(kinds.values()), "kinds": dict(kinds),
-                                  "commits": commits[0], "errors": errors.count,
+                                  "commits": commits[0], "checkouts": checkouts[0],
+                                  "errors": errors.count,
                                   "cpu": times.user + times.system})
 
     async def run(web_app: web.Application) -> None:
@@ -151,8 +152,12 @@ async def _serve(args: argparse.Namespace) -> None:
         def on_commit(_conn: Any) -> None:
             commits[0] += 1
 
+        def on_checkout(*_args: Any) -> None:  # a pre-ping, when the engine pings
+            checkouts[0] += 1
+
         event.listen(sync_engine, "before_cursor_execute", on_statement)
         event.listen(sync_engine, "commit", on_commit)
+        event.listen(sync_engine.pool, "checkout", on_checkout)
         async with started(services.application, polling=False):
             await run(make_web_app(services.application, SECRET))
 
@@ -290,6 +295,7 @@ class Level:
     driver_cpu_ms_per_update: float = 0.0
     statements_per_update: float = 0.0
     commits_per_update: float = 0.0
+    checkouts_per_update: float = 0.0
     statements: dict[str, float] = field(default_factory=dict)
 
 
@@ -451,6 +457,7 @@ async def measure(config: str, servers: list[Server], driver: Driver, users: int
         * 1e3 / total
     level.statements_per_update = delta("statements") / total
     level.commits_per_update = delta("commits") / total
+    level.checkouts_per_update = delta("checkouts") / total if "checkouts" in after[0] else 0
     kinds: Counter[str] = Counter()
     for a, b in zip(after, before, strict=True):
         kinds.update({k: v - b["kinds"].get(k, 0) for k, v in a["kinds"].items()})
@@ -686,9 +693,10 @@ async def main(args: argparse.Namespace) -> int:
     print()
     print("\n".join(table(results, echo)))
     for level in results:
-        if level.users == max(levels) and level.config != "echo (bare PTB)":
+        if level.users in (min(levels), max(levels)) and level.config != "echo (bare PTB)":
             print(f"statements per update, {level.config}, {level.users} users: "
-                  + ", ".join(f"{k} {v}" for k, v in level.statements.items()))
+                  + ", ".join(f"{k} {v}" for k, v in level.statements.items())
+                  + f"; connection checkouts {level.checkouts_per_update:.1f}")
     print("\n".join(profile_lines))
     print(f"load average at the end: {_loadavg()} ({os.cpu_count()} cores)")
     if args.json:
