@@ -323,6 +323,18 @@ def _decode_field(key: str, value: str) -> Any:
         return value
 
 
+def _update_chat(update: JSON) -> object:
+    """The chat whose updates must be delivered in order (the update itself when none)."""
+    for key in ("message", "edited_message", "channel_post", "callback_query"):
+        content = update.get(key)
+        if isinstance(content, dict):
+            chat = content.get("chat") or (content.get("message") or {}).get("chat") \
+                or content.get("from")
+            if isinstance(chat, dict) and "id" in chat:
+                return chat["id"]
+    return ("update", update.get("update_id"))
+
+
 def _ok(result: Any) -> web.Response:
     return web.json_response({"ok": True, "result": result})
 
@@ -363,6 +375,8 @@ class FakeBotAPI:
         self._mark = 0
         self._poll_generation = 0
         self._webhook: JSON = {}
+        self._targets: list[str] = []
+        self._posted_at: dict[int, float] = {}
         self._webhook_error: tuple[int, str] | None = None
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -725,7 +739,7 @@ class FakeBotAPI:
     async def _delete_webhook(self, params: JSON, files: dict[str, UploadedFile]) -> bool:
         if params.get("drop_pending_updates"):
             self._pending.clear()
-        self._webhook = {}
+        self._webhook, self._targets = {}, []
         await self._stop_delivery()
         return True
 
@@ -735,6 +749,22 @@ class FakeBotAPI:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+    def serve_webhook(self, urls: list[str], *, secret_token: str | None = None,
+                      max_connections: int = 40) -> None:
+        """Deliver updates as Telegram does to a busy bot: up to `max_connections` requests
+        at once, one at a time per chat (in order), to `urls` in turn (a load balancer in front
+        of replicas). `setWebhook` keeps the one-at-a-time delivery the tests rely on."""
+        self._webhook = {"url": urls[0], "secret_token": secret_token,
+                         "allowed_updates": None, "max_connections": max_connections}
+        self._targets = list(urls)
+        if self._delivery is None or self._delivery.done():
+            self._delivery = asyncio.create_task(self._deliver_concurrently(max_connections))
+        self._updates_changed.notify()
+
+    def posted_at(self, update_id: int) -> float | None:
+        """When the update was last posted to the webhook (time.monotonic()), if it was."""
+        return self._posted_at.get(update_id)
 
     async def _webhook_info(self, params: JSON, files: dict[str, UploadedFile]) -> JSON:
         info: JSON = {"url": self._webhook.get("url", ""), "has_custom_certificate": False,
@@ -761,14 +791,52 @@ class FakeBotAPI:
                 await self._hold(backoff)
                 backoff = min(backoff * 2, 1.0)
 
-    async def _post_update(self, pending: _Pending) -> bool:
+    async def _deliver_concurrently(self, max_connections: int) -> None:
+        """`serve_webhook`'s loop: the first pending update of each chat not in flight is
+        posted, up to `max_connections` at once; a failed one is retried after a backoff."""
+        in_flight: set[object] = set()
+        tasks: set[asyncio.Task[None]] = set()
+        turn = count()
+
+        async def post(pending: _Pending, chat: object, url: str) -> None:
+            if not await self._post_update(pending, url):
+                await self._hold(0.1)
+            else:
+                self._pending = [p for p in self._pending if p is not pending]
+            in_flight.discard(chat)
+            self._updates_changed.notify()
+
+        try:
+            while not self._closing.is_set():
+                seen: set[object] = set()
+                for pending in list(self._pending):
+                    if len(in_flight) >= max_connections:
+                        break
+                    chat = _update_chat(pending.update)
+                    if chat in seen or chat in in_flight:
+                        seen.add(chat)
+                        continue
+                    seen.add(chat)
+                    in_flight.add(chat)
+                    url = self._targets[next(turn) % len(self._targets)]
+                    task = asyncio.create_task(post(pending, chat, url))
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
+                await self._updates_changed.wait(3600)
+        finally:
+            for task in list(tasks):
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _post_update(self, pending: _Pending, url: str | None = None) -> bool:
         headers = {"Content-Type": "application/json"}
         if self._webhook.get("secret_token"):
             headers[SECRET_HEADER] = self._webhook["secret_token"]
         assert self._session is not None
+        self._posted_at[pending.update_id] = time.monotonic()
         try:
             async with self._session.post(
-                    self._webhook.get("url", ""), data=json.dumps(pending.update),
+                    url or self._webhook.get("url", ""), data=json.dumps(pending.update),
                     headers=headers, timeout=aiohttp.ClientTimeout(total=10)) as response:
                 status: int | str = response.status
                 await response.read()

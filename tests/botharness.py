@@ -31,15 +31,17 @@ def make_settings(db_url: str, tmp_path: Path, **overrides: object) -> Settings:
 @asynccontextmanager
 async def running_bot(settings: Settings, clock: Clock | None = None,
                       content_sets: Sequence[ContentSet] | None = None,
-                      api: FakeBotAPI | None = None) -> AsyncIterator[tuple[FakeBotAPI, Services]]:
-    """Start the stand-in and the real bot (polling); stop both cleanly."""
+                      api: FakeBotAPI | None = None, rate_limit: bool = True,
+                      ) -> AsyncIterator[tuple[FakeBotAPI, Services]]:
+    """Start the stand-in and the real bot (polling); stop both cleanly. `rate_limit=False`
+    turns PTB's limiter off (it holds a group chat to 20 messages a minute)."""
     own_api = api is None
     api = api or FakeBotAPI(token=TOKEN)
     try:
         if own_api:
             await api.start()
         async with composed(settings, clock=clock, content_sets=content_sets, token=TOKEN,
-                            base_url=api.base_url) as services, \
+                            base_url=api.base_url, rate_limit=rate_limit) as services, \
                 started(services.application, polling=True):
             yield api, services
     finally:
