@@ -152,3 +152,36 @@ async def test_bot_rate_limit_off_builds_a_bot_without_limiter(db, tmp_path: Pat
                                  telegram_api_base_url="http://127.0.0.1:9/bot")
         async with composed(settings, content_sets=[], updater=False) as services:
             assert (services.bot.rate_limiter is not None) is limited
+
+
+async def test_sqlite_writers_take_turns_in_arrival_order(db) -> None:
+    """One writing transaction at a time per process, served first come first served (not by
+    SQLite's busy handler); re-entrant in a task; nothing to do on PostgreSQL."""
+    from vvs.models import ContentPublication
+
+    order: list[int] = []
+    inside, most = [0], [0]
+
+    async def write(n: int) -> None:
+        async with transaction(db.sessions) as session:
+            order.append(n)
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
+            session.add(ContentPublication(at=_now(), accepted=True, origin=f"w{n}"))
+            await asyncio.sleep(0.01)  # hold it across an await: the others must queue
+            async with transaction(db.sessions) as inner:  # same task: no deadlock
+                inner.add(ContentPublication(at=_now(), accepted=True, origin=f"i{n}"))
+            inside[0] -= 1
+
+    await asyncio.gather(*(write(n) for n in range(8)))
+    assert sorted(order) == list(range(8))
+    if db.kind == "sqlite":
+        assert most[0] == 1 and order == list(range(8))  # one at a time, in arrival order
+    else:
+        assert most[0] > 1  # PostgreSQL's row locks are enough: no queue
+
+
+def _now():
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)

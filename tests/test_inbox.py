@@ -13,6 +13,7 @@ import aiohttp
 import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.exc import OperationalError
+from telegram import Update
 
 from annuaire.loader import AnnuaireSet
 from bot.compose import compose
@@ -198,3 +199,66 @@ async def test_privacy_notice_says_how_long_a_failed_message_is_kept(db, tmp_pat
         for language, said in (("fr", "36 heures"), ("en", "36 hours")):
             sent = await Chat(api, DOCTOR, language=language).command("/confidentialite")
             assert said in texts(sent) and "/effacer" in texts(sent)
+
+
+async def test_polling_stores_the_update_before_confirming_its_offset(
+        db, tmp_path: Path, monkeypatch) -> None:
+    import time
+
+    async with running_bot(make_settings(db.url, tmp_path),
+                           content_sets=[KnowledgeSet()]) as (api, services):
+        stored: list[float] = []
+        confirmed: dict[int, float] = {}
+
+        def on_sql(conn, cursor, statement, parameters, context, executemany) -> None:
+            if statement.startswith("INSERT INTO inbox"):
+                stored.append(time.monotonic())
+
+        confirm = api._confirm  # the stand-in drops what an offset confirms
+
+        def on_confirm(offset: int) -> None:
+            confirmed.setdefault(offset - 1, time.monotonic())
+            confirm(offset)
+
+        monkeypatch.setattr(api, "_confirm", on_confirm)
+        event.listen(services.engine.sync_engine, "before_cursor_execute", on_sql)
+        try:
+            update_id = api.send_text(DOCTOR, QUESTION)
+            await api.wait_for(lambda c: "CRIP" in str(c.params.get("text", "")),
+                               chat_id=DOCTOR, timeout=10)
+            for _ in range(100):
+                if update_id in confirmed:
+                    break
+                await asyncio.sleep(0.05)
+        finally:
+            event.remove(services.engine.sync_engine, "before_cursor_execute", on_sql)
+        assert stored and update_id in confirmed
+        assert stored[0] < confirmed[update_id]
+
+
+async def test_two_replicas_process_a_stored_update_once(db, tmp_path: Path) -> None:
+    if db.kind != "postgres":
+        pytest.skip("replicas share PostgreSQL")
+    clock = FakeClock()
+    settings = make_settings(db.url, tmp_path)
+    async with FakeBotAPI(token=TOKEN) as api:
+        replicas = [await compose(settings, clock=clock, content_sets=[KnowledgeSet()],
+                                  token=TOKEN, base_url=api.base_url, updater=False)
+                    for _ in range(2)]
+        try:
+            assert await _post(replicas[0].application, _update(601)) == 200
+            clock.advance(minutes=2)  # as if the first replica died
+            for replica in replicas:
+                await replica.application.initialize()
+            rows = [await replica.inbox.due() for replica in replicas]
+            assert sorted(len(r) for r in rows) == [0, 1]  # one replica leases it
+            update = Update.de_json(_update(601), replicas[0].application.bot)
+            await asyncio.gather(*(replica.application.process_update(update)
+                                   for replica in replicas))  # and even if both ran it
+            await asyncio.sleep(0.3)
+            assert sum("CRIP" in m.plain for m in api.sent_messages(DOCTOR)) == 1
+            assert await _count(replicas[0], InboxUpdate) == 0
+        finally:
+            for replica in replicas:
+                await replica.application.shutdown()
+                await replica.engine.dispose()
