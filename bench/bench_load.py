@@ -58,7 +58,7 @@ SESSION: tuple[tuple[str, str], ...] = (
     ("label", "En savoir plus"),
     ("text", "secret médical et signalement"),
     ("cmd", "/annuaire"),                    # a directory search
-    ("text", "umj creteil"),
+    ("text", "umj paris"),                   # kind + place: the nearest UMJs, 3 a page
     ("label", "Plus de résultats"),
 )
 
@@ -311,6 +311,9 @@ class Driver:
         # the stand-in's own look-ups scan every message sent: too slow for a load driver
         self.last: dict[int, Any] = {}
         self.last_buttons: dict[int, Any] = {}
+        # the few latest messages with buttons: a label may be on one before the last (the
+        # directory's results, then its « retenir votre département ? » question)
+        self.recent_buttons: dict[int, list[Any]] = {}
         self.injected = 0
         self.unsubscribe = api.subscribe(self._on_call)
 
@@ -327,6 +330,9 @@ class Driver:
                 self.last[chat] = call.message
                 if call.message.buttons:
                     self.last_buttons[chat] = call.message
+                    recent = self.recent_buttons.setdefault(chat, [])
+                    recent.append(call.message)
+                    del recent[:-4]
             self.calls[chat].append(call.time)
             self.signals[chat].set()
 
@@ -341,7 +347,9 @@ class Driver:
         elif kind == "data":
             data = value
         else:
-            data = target.button_data(value)
+            target = next((m for m in reversed(self.recent_buttons.get(uid, []))
+                           if any(value in b.text for b in m.buttons)), target)
+            message_id, data = target.message_id, target.button_data(value)
         return int(self.api.press_button(uid, message_id, data))
 
     async def step(self, uid: int, index: int, need: int | None,
