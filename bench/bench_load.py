@@ -302,8 +302,10 @@ class Level:
 class Driver:
     """Simulated physicians against the stand-in; each user waits for its whole answer."""
 
-    def __init__(self, api: Any, echo: bool, expected: list[int] | None) -> None:
+    def __init__(self, api: Any, echo: bool, expected: list[int] | None,
+                 quiet: float = 1.0) -> None:
         self.api, self.echo, self.expected = api, echo, expected
+        self.quiet = quiet  # calibration: a step is over after this long without a call
         self.calls: dict[int, list[float]] = {}
         self.signals: dict[int, asyncio.Event] = {}
         self.errors: Counter[str] = Counter()
@@ -353,7 +355,7 @@ class Driver:
         return int(self.api.press_button(uid, message_id, data))
 
     async def step(self, uid: int, index: int, need: int | None,
-                   quiet: float = 0.3, timeout: float = 60.0) -> Step | None:
+                   timeout: float = 60.0) -> Step | None:
         """Send one update of the session and wait for `need` calls to the chat (or, when
         calibrating, for `quiet` seconds without a new one)."""
         kind, value = SESSION[index % len(SESSION)]
@@ -375,7 +377,7 @@ class Driver:
                 self.errors["no answer in time" if len(calls) == start
                             else "answer incomplete"] += 1
                 return None
-            wait = remaining if need is not None or len(calls) == start else quiet
+            wait = remaining if need is not None or len(calls) == start else self.quiet
             signal_.clear()
             try:
                 await asyncio.wait_for(signal_.wait(), wait)
@@ -509,13 +511,13 @@ class Config:
     def targets(self) -> list[str]:
         return [f"{server.url}/telegram/webhook" for server in self.servers]
 
-    async def start(self, api: Any, workdir: Path, first_uid: int,
+    async def start(self, api: Any, workdir: Path, first_uid: int, quiet: float,
                     profile: Path | None = None) -> None:
         for replica in range(self.replicas):  # one after the other: the first one migrates
             name = re.sub(r"\W+", "_", f"{self.name}-{replica}")
             self.servers.append(await start_server(self.kind, api.base_url, workdir, name,
                                                    self.db, profile))
-        self.driver = Driver(api, echo=self.kind == "echo", expected=None)
+        self.driver = Driver(api, echo=self.kind == "echo", expected=None, quiet=quiet)
         self.next_uid = first_uid
         if self.kind != "echo":
             api.serve_webhook(self.targets, secret_token=SECRET)
@@ -638,6 +640,7 @@ async def main(args: argparse.Namespace) -> int:
 
     levels = [1, 3] if args.smoke else args.users
     warmup, seconds = (0.5, 1.5) if args.smoke else (args.warmup, args.seconds)
+    quiet = 0.5 if args.smoke else 1.0
     pg = None if args.smoke else (args.pg or os.environ.get("TEST_POSTGRES_URL"))
     results: list[Level] = []
     echo: dict[int, Level] = {}
@@ -671,7 +674,7 @@ async def main(args: argparse.Namespace) -> int:
                 print(f"load average at start: {_loadavg()}", flush=True)
                 try:
                     for index, config in enumerate(configs):
-                        await config.start(api, workdir, (index + 1) * 100_000)
+                        await config.start(api, workdir, (index + 1) * 100_000, quiet)
                     for users in levels:
                         for config in configs:
                             level = await config.measure(api, users, warmup, seconds, http)
@@ -687,7 +690,7 @@ async def main(args: argparse.Namespace) -> int:
                     profiled = Config("bot SQLite (profiled)", "bot", 1,
                                       f"sqlite:///{workdir / 'profiled.db'}")
                     try:
-                        await profiled.start(api, workdir, 900_000, profile=path)
+                        await profiled.start(api, workdir, 900_000, quiet, profile=path)
                         await profiled.measure(api, args.profile_users, warmup, seconds, http)
                     finally:
                         await profiled.stop()
