@@ -13,7 +13,6 @@ without a next step.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from annuaire.model import USES, Channel, Directory, Entry
@@ -71,7 +70,6 @@ class AddresseeLine:
         return any(c.channels for c in self.contacts)
 
 
-Resolver = Callable[[Directory | None, str | None], tuple[AddresseeLine, ...]]
 
 
 def _competent(directory: Directory | None, kind: str,
