@@ -43,6 +43,28 @@ def chromium(*extra_args: str) -> Iterator[Any]:
         shutil.rmtree(profile, ignore_errors=True)
 
 
+def press_and_wait(driver: Any, element: Any, timeout: float = 20) -> None:
+    """Click an element that loads a new page and wait until that page has loaded.
+
+    The old document is marked and the wait ends when a complete document without the mark
+    is there. Selenium's staleness_of is not used: while the page changes, chromedriver may
+    answer a look-up of the old node with a generic WebDriverException ("Node with given id
+    does not belong to the document") instead of a stale-element error, which failed CI.
+    """
+    from selenium.common.exceptions import WebDriverException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.execute_script("window.__vvsOldPage = true;")
+    element.click()
+
+    def new_page_loaded(drv: Any) -> bool:
+        return bool(drv.execute_script(
+            "return window.__vvsOldPage !== true && document.readyState === 'complete';"))
+
+    WebDriverWait(driver, timeout, ignored_exceptions=(WebDriverException,)).until(
+        new_page_loaded)
+
+
 def console_errors(driver: Any) -> list[dict]:
     """The SEVERE entries of the browser console since the last call."""
     return [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]

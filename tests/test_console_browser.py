@@ -14,7 +14,7 @@ from bot.console import access
 from bot.server import http_server
 from escalation.referents import add_referent
 from tests.botharness import Chat, make_settings, running_bot, texts
-from tests.browser import chart_sizes, chromium, console_errors, needs_chromium
+from tests.browser import chart_sizes, chromium, console_errors, needs_chromium, press_and_wait
 from tests.consolekit import content_copy, link_in
 from vvs.db import transaction
 
@@ -41,8 +41,6 @@ async def test_console_end_to_end_in_chromium(db, tmp_path: Path) -> None:
 
 async def _walk(driver: Any, settings: Any, port: int, entry_file: Path) -> None:
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.expected_conditions import staleness_of
-    from selenium.webdriver.support.ui import WebDriverWait
 
     async def browse(action: Any, *args: Any) -> Any:
         return await asyncio.to_thread(action, *args)
@@ -52,9 +50,7 @@ async def _walk(driver: Any, settings: Any, port: int, entry_file: Path) -> None
 
     def submit(button: Any) -> str:
         """Press a form's button and wait for the next page; its main text."""
-        old = find("main")
-        button.click()
-        WebDriverWait(driver, 20).until(staleness_of(old))
+        press_and_wait(driver, button)
         return str(find("main").text)
 
     def open_link(url: str) -> str:
