@@ -28,11 +28,12 @@ from babel.numbers import format_decimal, format_percent
 from sqlalchemy import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from vvs.departements import IDF_DEPARTMENTS
 from vvs.stats import ALL, NONE, Durations, Period, Summary, read_period
 
 LOCALE = "fr_FR"
 DEFAULT_THRESHOLD = 5
-IDF = ("75", "77", "78", "91", "92", "93", "94", "95")
+IDF = IDF_DEPARTMENTS  # the one list (vvs/departements.py)
 OTHER_DEPT, UNKNOWN = "autre", NONE
 SMALL, MASKED = "small", "masked"
 
