@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from tests.botharness import Chat, make_settings, running_bot
+from tests.botharness import Chat, make_settings, running_bot, texts
 from vvs import events as ev
 from vvs.models import Event
 
@@ -21,6 +21,7 @@ ROWS = [
     (ev.EmergencyDetected("flow"), ("emergency_shown", "93", None, "flow", None)),
     (ev.LanguageChosen("en"), ("language", "93", None, "en", None)),
     (ev.QuestionAnswered("itt"), ("question", "93", "answered", "itt", None)),
+    (ev.QuestionAnswered("itt", unsure=True), ("question", "93", "clarified", "itt", None)),
     (ev.QuestionAbstained("itt"), ("question", "93", "abstained", "itt", None)),
     (ev.QuestionAbstained(), ("question", "93", "abstained", None, None)),
     (ev.EntryOpened("itt"), ("knowledge_open", "93", None, "itt", None)),
@@ -123,3 +124,19 @@ EXPECTED: list[tuple] = [  # (kind, department, category, detail, value)
     ('language', '94', None, 'en', None),
     ('flow_quit', '94', 'ip', 'urgence', None),  # /annuler at the first step
 ]
+
+
+async def test_an_unsure_answer_is_recorded_as_clarified(db, tmp_path: Path) -> None:
+    """Issue 14 lists « clarified » among a question's outcomes: the answer shown with
+    « Vouliez-vous plutôt » alternatives (issue 13's « when unsure, ask »)."""
+    async with running_bot(make_settings(db.url, tmp_path)) as (api, services):
+        chat = Chat(api, 812)
+        await chat.command("/start")
+        assert "Vouliez-vous plutôt" not in texts(await chat.say("c'est quoi l'ITT ?"))
+        sent = await chat.say("jai le droit de parler a lassistante sociale du secret")
+        assert "Vouliez-vous plutôt" in texts(sent)
+        async with services.sessions() as session:
+            rows = [(e.category, e.detail) for e in (await session.exec(
+                select(Event).where(Event.kind == "question").order_by(Event.id))).scalars()]
+    assert [category for category, _entry in rows] == ["answered", "clarified"]
+    assert all(entry for _category, entry in rows)

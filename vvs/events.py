@@ -71,7 +71,10 @@ VOCABULARY: MappingProxyType[str, EventKind] = MappingProxyType({
                                       "'record')"),
     # -- knowledge
     "question": EventKind(
-        "free-text question", category="answered | abstained | clarified | not_helpful",
+        "free-text question",
+        category="answered (a clear answer) | clarified (answered, with « Vouliez-vous "
+                 "plutôt » alternatives: the search was unsure) | abstained | not_helpful "
+                 "(not emitted yet: the « ne répond pas » button of issue 15)",
         detail="entry id: the answer, or the nearest sheet when abstained (never the text)"),
     "knowledge_open": EventKind("sheet opened", detail="entry id"),
     # -- directory
@@ -147,7 +150,11 @@ class LanguageChosen:
 
 @dataclass(frozen=True)
 class QuestionAnswered:
+    """An answer card; `unsure`: shown with « Vouliez-vous plutôt » alternatives (the
+    statistics count it as clarified)."""
+
     entry_id: str
+    unsure: bool = False
 
 
 @dataclass(frozen=True)
@@ -317,8 +324,9 @@ def event_row(event: Event, user_department: str | None = None) -> EventRow:
             return EventRow("emergency_shown", user_department, detail=mode)
         case LanguageChosen(language=language):
             return EventRow("language", user_department, detail=language)
-        case QuestionAnswered(entry_id=entry_id):
-            return EventRow("question", user_department, "answered", entry_id)
+        case QuestionAnswered(entry_id=entry_id, unsure=unsure):
+            return EventRow("question", user_department, "clarified" if unsure else "answered",
+                            entry_id)
         case QuestionAbstained(nearest=nearest):
             return EventRow("question", user_department, "abstained", nearest)
         case EntryOpened(entry_id=entry_id):
