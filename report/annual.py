@@ -28,11 +28,12 @@ from babel.numbers import format_decimal, format_percent
 from sqlalchemy import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from vvs.departements import IDF_DEPARTMENTS
 from vvs.stats import ALL, NONE, Durations, Period, Summary, read_period
 
 LOCALE = "fr_FR"
 DEFAULT_THRESHOLD = 5
-IDF = ("75", "77", "78", "91", "92", "93", "94", "95")
+IDF = IDF_DEPARTMENTS  # the one list (vvs/departements.py)
 OTHER_DEPT, UNKNOWN = "autre", NONE
 SMALL, MASKED = "small", "masked"
 
@@ -339,7 +340,8 @@ def abandons(total: Summary, labels: Labels) -> Table:
 
 
 QUESTION_COLUMNS = (("answered", "Répondues"), ("abstained", "Sans réponse"),
-                    ("clarified", "Précisées"), ("not_helpful", "« Ne répond pas »"))
+                    ("clarified", "Répondues, avec choix proposé"),
+                    ("not_helpful", "« Ne répond pas »"))
 
 
 def questions(total: Summary, labels: Labels) -> Table:
@@ -352,19 +354,23 @@ def questions(total: Summary, labels: Labels) -> Table:
     for theme in codes:
         values: list[Any] = [cells[(theme, c)] for c, _l in QUESTION_COLUMNS]
         values.append(sum(n for (t, _c), n in cells.items() if t == theme))
-        values.append(share(values[0], values[4]))
+        values.append(share(values[0] + values[2], values[4]))
         lines.append(Line(theme or "inconnu",
                           labels.themes.get(theme, "thème inconnu (aucune fiche proche)"),
                           values))
     table = Table("questions_par_theme", "Questions par thème", "thème",
                   [label for _c, label in QUESTION_COLUMNS] + ["Total", "Part répondues"],
                   lines, None, counts=frozenset(range(5)), parts=(0, 1, 2, 3), whole=4,
-                  derived={5: (0, 4)}, formats={5: "share"},
+                  derived={5: (0, 2, 4)}, formats={5: "share"},
                   note="Thème de la fiche donnée en réponse ; pour une question sans réponse, "
-                       "thème de la fiche la plus proche. Le texte des questions n'est jamais "
-                       "conservé.")
+                       "thème de la fiche la plus proche. « Avec choix proposé » : la réponse "
+                       "était accompagnée de « Vouliez-vous plutôt » (recherche hésitante) ; "
+                       "la part répondue les compte. « Ne répond pas » n'est pas encore "
+                       "recueilli (le bouton n'existe pas encore). Le texte des questions "
+                       "n'est jamais conservé.")
     table.total = _with_total(lines, range(5))
-    table.total.values[5] = share(table.total.values[0], table.total.values[4])
+    table.total.values[5] = share(table.total.values[0] + table.total.values[2],
+                                  table.total.values[4])
     return table
 
 
@@ -609,7 +615,8 @@ def add_charts(tables: dict[str, Table]) -> None:
     tables["demarches"].chart = _bar_chart(
         tables["demarches"], [(0, "Commencées"), (1, "Abouties"), (2, "Abandonnées")], "c2")
     tables["questions_par_theme"].chart = _bar_chart(
-        tables["questions_par_theme"], [(0, "Répondues"), (1, "Sans réponse")], "c3",
+        tables["questions_par_theme"],
+        [(0, "Répondues"), (2, "Avec choix proposé"), (1, "Sans réponse")], "c3",
         horizontal=True)
     tables["annuaire_par_departement"].chart = _bar_chart(
         tables["annuaire_par_departement"], [(0, "Recherches"), (1, "Sans résultat")], "c4")

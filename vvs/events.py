@@ -16,7 +16,7 @@ through these meanings.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import assert_never
 
@@ -24,6 +24,7 @@ from sqlalchemy import update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from vvs.clock import Clock
+from vvs.i18n import current_language
 from vvs.models import Event as EventRecord
 from vvs.privacy import LABEL_EVENTS, ErasureStep
 
@@ -51,8 +52,10 @@ MINUTES_SINCE_CREATED = "minutes since the request was created"
 
 VOCABULARY: MappingProxyType[str, EventKind] = MappingProxyType({
     # -- sessions and settings
-    "start": EventKind("/start or a deep link", detail="'deeplink' for a deep link"),
-    "language": EventKind("language used or chosen", detail="language code (fr, en)"),
+    "start": EventKind("/start or a deep link: a session's start, in the language used",
+                       category="language code (fr, en) the bot answered in",
+                       detail="'deeplink' for a deep link"),
+    "language": EventKind("language chosen with /langue", detail="language code (fr, en)"),
     "emergency_shown": EventKind("emergency numbers shown by the detector",
                                  detail="conversation mode when it fired"),
     "emergency_numbers": EventKind("emergency numbers asked for", detail="'command'"),
@@ -71,7 +74,10 @@ VOCABULARY: MappingProxyType[str, EventKind] = MappingProxyType({
                                       "'record')"),
     # -- knowledge
     "question": EventKind(
-        "free-text question", category="answered | abstained | clarified | not_helpful",
+        "free-text question",
+        category="answered (a clear answer) | clarified (answered, with « Vouliez-vous "
+                 "plutôt » alternatives: the search was unsure) | abstained | not_helpful "
+                 "(not emitted yet: the « ne répond pas » button of issue 15)",
         detail="entry id: the answer, or the nearest sheet when abstained (never the text)"),
     "knowledge_open": EventKind("sheet opened", detail="entry id"),
     # -- directory
@@ -121,9 +127,11 @@ COUNT_VALUE_KINDS = frozenset({"annuaire_search"})
 # -- what a user's turn produces ---------------------------------------------------------------
 @dataclass(frozen=True)
 class Started:
-    """/start, or a deep link `/start <flow>`."""
+    """/start, or a deep link `/start <flow>`; `language`: the one the turn answers in (the
+    physician's Telegram language or their /langue choice), so the language used counts."""
 
     deep_link: bool = False
+    language: str = field(default_factory=current_language)
 
 
 @dataclass(frozen=True)
@@ -147,7 +155,11 @@ class LanguageChosen:
 
 @dataclass(frozen=True)
 class QuestionAnswered:
+    """An answer card; `unsure`: shown with « Vouliez-vous plutôt » alternatives (the
+    statistics count it as clarified)."""
+
     entry_id: str
+    unsure: bool = False
 
 
 @dataclass(frozen=True)
@@ -309,16 +321,18 @@ def event_row(event: Event, user_department: str | None = None) -> EventRow:
     """The one mapping from a typed event to its row; `user_department` is the physician's
     remembered département, used by the events that have none of their own."""
     match event:
-        case Started(deep_link=deep_link):
-            return EventRow("start", user_department, detail="deeplink" if deep_link else None)
+        case Started(deep_link=deep_link, language=language):
+            return EventRow("start", user_department, language,
+                            "deeplink" if deep_link else None)
         case EmergencyNumbersShown(via=via):
             return EventRow("emergency_numbers", user_department, detail=via)
         case EmergencyDetected(mode=mode):
             return EventRow("emergency_shown", user_department, detail=mode)
         case LanguageChosen(language=language):
             return EventRow("language", user_department, detail=language)
-        case QuestionAnswered(entry_id=entry_id):
-            return EventRow("question", user_department, "answered", entry_id)
+        case QuestionAnswered(entry_id=entry_id, unsure=unsure):
+            return EventRow("question", user_department, "clarified" if unsure else "answered",
+                            entry_id)
         case QuestionAbstained(nearest=nearest):
             return EventRow("question", user_department, "abstained", nearest)
         case EntryOpened(entry_id=entry_id):
