@@ -62,6 +62,7 @@ async def test_a_validator_rewords_a_question_into_a_sheet_or_dismisses_it(
         await _send(api, ABSTAINED_TEXT, flag=False)
         queued = await _queue(services)
         await _login(client, await _link(api, VALIDATOR))
+        assert "2 en attente" in await (await client.get("/console/")).text()
         # validate the sheet first: the reworded question sends it back to draft
         page = await (await client.get("/console/fiches/itt")).text()
         digest = page.split('name="digest" value="')[1].split('"')[0]

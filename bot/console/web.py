@@ -216,7 +216,11 @@ async def stylesheet(request: web.Request) -> web.FileResponse:
 
 
 async def home(request: web.Request) -> web.Response:
-    return page(request, "home.html")
+    waiting = None
+    if operator_of(request).validates:  # the editors' queue, for the commission
+        async with request.app[SERVICES].sessions() as session:
+            waiting = await editors_queue.count(session)
+    return page(request, "home.html", waiting=waiting)
 
 
 # -- content ---------------------------------------------------------------------------------

@@ -173,8 +173,13 @@ async def _send(turn: Turn) -> None:
     if draft is None or not draft.text:
         raise StaleAction(EDITORS_YES)
     nearest = [entry_id for entry_id, _score in _kb(turn).search(draft.text, top=TOP).results]
-    await queue.submit(turn.session, turn.services.clock, key=turn.services.pseudonym_key,
-                       user_key=turn.user_key, draft=draft, nearest=nearest)
+    try:
+        await queue.submit(turn.session, turn.services.clock, key=turn.services.pseudonym_key,
+                           user_key=turn.user_key, draft=draft, nearest=nearest)
+    except (queue.IdentityInText, queue.TooLong, queue.Empty):  # a state from older rules
+        turn.conv.set_mode(EDITORS, replace(draft, text=""))
+        turn.reply(ask_editors_text())
+        return
     turn.conv.idle()  # the text leaves the state: it is in the queue now
     turn.reply(with_rows(editors_sent(), (menu_button(),)))
 
