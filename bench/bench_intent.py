@@ -1,6 +1,7 @@
 """Intent benchmark: what a free text typed at the menu is read as, on bench/intent_eval.tsv.
 
-Run: `.venv/bin/python bench/bench_intent.py [-v]` from the repository root. Prints, for our
+Run: `.venv/bin/python bench/bench_intent.py [-v] [--set PATH]` from the repository root
+(`--set` reads another labelled set, e.g. bench/intent_holdout.tsv). Prints, for our
 reader (`intent.reader.read`) and, in the same run, for today's behaviour (every text goes to
 the knowledge base: its answer, else nothing) and a keyword-only reader (a kind or a place
 named → directory, a flow's title typed verbatim → procedure, else the knowledge base):
@@ -144,13 +145,16 @@ def keywords(kb: KnowledgeBase, directory: Directory, flows) -> Reader:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="list the misses")
+    parser.add_argument("--set", type=Path, default=EVAL, metavar="PATH",
+                        help="labelled set to read (default: bench/intent_eval.tsv)")
     args = parser.parse_args()
     kb, _ = load_knowledge(ROOT)
     directory, _ = load_directory(ROOT)
     flows, _ = load_flows(ROOT, kb)
     assert directory is not None and flows is not None
-    cases = read_labels()
-    print(f"{len(cases)} texts; cells: group top-1/offered/count")
+    cases = read_labels(args.set)
+    source = "" if args.set == EVAL else f"{args.set}: "
+    print(f"{source}{len(cases)} texts; cells: group top-1/offered/count")
     readers = [("intent", lambda t: read(t, kb, directory, flows.flows)),
                ("kb-only", knowledge_only(kb)), ("keywords", keywords(kb, directory, flows))]
     for name, reader in readers:

@@ -30,6 +30,7 @@ import logging
 import os
 import pstats
 import re
+import shutil
 import signal
 import statistics
 import sys
@@ -695,6 +696,8 @@ async def main(args: argparse.Namespace) -> int:
                     finally:
                         await profiled.stop()
                     profile_lines = profile_summary(path)
+                    if args.keep_profile:
+                        shutil.copyfile(path, args.keep_profile)
         finally:
             for db_name in made:
                 with contextlib.suppress(Exception):
@@ -744,6 +747,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=12.0)
     parser.add_argument("--pg", help="a PostgreSQL URL whose server may create databases")
     parser.add_argument("--profile-users", type=int, default=20)
+    parser.add_argument("--keep-profile", type=Path, help="keep the cProfile data there")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--chart", type=Path)
     return parser.parse_args(argv)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from telegram import Bot, Update
 
@@ -37,13 +38,20 @@ class InboxQueue(asyncio.Queue[object]):
     async def put(self, item: object) -> None:
         """Store, then queue (a redelivery of an update still in the inbox is queued too:
         the turn's claim lets it through once)."""
+        await self.put_received(item, None)
+
+    async def put_received(self, item: object, payload: dict[str, Any] | None) -> None:
+        """`put`, storing `payload` — the body as Telegram sent it, which the webhook has at
+        hand — rather than serialising the parsed update again."""
         if isinstance(item, Update) and is_turn(item):
             user = item.effective_user
             key = self.user_key(user.id) if user else None
             delay = 0.1
             while True:
                 try:
-                    await self.inbox.store(item.update_id, item.to_dict(), key)
+                    await self.inbox.store(item.update_id,
+                                           payload if payload is not None else item.to_dict(),
+                                           key)
                     break
                 except Exception:
                     if not self.patient and delay > STORE_PATIENCE:

@@ -11,6 +11,8 @@ from sqlalchemy import text
 from telegram import Update
 from telegram.ext import Application
 
+from bot.intake import InboxQueue
+
 log = logging.getLogger(__name__)
 
 APPLICATION: web.AppKey[Application] = web.AppKey("application", Application)
@@ -71,7 +73,11 @@ async def telegram_webhook(request: web.Request) -> web.Response:
         return _refuse(f"not an update ({type(exc).__name__})")
     if update is None:
         return _refuse("empty update")
-    await application.update_queue.put(update)
+    queue = application.update_queue
+    if isinstance(queue, InboxQueue):
+        await queue.put_received(update, data)
+    else:
+        await queue.put(update)
     return web.Response(text="ok")
 
 

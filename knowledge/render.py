@@ -94,7 +94,8 @@ def render_search(kb: KnowledgeBase, result: SearchResult) -> Reply:
     if result.answered and result.results:
         entry = kb.entries[result.results[0][0]]
         alternatives = [kb.entries[i] for i in result.alternatives if i in kb.entries]
-        return replace(render_entry(entry, alternatives), events=(QuestionAnswered(entry.id),))
+        return replace(render_entry(entry, alternatives),
+                       events=(QuestionAnswered(entry.id, unsure=bool(alternatives)),))
     suggestions = [i for i, _s in result.results]
     nearest = suggestions[0] if suggestions else None  # its theme counts, never the text
     return replace(render_abstention(kb, suggestions), events=(QuestionAbstained(nearest),))

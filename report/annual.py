@@ -28,11 +28,12 @@ from babel.numbers import format_decimal, format_percent
 from sqlalchemy import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from vvs.departements import IDF_DEPARTMENTS
 from vvs.stats import ALL, NONE, Durations, Period, Summary, read_period
 
 LOCALE = "fr_FR"
 DEFAULT_THRESHOLD = 5
-IDF = ("75", "77", "78", "91", "92", "93", "94", "95")
+IDF = IDF_DEPARTMENTS  # the one list (vvs/departements.py)
 OTHER_DEPT, UNKNOWN = "autre", NONE
 SMALL, MASKED = "small", "masked"
 
@@ -339,7 +340,7 @@ def abandons(total: Summary, labels: Labels) -> Table:
 
 
 QUESTION_COLUMNS = (("answered", "Répondues"), ("abstained", "Sans réponse"),
-                    ("clarified", "Précisées"))
+                    ("clarified", "Répondues, avec choix proposé"))
 # judgements on questions already counted above (kinds of their own): beside the total
 QUESTION_FOLLOW_UPS = (("question_not_helpful", "« Ne répond pas »"),
                        ("question_to_editors", "Transmises aux rédacteurs"))
@@ -358,7 +359,7 @@ def questions(total: Summary, labels: Labels) -> Table:
     for theme in codes:
         values: list[Any] = [cells[(theme, c)] for c, _l in QUESTION_COLUMNS]
         values.append(sum(values))
-        values.append(share(values[0], values[asked]))
+        values.append(share(values[0] + values[2], values[asked]))
         values += [cells[(theme, kind)] for kind, _l in QUESTION_FOLLOW_UPS]
         lines.append(Line(theme or "inconnu",
                           labels.themes.get(theme, "thème inconnu (aucune fiche proche)"),
@@ -368,15 +369,19 @@ def questions(total: Summary, labels: Labels) -> Table:
                   [label for _c, label in QUESTION_COLUMNS] + ["Total", "Part répondues"]
                   + [label for _k, label in QUESTION_FOLLOW_UPS],
                   lines, None, counts=frozenset(counted), parts=tuple(range(asked)),
-                  whole=asked, derived={asked + 1: (0, asked)}, formats={asked + 1: "share"},
+                  whole=asked, derived={asked + 1: (0, 2, asked)},
+                  formats={asked + 1: "share"},
                   note="Thème de la fiche donnée en réponse ; pour une question sans réponse, "
-                       "thème de la fiche la plus proche. « Ne répond pas » : réponses jugées "
+                       "thème de la fiche la plus proche. « Avec choix proposé » : la réponse "
+                       "était accompagnée de « Vouliez-vous plutôt » (recherche hésitante) ; "
+                       "la part répondue les compte. « Ne répond pas » : réponses jugées "
                        "insuffisantes par le médecin (déjà comptées comme répondues) ; "
                        "« Transmises aux rédacteurs » : questions que le médecin a choisi "
                        "d'envoyer à la commission (thème de la fiche jugée insuffisante, sinon "
                        "de la plus proche). Le texte des questions n'est jamais conservé ici.")
     table.total = _with_total(lines, counted)
-    table.total.values[asked + 1] = share(table.total.values[0], table.total.values[asked])
+    table.total.values[asked + 1] = share(table.total.values[0] + table.total.values[2],
+                                          table.total.values[asked])
     return table
 
 
@@ -621,7 +626,8 @@ def add_charts(tables: dict[str, Table]) -> None:
     tables["demarches"].chart = _bar_chart(
         tables["demarches"], [(0, "Commencées"), (1, "Abouties"), (2, "Abandonnées")], "c2")
     tables["questions_par_theme"].chart = _bar_chart(
-        tables["questions_par_theme"], [(0, "Répondues"), (1, "Sans réponse")], "c3",
+        tables["questions_par_theme"],
+        [(0, "Répondues"), (2, "Avec choix proposé"), (1, "Sans réponse")], "c3",
         horizontal=True)
     tables["annuaire_par_departement"].chart = _bar_chart(
         tables["annuaire_par_departement"], [(0, "Recherches"), (1, "Sans résultat")], "c4")

@@ -185,3 +185,32 @@ def _now():
     from datetime import UTC, datetime
 
     return datetime.now(UTC)
+
+
+async def test_many_simultaneous_physicians_are_all_answered(db, tmp_path: Path) -> None:
+    """More physicians at once, through the webhook, than the database pool has connections:
+    every one is answered. (On SQLite, turns holding a connection while they queued for the
+    writer lock starved the lock's holder — an inbox insert — of a connection: from 20
+    simultaneous physicians on, nobody was answered.)"""
+    from bot.compose import composed
+    from bot.fakeapi import FakeBotAPI
+    from bot.lifecycle import started
+    from tests.botharness import TOKEN, webhook_server
+
+    secret = "s3cret-" + "c" * 24
+    settings = make_settings(db.url, tmp_path, bot_mode="webhook", webhook_secret=secret,
+                             webhook_url="https://example.org/telegram/webhook")
+    async with FakeBotAPI(token=TOKEN) as api, \
+            composed(settings, content_sets=[KnowledgeSet()], token=TOKEN,
+                     base_url=api.base_url, updater=False, rate_limit=False) as services, \
+            started(services.application, polling=False), \
+            webhook_server(services.application, secret) as url:
+        api.serve_webhook([url], secret_token=secret, max_connections=40)
+        users = range(5000, 5040)
+        for round_ in range(2):
+            since = len(api.calls)
+            for user in users:
+                api.send_text(user, QUESTIONS[(user + round_) % len(QUESTIONS)])
+            await asyncio.gather(*(
+                api.wait_for("sendMessage", chat_id=user, timeout=25, since=since)
+                for user in users))

@@ -10,17 +10,18 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from tests.botharness import Chat, make_settings, running_bot
+from tests.botharness import Chat, make_settings, running_bot, texts
 from vvs import events as ev
 from vvs.models import Event
 
 ROWS = [
-    (ev.Started(), ("start", "93", None, None, None)),
-    (ev.Started(deep_link=True), ("start", "93", None, "deeplink", None)),
+    (ev.Started(language="fr"), ("start", "93", "fr", None, None)),
+    (ev.Started(deep_link=True, language="en"), ("start", "93", "en", "deeplink", None)),
     (ev.EmergencyNumbersShown(), ("emergency_numbers", "93", None, "command", None)),
     (ev.EmergencyDetected("flow"), ("emergency_shown", "93", None, "flow", None)),
     (ev.LanguageChosen("en"), ("language", "93", None, "en", None)),
     (ev.QuestionAnswered("itt"), ("question", "93", "answered", "itt", None)),
+    (ev.QuestionAnswered("itt", unsure=True), ("question", "93", "clarified", "itt", None)),
     (ev.QuestionAbstained("itt"), ("question", "93", "abstained", "itt", None)),
     (ev.QuestionAbstained(), ("question", "93", "abstained", None, None)),
     (ev.QuestionNotHelpful("itt"), ("question_not_helpful", "93", None, "itt", None)),
@@ -108,13 +109,13 @@ async def test_a_session_leaves_the_same_rows(db, tmp_path: Path) -> None:
 
 
 EXPECTED: list[tuple] = [  # (kind, department, category, detail, value)
-    ('start', None, None, None, None),
+    ('start', None, 'fr', None, None),  # the language used
     ('emergency_numbers', None, None, 'command', None),
     ('question', None, 'answered', 'itt', None),
     ('knowledge_open', None, None, 'itt', None),
     ('question', None, 'abstained', None, None),  # nothing near: no nearest sheet
     ('annuaire_search', '94', 'umj', 'place', 7.0),  # a typed commune, 7 results
-    ('start', '94', None, 'deeplink', None),
+    ('start', '94', 'fr', 'deeplink', None),
     ('flow_start', '94', 'mineur', None, None),
     ('flow_step', '94', 'mineur', 'danger', None),
     ('flow_step', '94', 'mineur', 'faits', None),
@@ -128,3 +129,31 @@ EXPECTED: list[tuple] = [  # (kind, department, category, detail, value)
     ('language', '94', None, 'en', None),
     ('flow_quit', '94', 'ip', 'urgence', None),  # /annuler at the first step
 ]
+
+
+async def test_an_unsure_answer_is_recorded_as_clarified(db, tmp_path: Path) -> None:
+    """Issue 14 lists « clarified » among a question's outcomes: the answer shown with
+    « Vouliez-vous plutôt » alternatives (issue 13's « when unsure, ask »)."""
+    async with running_bot(make_settings(db.url, tmp_path)) as (api, services):
+        chat = Chat(api, 812)
+        await chat.command("/start")
+        assert "Vouliez-vous plutôt" not in texts(await chat.say("c'est quoi l'ITT ?"))
+        sent = await chat.say("jai le droit de parler a lassistante sociale du secret")
+        assert "Vouliez-vous plutôt" in texts(sent)
+        async with services.sessions() as session:
+            rows = [(e.category, e.detail) for e in (await session.exec(
+                select(Event).where(Event.kind == "question").order_by(Event.id))).scalars()]
+    assert [category for category, _entry in rows] == ["answered", "clarified"]
+    assert all(entry for _category, entry in rows)
+
+
+async def test_a_session_start_records_the_language_used(db, tmp_path: Path) -> None:
+    """Issue 14: « language used » — not only a /langue choice: the language each session
+    starts in (the Telegram client's), for /start and a deep link alike."""
+    async with running_bot(make_settings(db.url, tmp_path)) as (api, services):
+        await Chat(api, 813, language="en").command("/start")
+        await Chat(api, 814).command("/start mineur")
+        async with services.sessions() as session:
+            rows = [(e.category, e.detail) for e in (await session.exec(
+                select(Event).where(Event.kind == "start").order_by(Event.id))).scalars()]
+    assert rows == [("en", None), ("fr", "deeplink")]

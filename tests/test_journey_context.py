@@ -132,13 +132,18 @@ async def test_the_privacy_notice_names_controller_retention_rights_and_cnil(
     settings = make_settings(f"sqlite:///{tmp_path / 'vvs.db'}", tmp_path,
                              data_controller="CROM Île-de-France, 9 rue Borromée",
                              state_expiry_hours=24, processed_update_retention_hours=48,
-                             escalation_retention_days=30, event_retention_months=13)
+                             escalation_retention_days=30, event_retention_months=13,
+                             console_audit_retention_days=400, console_session_hours=9)
     async with running_bot(settings) as (api, _services):
         notice = texts(await Chat(api, PHYS, language=language).command("/confidentialite"))
     assert "CROM Île-de-France, 9 rue Borromée" in notice and "à préciser" not in notice
     assert "cnil.fr" in notice and "CNIL" in notice
-    for period in ("24 h", "48 h", "30 ", "13 "):
-        assert period in notice
+    for period in ("24 h", "48 h", "30 ", "13 ", "400 ", "9 h"):
+        assert period in notice, period
+    # the operators' console keeps names in its audit (CONSOLE_AUDIT_RETENTION_DAYS)
+    console = {"fr": "conservée 400 jours, même après /effacer",
+               "en": "kept for 400 days, even after /effacer"}[language]
+    assert console in notice
     words = {"fr": ("Responsable du traitement", "Accès", "Effacement", "Opposition",
                     "réclamation", "Pourquoi", "attente d'envoi"),
              "en": ("Data controller", "Access", "Erasure", "Objection", "complaint", "Why",

@@ -227,7 +227,9 @@ async def test_directory_cards_and_pin_buttons_carry_the_same_numbers(db, tmp_pa
             card = next(block for block in shown.split("\n\n") if block.startswith(number))
             short = pin.split(" ", 2)[2].removesuffix(" (commune)")
             assert short.split()[-1] in card, (pin, card)  # « Créteil », « Jean-Verdier »
-        assert len(set(pins)) == len(pins)
+        names = [pin.split(" ", 2)[2] for pin in pins]  # without « 📍 2. »: still distinct
+        assert len(set(names)) == len(names), names
+        assert all(len(name) <= 40 and not name.endswith("…") for name in names), names
 
 
 # -- item 12: questions close to two sheets ----------------------------------------------------
@@ -263,3 +265,33 @@ async def test_the_referent_requests_end_screens_have_menu(db, tmp_path: Path) -
         await chat.press("Passer")
         sent = await chat.press("Annuler")
         assert "rien n'a été envoyé" in texts(sent) and "Menu" in " ".join(buttons(sent))
+
+
+# -- item 7: the victim route -------------------------------------------------------------------
+
+async def test_the_victim_route_asks_first_and_ends_with_what_fits(db, tmp_path: Path) -> None:
+    """Safety question first, then only choices up to the département (no information
+    screen on the way); the last screen's recap fits « Libéral » (no employer), carries no
+    patient-identity footer, and gives the Ordre's support line."""
+    async with running_bot(make_settings(db.url, tmp_path)) as (api, _s):
+        chat = Chat(api, DOCTOR)
+        sent = await chat.command("/victime")
+        assert "en sécurité" in texts(sent) and "Oui" in buttons(sent)
+        for label, next_choice in (("Oui", "Agression"), ("Agression", "Libéral"),
+                                   ("Libéral", "Seine-Saint-Denis")):
+            sent = await chat.press(label)
+            assert any(next_choice in b for b in buttons(sent)), (label, buttons(sent))
+            assert not any("Continuer" in b for b in buttons(sent)), (label, buttons(sent))
+        end = texts(await chat.press("Seine-Saint-Denis"))
+        assert "Vos démarches et votre conseil départemental" in end
+        assert "employeur" not in end and "protection fonctionnelle" not in end
+        assert "URPS" in end
+        assert "identité du patient" not in end and "identité d'un patient" not in end
+        assert "0800 288 038" in end
+        # a salaried physician's recap is the one with the employer
+        await chat.command("/victime")
+        for label in ("Oui", "Agression", "Salarié", "Seine-Saint-Denis"):
+            sent = await chat.press(label)
+        salaried = texts(sent)
+        assert "protection fonctionnelle" in salaried and "0800 288 038" in salaried
+        assert "identité du patient" not in salaried

@@ -115,3 +115,30 @@ def test_the_checks_see_imports() -> None:
     edges = _edges()
     assert ("bot", "vvs") in edges and ("bot.flows", "vvs") in edges
     assert ("escalation", "vvs") in edges
+
+
+def test_the_departements_are_written_in_one_place() -> None:
+    """Issue 12: « one place for each fact ». A literal collection holding several of the
+    Île-de-France codes anywhere but `vvs/departements.py` is a second copy to keep in step."""
+    codes = {"75", "77", "78", "91", "92", "93", "94", "95"}
+    copies = []
+    for path in _sources():
+        if path.relative_to(ROOT).as_posix() == "vvs/departements.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            items = node.keys if isinstance(node, ast.Dict) else \
+                node.elts if isinstance(node, ast.Tuple | ast.List | ast.Set) else []
+            found = {i.value for i in items if isinstance(i, ast.Constant)} & codes
+            if len(found) >= 4:
+                copies.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not copies, "use vvs.departements.IDF_DEPARTMENTS:\n" + "\n".join(copies)
+
+
+def test_mypy_is_strict_on_every_domain_package() -> None:
+    """Issue 12: mypy « strict on the domain packages », the same list as DOMAIN above."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["mypy"]
+    strict = next(o for o in config["overrides"] if o.get("disallow_untyped_defs"))
+    assert {m.removesuffix(".*") for m in strict["module"]} >= DOMAIN
+    assert set(APP_PACKAGES) - {"migrations"} <= set(config["files"])

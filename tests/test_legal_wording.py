@@ -69,7 +69,9 @@ def entry_text(entry_id: str) -> str:
 # circonstances particulières qu'il apprécie en conscience ».
 DUTY = re.compile(
     r"devoir d'alert|alerter (est|reste) (alors |aussi )?(un|votre) devoir|\bil alerte\b"
-    r"|\bvous alertez\b|\bdevez alerter\b|devoir déontologique(?! de protéger)")
+    r"|\bvous alertez\b|\bdevez alerter\b|devoir déontologique(?! de protéger)"
+    # the sanction for not alerting states the duty too
+    r"|sanction disciplinaire est possible|disciplinaire\W*\(r\.4127-44")
 QUALIFIER = re.compile(r"sauf circonstances particulières\b.*\ben conscience\b")
 
 
@@ -86,6 +88,8 @@ def test_the_duty_to_alert_is_stated_with_its_conscience_clause() -> None:
     "Pour un mineur, alerter est un **devoir** (R.4127-44 al. 2).",
     "C'est un devoir déontologique, sauf circonstances particulières que vous devez expliquer.",
     "Les deux voies remplissent votre devoir d'alerte (R.4127-44).",
+    "Mais une sanction disciplinaire est possible pour un mineur (R.4127-44).",
+    "**Disciplinaire** (R.4127-44) : oui, si vous n'avez pas alerté sans raison à expliquer.",
 ])
 def test_the_detector_flags_a_bare_duty(line: str) -> None:
     assert DUTY.search(plain(line)) and not QUALIFIER.search(plain(line))

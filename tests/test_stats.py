@@ -88,6 +88,7 @@ async def scenario(db: Any, clock: FakeClock) -> None:
               detail="orientation", value=1600)
     await act("D", "question", category="answered", detail="itt")
     await act("D", "question", category="abstained")
+    await act("D", "question", category="clarified", detail="secret-partage")
     await act("D", "annuaire_search", detail="location", value=0)
 
 
@@ -114,7 +115,7 @@ async def test_report_figures_are_exactly_what_was_done(db, clock, tmp_path, lab
     month = read_csv(out / "activite_par_mois.csv")
     assert month["2026-01"]["Médecins distincts"] == "4"
     assert month["2026-01"]["Sessions"] == "5"  # A twice, B, C, D
-    assert month["2026-01"]["Questions"] == "4"
+    assert month["2026-01"]["Questions"] == "5"
     assert month["total"]["Médecins distincts"] == "4"
     people = read_csv(out / "medecins_par_departement.csv")["2026-01"]
     assert (people["93"], people["75"], people["inconnu"], people["Tous"]) == ("2", "1", "1", "4")
@@ -131,7 +132,10 @@ async def test_report_figures_are_exactly_what_was_done(db, clock, tmp_path, lab
     assert themes["certificats"]["Répondues"] == "2"
     assert themes["mineur"]["Sans réponse"] == "1"  # nearest sheet: crip
     assert themes["inconnu"]["Sans réponse"] == "1"
-    assert themes["total"]["Part répondues"] == "0.5000"
+    # an answer with « Vouliez-vous plutôt » is answered too, counted apart
+    assert themes["secret"]["Répondues, avec choix proposé"] == "1"
+    assert themes["secret"]["Part répondues"] == "1.0000"
+    assert themes["total"]["Part répondues"] == "0.6000"
     kinds = read_csv(out / "annuaire_par_type.csv")
     assert kinds["crip"]["Par lieu"] == "1" and kinds["crip"]["Sans résultat"] == "0"
     assert kinds["umj"]["Sans résultat"] == "1" and kinds["tous"]["Par position"] == "1"
@@ -311,13 +315,13 @@ async def test_key_figures_of_the_last_30_days(db, clock) -> None:
     async with transaction(db.sessions) as s:
         figures = await key_figures(s, clock)
     assert (figures.physicians, figures.sessions, figures.questions, figures.answered) == (
-        4, 5, 4, 2)
+        4, 5, 5, 3)
     assert (figures.flows_started, figures.flows_completed, figures.searches,
             figures.searches_empty, figures.escalations) == (3, 2, 3, 2, 2)
     assert figures.take_median == 875.0
     with use_language("fr"):
         text = render_key_figures(figures)
-    assert "4 médecins, 5 sessions" in text and "50\u00a0%" in text and "14,6 h" in text
+    assert "4 médecins, 5 sessions" in text and "60\u00a0%" in text and "14,6 h" in text
     with use_language("en"):
         assert "4 physicians, 5 sessions" in render_key_figures(figures)
 

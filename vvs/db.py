@@ -29,7 +29,12 @@ def make_engine(url: str) -> AsyncEngine:
         path = url.split(":///", 1)[1] if ":///" in url else ""
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        # No cap on connections: a turn holds its connection while it queues for the writer
+        # lock, and the lock's holder may need one more (an inbox insert takes the lock,
+        # then a connection); with a capped pool, enough queued turns starved the holder and
+        # nobody was answered. The turns (64 at most) and the lock bound the count anyway.
+        engine = create_async_engine(url, connect_args={"timeout": 30}, pool_size=20,
+                                     max_overflow=-1)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     # No pre-ping (a round trip at every checkout): a connection the server dropped (a

@@ -16,16 +16,19 @@ through these meanings.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import assert_never
 
-from sqlalchemy import update
+from sqlalchemy import insert, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from vvs.clock import Clock
+from vvs.i18n import current_language
 from vvs.models import Event as EventRecord
 from vvs.privacy import LABEL_EVENTS, ErasureStep
+
+_EVENT_TABLE = EventRecord.__table__
 
 _CATEGORICAL = re.compile(r"^[a-z0-9_.:-]{1,60}$")
 DEPARTMENTS = frozenset(
@@ -51,8 +54,10 @@ MINUTES_SINCE_CREATED = "minutes since the request was created"
 
 VOCABULARY: MappingProxyType[str, EventKind] = MappingProxyType({
     # -- sessions and settings
-    "start": EventKind("/start or a deep link", detail="'deeplink' for a deep link"),
-    "language": EventKind("language used or chosen", detail="language code (fr, en)"),
+    "start": EventKind("/start or a deep link: a session's start, in the language used",
+                       category="language code (fr, en) the bot answered in",
+                       detail="'deeplink' for a deep link"),
+    "language": EventKind("language chosen with /langue", detail="language code (fr, en)"),
     "emergency_shown": EventKind("emergency numbers shown by the detector",
                                  detail="conversation mode when it fired"),
     "emergency_numbers": EventKind("emergency numbers asked for", detail="'command'"),
@@ -71,7 +76,9 @@ VOCABULARY: MappingProxyType[str, EventKind] = MappingProxyType({
                                       "'record')"),
     # -- knowledge
     "question": EventKind(
-        "free-text question", category="answered | abstained | clarified",
+        "free-text question",
+        category="answered (a clear answer) | clarified (answered, with « Vouliez-vous "
+                 "plutôt » alternatives: the search was unsure) | abstained",
         detail="entry id: the answer, or the nearest sheet when abstained (never the text)"),
     # « ne répond pas » is a kind of its own, not a category of `question`: it judges an
     # answer already counted there (as answered), so counting it there would count that
@@ -132,9 +139,11 @@ COUNT_VALUE_KINDS = frozenset({"annuaire_search"})
 # -- what a user's turn produces ---------------------------------------------------------------
 @dataclass(frozen=True)
 class Started:
-    """/start, or a deep link `/start <flow>`."""
+    """/start, or a deep link `/start <flow>`; `language`: the one the turn answers in (the
+    physician's Telegram language or their /langue choice), so the language used counts."""
 
     deep_link: bool = False
+    language: str = field(default_factory=current_language)
 
 
 @dataclass(frozen=True)
@@ -158,7 +167,11 @@ class LanguageChosen:
 
 @dataclass(frozen=True)
 class QuestionAnswered:
+    """An answer card; `unsure`: shown with « Vouliez-vous plutôt » alternatives (the
+    statistics count it as clarified)."""
+
     entry_id: str
+    unsure: bool = False
 
 
 @dataclass(frozen=True)
@@ -340,16 +353,18 @@ def event_row(event: Event, user_department: str | None = None) -> EventRow:
     """The one mapping from a typed event to its row; `user_department` is the physician's
     remembered département, used by the events that have none of their own."""
     match event:
-        case Started(deep_link=deep_link):
-            return EventRow("start", user_department, detail="deeplink" if deep_link else None)
+        case Started(deep_link=deep_link, language=language):
+            return EventRow("start", user_department, language,
+                            "deeplink" if deep_link else None)
         case EmergencyNumbersShown(via=via):
             return EventRow("emergency_numbers", user_department, detail=via)
         case EmergencyDetected(mode=mode):
             return EventRow("emergency_shown", user_department, detail=mode)
         case LanguageChosen(language=language):
             return EventRow("language", user_department, detail=language)
-        case QuestionAnswered(entry_id=entry_id):
-            return EventRow("question", user_department, "answered", entry_id)
+        case QuestionAnswered(entry_id=entry_id, unsure=unsure):
+            return EventRow("question", user_department, "clarified" if unsure else "answered",
+                            entry_id)
         case QuestionAbstained(nearest=nearest):
             return EventRow("question", user_department, "abstained", nearest)
         case QuestionNotHelpful(entry_id=entry_id):
@@ -439,17 +454,12 @@ async def record_event(
     event; this is the check every row goes through)."""
     if department is not None and department not in DEPARTMENTS:
         department = None
-    row = EventRecord(
-        at=clock.now(),
-        kind=_categorical("kind", kind) or kind,
-        department=department,
-        category=_categorical("category", category),
-        detail=_categorical("detail", detail),
-        value=value,
-        user_key=user_key,
-    )
-    session.add(row)
-    return row
+    values = {"at": clock.now(), "kind": _categorical("kind", kind) or kind,
+              "department": department, "category": _categorical("category", category),
+              "detail": _categorical("detail", detail), "value": value, "user_key": user_key}
+    # a Core insert on the unit of work's connection: a turn's hot path skips the ORM's flush
+    await (await session.connection()).execute(insert(_EVENT_TABLE).values(**values))
+    return EventRecord(**values)
 
 
 async def _anonymise(session: AsyncSession, user_key: str) -> int:

@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import delete, or_, update
+from sqlalchemy import delete, insert, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -41,6 +41,7 @@ from vvs.privacy import LABEL_OUTBOX, ErasureStep
 from vvs.ui import Button
 
 log = logging.getLogger(__name__)
+_OUTBOX = OutboxMessage.__table__
 
 
 class DeliveryError(Exception):
@@ -181,11 +182,14 @@ class Outbox(OutboxWriter):
         right after the commit (`send_claimed`); if the process dies, the lease expires and the
         worker (of any replica) sends it."""
         now = self.clock.now()
-        msg = OutboxMessage(chat_id=chat_id, payload=message.to_payload(), next_attempt_at=now,
-                            created_at=now, user_key=user_key, purpose=REPLY,
-                            locked_until=now + self.lease)
-        session.add(msg)
-        return msg
+        values = {"chat_id": chat_id, "payload": message.to_payload(), "next_attempt_at": now,
+                  "created_at": now, "user_key": user_key, "purpose": REPLY,
+                  "locked_until": now + self.lease}
+        # a Core insert on the turn's connection: every turn has one, the ORM's flush costs
+        conn = await session.connection()
+        msg_id = (await conn.execute(insert(_OUTBOX).values(**values)
+                                     .returning(_OUTBOX.c.id))).scalar_one()
+        return OutboxMessage(id=msg_id, **values)
 
     async def send_claimed(self, msg_id: int, chat_id: int, message: OutboundMessage) -> bool:
         """The fast path: send a reply committed by `enqueue_claimed` now. Its completion is

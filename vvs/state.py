@@ -15,12 +15,12 @@ import dataclasses
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import delete, text, update
+from sqlalchemy import delete, insert, select, text, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from vvs.clock import Clock
@@ -29,6 +29,9 @@ from vvs.models import UserState
 from vvs.privacy import LABEL_STATE, ErasureStep
 
 log = logging.getLogger(__name__)
+_TABLE = UserState.__table__
+_COLUMNS = (_TABLE.c.mode, _TABLE.c.data, _TABLE.c.language, _TABLE.c.department,
+            _TABLE.c.updated_at)
 
 IDLE = "idle"
 # `updated_at` of an unchanged state is rewritten at most this often: it drives the expiry
@@ -39,6 +42,16 @@ VERSION_KEY = "v"
 S = TypeVar("S")
 # mode → the dataclass of its state (a class may serve several modes)
 StateTypes = Mapping[str, type[Any]]
+
+
+class Stored(NamedTuple):
+    """A `user_state` row as read by `StateStore.load`."""
+
+    mode: str
+    data: dict[str, Any]
+    language: str | None
+    department: str | None
+    updated_at: datetime
 
 
 @dataclass
@@ -53,8 +66,8 @@ class Conversation:
     expired_mode: str | None = None
     exists: bool = False
     forgotten: bool = False  # erased during this update: nothing is saved
-    # the row as loaded (the session's identity map holds it only weakly): save reuses it
-    row: UserState | None = field(default=None, repr=False, compare=False)
+    # the row as loaded, to write only what changed (and nothing when nothing did)
+    stored: Stored | None = field(default=None, repr=False, compare=False)
 
     def set_mode(self, mode: str, state: object | None = None) -> None:
         self.mode = mode
@@ -134,11 +147,16 @@ class StateStore:
         if is_postgres(session):
             await session.exec(text("SELECT pg_advisory_xact_lock(hashtext(:k))").bindparams(
                 k=user_key))
-        row = await session.get(UserState, user_key)
-        if row is None:
+        # Core statements on the turn's connection: the ORM's identity map and unit of work
+        # cost more than the rest of a turn's SQL for this one hot row
+        conn = await session.connection()
+        found = (await conn.execute(select(*_COLUMNS).where(_TABLE.c.user_key == user_key))
+                 ).first()
+        if found is None:
             return Conversation(user_key)
+        row = Stored(*found)
         conv = Conversation(user_key, row.mode, None, row.language, row.department,
-                            exists=True, row=row)
+                            exists=True, stored=row)
         if conv.mode != IDLE and self.clock.now() - row.updated_at > self.expiry:
             conv.expired_mode = conv.mode
             conv.idle()
@@ -166,23 +184,26 @@ class StateStore:
         """Write the state back (one row per user); keep no row when there is nothing to keep."""
         if conv.forgotten:
             return
-        row = conv.row if conv.row is not None else await session.get(UserState, conv.user_key)
+        row = conv.stored
+        conn = await session.connection()
         if conv.is_empty:
             if row is not None:
-                await session.delete(row)
+                await conn.execute(delete(_TABLE).where(_TABLE.c.user_key == conv.user_key))
             return
         now = self.clock.now()
         data = encode(conv.state)
+        values = {"mode": conv.mode, "data": data, "language": conv.language,
+                  "department": conv.department}
         if row is not None and (row.mode, row.data, row.language, row.department) == (
                 conv.mode, data, conv.language, conv.department) \
                 and now - row.updated_at < STATE_TOUCH:
             return  # unchanged and recently touched: no write
         if row is None:
-            row = UserState(user_key=conv.user_key, updated_at=now)
-        row.mode, row.data = conv.mode, data
-        row.language, row.department = conv.language, conv.department
-        row.updated_at = now
-        session.add(row)
+            await conn.execute(insert(_TABLE).values(user_key=conv.user_key, updated_at=now,
+                                                     **values))
+        else:
+            await conn.execute(update(_TABLE).where(_TABLE.c.user_key == conv.user_key)
+                               .values(updated_at=now, **values))
 
 
 async def purge_expired(sessions: SessionFactory, clock: Clock, expiry: timedelta) -> int:

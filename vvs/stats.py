@@ -395,7 +395,8 @@ async def key_figures(session: AsyncSession, clock: Clock, days: int = 30) -> Ke
     return KeyFigures(
         start=start, end=end, physicians=physicians[ALL], sessions=total.sessions[ALL],
         questions=total.count("question"),
-        answered=total.count("question", category="answered"),
+        answered=total.count("question", category="answered")
+        + total.count("question", category="clarified"),  # with alternatives: answered too
         flows_started=total.count("flow_start"), flows_completed=total.count("flow_outcome"),
         searches=total.count("annuaire_search"), searches_empty=total.zero("annuaire_search"),
         documents=total.count("flow_document"), escalations=total.count("escalation_created"),

@@ -30,10 +30,25 @@ from bot.console.models import (
     ConsoleSession,
 )
 from escalation.models import Referent
+from vvs.i18n import _
 
 LINK_MINUTES = 10
 ROLE_LABELS = {ADMIN: "administrateur", VALIDATOR: "validateur (commission VVS)",
                REFERENT: "référent"}
+
+
+def privacy_notice(session_hours: int, audit_days: int) -> str:
+    """The `/confidentialite` line on the operators' console (`CONSOLE_SESSION_HOURS`,
+    `CONSOLE_AUDIT_RETENTION_DAYS`): what it keeps about the referents, validators and admins
+    who use it, and for how long."""
+    return _(
+        "• Console des opérateurs (référents, commission VVS, administrateurs) : votre nom, "
+        "votre rôle et votre identifiant Telegram, tant que vous êtes inscrit ; une session "
+        "dure au plus {hours} h. Chacune de vos actions (connexion, validation, modification, "
+        "publication) est journalisée à votre nom et conservée {days} jours, même après "
+        "/effacer (journal de contrôle) ; une version de contenu publiée garde le nom de son "
+        "auteur."
+    ).format(hours=session_hours, days=audit_days)
 
 
 @dataclass(frozen=True)

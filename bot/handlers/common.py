@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 
+from bot.console.access import privacy_notice as console_privacy_notice
 from bot.handlers import flows
 from bot.handlers.turn import Turn
 from vvs.departements import IDF_DEPARTMENTS
@@ -124,7 +125,9 @@ async def confidentialite(turn: Turn) -> None:
              days=settings.escalation_retention_days) + "\n" + inbox_privacy_notice(
         settings.processed_update_retention_hours) + "\n" + editors_queue_notice(
         settings.question_retention_days) + "\n" + statistics_notice(
-        settings.event_retention_months, settings.stats_publish_threshold)), Reply(_(
+        settings.event_retention_months, settings.stats_publish_threshold) + "\n"
+        + console_privacy_notice(settings.console_session_hours,
+                                 settings.console_audit_retention_days)), Reply(_(
         "<b>Vos droits</b>\n"
         "• Accès : /mademande montre vos demandes en cours ; pour obtenir tout ce qui est "
         "conservé sous votre pseudonyme, écrivez au responsable du traitement.\n"
