@@ -30,6 +30,7 @@ from bot.intake import InboxQueue
 from bot.sender import make_sender
 from bot.services import Services
 from escalation.service import EscalationConfig, EscalationService
+from knowledge import queue as editors_queue
 from vvs import events, inbox, outbox, state, stats
 from vvs.clock import Clock, SystemClock
 from vvs.content import ContentRegistry, ContentSet
@@ -92,7 +93,11 @@ async def compose(settings: Settings, *, clock: Clock | None = None,
     job_handlers = {**escalations.job_handlers(), stats.RETENTION_JOB: stats.retention_job(
         clock, settings.event_retention_months,
         lambda session, at, key: scheduler.schedule(session, stats.RETENTION_JOB, at,
-                                                    dedupe_key=key))}
+                                                    dedupe_key=key)),
+        editors_queue.PURGE_JOB: editors_queue.purge_job(
+            clock, timedelta(days=settings.question_retention_days),
+            lambda session, at, key: scheduler.schedule(session, editors_queue.PURGE_JOB, at,
+                                                        dedupe_key=key))}
     delivery = Outbox(sessions, clock, make_sender(bot), hooks=escalations.outbox_hooks(),
                       alert_chat_ids=settings.admin_ids)
     received = inbox.Inbox(sessions, clock, delivery, alert_chat_ids=tuple(settings.admin_ids))
@@ -106,8 +111,8 @@ async def compose(settings: Settings, *, clock: Clock | None = None,
         flood=FloodGuard(settings.flood_rate_per_second, settings.flood_burst),
         pseudonym_key=pseudonym_key,
         escalations=escalations,
-        erasure=(escalations.erasure_step(), state.ERASURE, inbox.ERASURE, outbox.ERASURE,
-                 events.ERASURE),
+        erasure=(escalations.erasure_step(), state.ERASURE, inbox.ERASURE,
+                 editors_queue.erasure_step(pseudonym_key), outbox.ERASURE, events.ERASURE),
         bot=bot,
         outbox=delivery,
         inbox=received,
@@ -118,10 +123,12 @@ async def compose(settings: Settings, *, clock: Clock | None = None,
     services.application.bot_data["services"] = services  # how PTB callbacks reach it
     async with transaction(sessions) as session:
         await escalations.schedule_purge(session)
-    run_at, key = stats.next_retention_run(clock.now())  # the key: once across replicas
-    with contextlib.suppress(IntegrityError):  # a replica starting at the same time won
-        async with transaction(sessions) as session:
-            await scheduler.schedule(session, stats.RETENTION_JOB, run_at, dedupe_key=key)
+    now = clock.now()
+    for kind, (run_at, key) in ((stats.RETENTION_JOB, stats.next_retention_run(now)),
+                                (editors_queue.PURGE_JOB, editors_queue.next_purge_run(now))):
+        with contextlib.suppress(IntegrityError):  # a replica starting at the same time won
+            async with transaction(sessions) as session:  # (the key: once across replicas)
+                await scheduler.schedule(session, kind, run_at, dedupe_key=key)
     return services
 
 

@@ -1,8 +1,11 @@
 """Knowledge replies as `vvs.ui.Reply`: answer cards, details, related entries, themes.
 
 Callback data (prefix `k`): `k:e:<id>` open an entry, `k:more:<id>` its details,
-`k:rel:<id>` related entries, `k:not:<id>` "not my question", `k:theme:<theme>` entries of
-a theme, `k:t` the themes. The referent contact button is `e:new:question` (escalation).
+`k:rel:<id>` related entries, `k:not:<id>` "not my question", `k:nr:<id>` « Cette fiche ne
+répond pas », `k:theme:<theme>` entries of a theme, `k:t` the themes; the editors' queue
+(`knowledge.queue`): `k:ed` / `k:ed:<id>` write a question for the editors (after an
+abstention / after « ne répond pas » on that sheet), `k:edok` send it, `k:edno` send nothing.
+The referent contact button is `e:new:question` (escalation).
 """
 
 from __future__ import annotations
@@ -17,14 +20,18 @@ from babel.dates import format_date
 from knowledge.model import THEMES, Entry, KnowledgeBase, Source
 from knowledge.search import SearchResult
 from vvs.errors import StaleAction
-from vvs.events import EntryOpened, QuestionAbstained, QuestionAnswered
+from vvs.events import EntryOpened, QuestionAbstained, QuestionAnswered, QuestionNotHelpful
 from vvs.i18n import _, current_language
+from vvs.identity import Finding, identity_warning
 from vvs.ui import CALLBACK_MAX_BYTES, MESSAGE_MAX_CHARS, Button, Reply
 
 PREFIX = "k"
 ESCALATE_DATA = "e:new:question"
 LABEL_MAX = 60
-ENTRY_KINDS = ("e", "more", "rel", "not")
+ENTRY_KINDS = ("e", "more", "rel", "not", "nr")
+# the editors' queue: the handler runs these (they read and change the conversation state)
+EDITORS_WRITE, EDITORS_YES, EDITORS_NO = "ed", "edok", "edno"
+EDITOR_ACTIONS = frozenset({EDITORS_WRITE, EDITORS_YES, EDITORS_NO})
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 _DATA = re.compile(r"^[a-z0-9:-]+$")
 
@@ -33,7 +40,8 @@ _DATA = re.compile(r"^[a-z0-9:-]+$")
 class Action:
     """A parsed, validated knowledge button press."""
 
-    kind: str  # "e" | "more" | "rel" | "not" | "theme" | "themes"
+    kind: str  # "e" | "more" | "rel" | "not" | "nr" | "theme" | "themes" | "ed" | "edok"
+    # | "edno"
     arg: str | None = None
 
 
@@ -47,6 +55,10 @@ def parse_callback(data: str, kb: KnowledgeBase) -> Action:
         raise StaleAction(f"not a knowledge callback: {data!r}")
     if parts[1:] == ["t"]:
         return Action("themes")
+    if len(parts) == 2 and parts[1] in EDITOR_ACTIONS:
+        return Action(parts[1])
+    if len(parts) == 3 and parts[1] == EDITORS_WRITE and parts[2] in kb.entries:
+        return Action(EDITORS_WRITE, parts[2])
     if len(parts) == 3 and parts[1] in ENTRY_KINDS and parts[2] in kb.entries:
         return Action(parts[1], parts[2])
     if len(parts) == 3 and parts[1] == "theme" and parts[2] in kb.themes:
@@ -58,6 +70,8 @@ def handle_callback(kb: KnowledgeBase, data: str,
                     suggestions: Sequence[str] = ()) -> Reply:
     """The reply to a knowledge button; `suggestions` are the last search's other ids."""
     action = parse_callback(data, kb)
+    if action.kind in EDITOR_ACTIONS:  # the handler's (they need the conversation state)
+        raise StaleAction(f"editors' action without its handler: {data!r}")
     if action.kind == "themes":
         return render_themes(kb)
     if action.kind == "theme":
@@ -69,6 +83,8 @@ def handle_callback(kb: KnowledgeBase, data: str,
         return render_related(kb, entry)
     if action.kind == "not":
         return render_not_mine(kb, entry, suggestions)
+    if action.kind == "nr":
+        return replace(render_not_helpful(entry), events=(QuestionNotHelpful(entry.id),))
     return replace(render_entry(entry), events=(EntryOpened(entry.id),))
 
 
@@ -106,6 +122,7 @@ def render_entry(entry: Entry, alternatives: Sequence[Entry] = ()) -> Reply:
     if entry.related:
         buttons.append(Button(_("Fiches liées"), f"{PREFIX}:rel:{entry.id}"))
     buttons += [Button(_("Ce n'est pas ma question"), f"{PREFIX}:not:{entry.id}"),
+                Button(_("Cette fiche ne répond pas"), f"{PREFIX}:nr:{entry.id}"),
                 Button(_(THEMES[entry.theme]), f"{PREFIX}:theme:{entry.theme}")]
     return Reply(fit(lines, MESSAGE_MAX_CHARS - len(tail)) + tail, tuple((b,) for b in buttons))
 
@@ -158,14 +175,81 @@ def render_not_mine(kb: KnowledgeBase, entry: Entry, suggestions: Sequence[str] 
 
 
 def render_abstention(kb: KnowledgeBase, suggestions: Sequence[str]) -> Reply:
-    """No sure answer: say so, offer the closest entries, the themes and a referent."""
+    """No sure answer: say so, offer the closest entries, the themes, to send the question
+    to the editors, and a referent."""
     lines = [esc(_("Je n'ai pas de réponse sûre à cette question dans mes fiches."))]
     ids = [i for i in suggestions if i in kb.entries]
     if ids:
         lines.append(esc(_("Les fiches les plus proches sont peut-être utiles :")))
     lines.append(esc(_("Vous pouvez aussi reformuler, parcourir les thèmes, ou "
                                "être contacté par un référent de l'Ordre.")))
-    return Reply("\n".join(lines), (*entry_buttons(kb, ids), *way_out()))
+    lines.append(esc(_("Les rédacteurs des fiches (commission VVS) complètent les fiches à "
+                       "partir des questions restées sans réponse : vous pouvez leur "
+                       "transmettre la vôtre, si vous le souhaitez.")))
+    themes, referent = way_out()
+    return Reply("\n".join(lines), (*entry_buttons(kb, ids), themes,
+                                    (editors_button(),), referent))
+
+
+# -- the editors' queue (knowledge.queue) --------------------------------------------------
+def render_not_helpful(entry: Entry) -> Reply:
+    """« Cette fiche ne répond pas »: thanks, and the offer to send the question to the
+    editors (nothing is kept unless the physician writes and confirms it)."""
+    text = _("Merci de l'avoir signalé. Les rédacteurs des fiches (commission VVS) "
+             "complètent les fiches à partir des questions restées sans réponse : voulez-vous "
+             "leur transmettre la vôtre ? Vous pouvez aussi être contacté par un référent.")
+    return Reply(esc(text), ((editors_button(entry.id),), (escalate_button(),)))
+
+
+def editors_button(entry_id: str | None = None) -> Button:
+    data = f"{PREFIX}:{EDITORS_WRITE}" + (f":{entry_id}" if entry_id else "")
+    return Button(_("📨 Transmettre ma question aux rédacteurs"), data)
+
+
+def editors_cancel_button() -> Button:
+    return Button(_("Annuler"), f"{PREFIX}:{EDITORS_NO}")
+
+
+def ask_editors_text() -> Reply:
+    """Before anything is kept: what to write, and what never to write."""
+    return Reply(esc(_(
+        "Écrivez la question à transmettre aux rédacteurs, en une ou deux phrases (vous pouvez "
+        "reprendre celle que vous m'avez posée). N'y mettez rien qui permette d'identifier un "
+        "patient ou un tiers : nom, date de naissance, adresse, téléphone… Je vous la "
+        "montrerai avant de l'envoyer.")), ((editors_cancel_button(),),))
+
+
+def confirm_editors(text: str, retention_days: int) -> Reply:
+    """The checked text, shown back: sent only with the explicit « Oui »."""
+    intro = _("Voici ce qui sera transmis aux rédacteurs des fiches, sans votre nom ni votre "
+              "identifiant, et conservé au plus {days} jours :").format(days=retention_days)
+    hint = _("Pour le corriger, écrivez-le de nouveau.")
+    return Reply(f"{esc(intro)}\n\n« <i>{esc(text)}</i> »\n\n{esc(hint)}", (
+        (Button(_("✅ Oui, transmettre"), f"{PREFIX}:{EDITORS_YES}"),),
+        (Button(_("Non, ne rien transmettre"), f"{PREFIX}:{EDITORS_NO}"),)))
+
+
+def editors_refused(findings: list[Finding]) -> Reply:
+    """A text that seems to hold someone's identity: refused, nothing of it kept."""
+    return Reply(esc(identity_warning(findings)) + "\n" + esc(_(
+        "Je n'ai rien gardé de ce message et rien n'a été transmis. Écrivez votre question de "
+        "nouveau, sans ces éléments, ou annulez.")), ((editors_cancel_button(),),))
+
+
+def editors_too_long(limit: int) -> Reply:
+    return Reply(esc(_("Votre question est trop longue pour les rédacteurs ({limit} caractères "
+                       "au plus). Résumez-la en une ou deux phrases.").format(limit=limit)),
+                 ((editors_cancel_button(),),))
+
+
+def editors_sent() -> Reply:
+    return Reply(esc(_("Merci : votre question est transmise aux rédacteurs des fiches. Elle "
+                       "est conservée sans votre nom ni votre identifiant ; /effacer la "
+                       "supprime si vous changez d'avis.")))
+
+
+def editors_declined() -> Reply:
+    return Reply(esc(_("Entendu : rien n'a été transmis ni gardé.")))
 
 
 def render_themes(kb: KnowledgeBase) -> Reply:

@@ -340,8 +340,10 @@ def abandons(total: Summary, labels: Labels) -> Table:
 
 
 QUESTION_COLUMNS = (("answered", "Répondues"), ("abstained", "Sans réponse"),
-                    ("clarified", "Répondues, avec choix proposé"),
-                    ("not_helpful", "« Ne répond pas »"))
+                    ("clarified", "Répondues, avec choix proposé"))
+# judgements on questions already counted above (kinds of their own): beside the total
+QUESTION_FOLLOW_UPS = (("question_not_helpful", "« Ne répond pas »"),
+                       ("question_to_editors", "Transmises aux rédacteurs"))
 
 
 def questions(total: Summary, labels: Labels) -> Table:
@@ -349,28 +351,37 @@ def questions(total: Summary, labels: Labels) -> Table:
     for (kind, _dept, category, entry), n in total.counts.items():
         if kind == "question":
             cells[(labels.entry_theme.get(entry, NONE), category)] += n
+        elif kind in dict(QUESTION_FOLLOW_UPS):
+            cells[(labels.entry_theme.get(entry, NONE), kind)] += n
     codes = [*labels.themes, NONE]
+    asked = len(QUESTION_COLUMNS)  # the column of the total
     lines = []
     for theme in codes:
         values: list[Any] = [cells[(theme, c)] for c, _l in QUESTION_COLUMNS]
-        values.append(sum(n for (t, _c), n in cells.items() if t == theme))
-        values.append(share(values[0] + values[2], values[4]))
+        values.append(sum(values))
+        values.append(share(values[0] + values[2], values[asked]))
+        values += [cells[(theme, kind)] for kind, _l in QUESTION_FOLLOW_UPS]
         lines.append(Line(theme or "inconnu",
                           labels.themes.get(theme, "thème inconnu (aucune fiche proche)"),
                           values))
+    counted = (*range(asked + 1), asked + 2, asked + 3)
     table = Table("questions_par_theme", "Questions par thème", "thème",
-                  [label for _c, label in QUESTION_COLUMNS] + ["Total", "Part répondues"],
-                  lines, None, counts=frozenset(range(5)), parts=(0, 1, 2, 3), whole=4,
-                  derived={5: (0, 2, 4)}, formats={5: "share"},
+                  [label for _c, label in QUESTION_COLUMNS] + ["Total", "Part répondues"]
+                  + [label for _k, label in QUESTION_FOLLOW_UPS],
+                  lines, None, counts=frozenset(counted), parts=tuple(range(asked)),
+                  whole=asked, derived={asked + 1: (0, 2, asked)},
+                  formats={asked + 1: "share"},
                   note="Thème de la fiche donnée en réponse ; pour une question sans réponse, "
                        "thème de la fiche la plus proche. « Avec choix proposé » : la réponse "
                        "était accompagnée de « Vouliez-vous plutôt » (recherche hésitante) ; "
-                       "la part répondue les compte. « Ne répond pas » n'est pas encore "
-                       "recueilli (le bouton n'existe pas encore). Le texte des questions "
-                       "n'est jamais conservé.")
-    table.total = _with_total(lines, range(5))
-    table.total.values[5] = share(table.total.values[0] + table.total.values[2],
-                                  table.total.values[4])
+                       "la part répondue les compte. « Ne répond pas » : réponses jugées "
+                       "insuffisantes par le médecin (déjà comptées comme répondues) ; "
+                       "« Transmises aux rédacteurs » : questions que le médecin a choisi "
+                       "d'envoyer à la commission (thème de la fiche jugée insuffisante, sinon "
+                       "de la plus proche). Le texte des questions n'est jamais conservé ici.")
+    table.total = _with_total(lines, counted)
+    table.total.values[asked + 1] = share(table.total.values[0] + table.total.values[2],
+                                          table.total.values[asked])
     return table
 
 

@@ -1,7 +1,8 @@
 """The console end to end, in Debian's headless Chromium, through links the bot sent via the
 local Bot API stand-in: validate an entry; edit it with an error (refused, error shown), fix
 and publish it; the bot answers with the new version; roll back; a referent of 93 confirms a
-contact and is refused on 75. One browser test: CI's added time stays small."""
+contact, is refused on 75 and sees the request figures of 93 only. One browser test: CI's
+added time stays small."""
 
 from __future__ import annotations
 
@@ -124,6 +125,10 @@ async def _walk(driver: Any, settings: Any, port: int, entry_file: Path) -> None
         assert "n'est pas le vôtre" in await browse(
             lambda: driver.find_element(By.TAG_NAME, "main").text)
         assert not driver.find_elements(By.CSS_SELECTOR, "[id^=confirm-]")
+        # and sees the requests of 93 only, in figures
+        await browse(driver.get, f"{base}/demandes")
+        shown = await browse(lambda: find("#open-by-department").text)
+        assert "93 — Seine-Saint-Denis" in shown and "Paris" not in shown
 
         # an admin opens the annual report of the statistics issue
         _base, token = link_in(await Chat(api, ADMIN).command("/console"))

@@ -56,7 +56,8 @@ PREFIXES = ("m", "k", "a", "f", "e", "s")
 KNOWN_DATA = ("m:flow:mineur", "m:flow:majeur", "m:flow:ip", "m:flow:victime", "m:ask",
               "m:annuaire", "m:urg", "f:c:danger:1", "f:c:danger:0", "f:c:faits:0",
               "f:d:residence-signalement:93", "f:r", "f:x", "f:b:faits", "f:rec",
-              "f:doc:signalement", "k:more:crip", "k:rel:crip", "k:not:crip",
+              "f:doc:signalement", "k:more:crip", "k:rel:crip", "k:not:crip", "k:nr:crip",
+              "k:ed", "k:ed:crip", "k:edok", "k:edno",
               "k:theme:mineur", "k:e:secret-professionnel", "a:kind:umj", "a:more:3",
               "a:pin:umj-creteil", "e:new:mineur", "s:dept:93", "s:lang:en", "s:lang:fr")
 

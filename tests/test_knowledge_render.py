@@ -46,7 +46,8 @@ def test_answer_card_content_and_buttons(kb: KnowledgeBase) -> None:
     assert "Mis à jour le 15 octobre 2026" in reply.text
     assert "<b>CRIP</b>" in reply.text  # **bold** in the summary
     assert datas(reply) == ["k:more:info-preoccupante", "k:rel:info-preoccupante",
-                            "k:not:info-preoccupante", "k:theme:mineur"]
+                            "k:not:info-preoccupante", "k:nr:info-preoccupante",
+                            "k:theme:mineur"]
 
 
 def test_validated_entry_has_no_draft_mention(kb: KnowledgeBase) -> None:
@@ -64,7 +65,16 @@ def test_user_text_is_escaped(kb: KnowledgeBase) -> None:
 def test_abstention_reply_offers_suggestions_and_referent(kb: KnowledgeBase) -> None:
     reply = render_search(kb, SearchResult(False, (("secret-medical", 0.3),)))
     assert "pas de réponse sûre" in reply.text
-    assert datas(reply) == ["k:e:secret-medical", "k:t", ESCALATE_DATA]
+    assert datas(reply) == ["k:e:secret-medical", "k:t", "k:ed", ESCALATE_DATA]
+
+
+def test_not_helpful_offers_the_editors_with_its_event(kb: KnowledgeBase) -> None:
+    reply = handle_callback(kb, "k:nr:secret-medical")
+    assert datas(reply) == ["k:ed:secret-medical", ESCALATE_DATA]
+    assert [type(e).__name__ for e in reply.events] == ["QuestionNotHelpful"]
+    assert reply.events[0].entry_id == "secret-medical"
+    with pytest.raises(StaleAction):  # the handler's, with the conversation state
+        handle_callback(kb, "k:edok")
 
 
 def test_answered_search_renders_the_best_card(kb: KnowledgeBase) -> None:
@@ -80,7 +90,7 @@ def test_every_reply_fits_telegram_limits_even_with_huge_content(kb: KnowledgeBa
                               related=tuple(kb.entries))
     entries = MappingProxyType({**kb.entries, long_id: big})
     huge = KnowledgeBase(entries, build_index(None, tuple(entries.values())))
-    for data in ("k:e:", "k:more:", "k:rel:", "k:not:"):
+    for data in ("k:e:", "k:more:", "k:rel:", "k:not:", "k:nr:"):
         reply = handle_callback(huge, data + long_id)
         assert len(reply.text) <= MESSAGE_MAX_CHARS
         assert reply.text.count("<b>") == reply.text.count("</b>")
@@ -99,6 +109,11 @@ def test_fit_cuts_a_single_huge_line_as_plain_text() -> None:
     ("k:more:secret-medical", Action("more", "secret-medical")),
     ("k:rel:info-preoccupante", Action("rel", "info-preoccupante")),
     ("k:not:violences-conjugales", Action("not", "violences-conjugales")),
+    ("k:nr:secret-medical", Action("nr", "secret-medical")),
+    ("k:ed", Action("ed")),
+    ("k:ed:secret-medical", Action("ed", "secret-medical")),
+    ("k:edok", Action("edok")),
+    ("k:edno", Action("edno")),
 ])
 def test_parse_callback(kb: KnowledgeBase, data: str, action: Action) -> None:
     assert parse_callback(data, kb) == action
@@ -109,6 +124,7 @@ def test_parse_callback(kb: KnowledgeBase, data: str, action: Action) -> None:
     "k:theme:donnees",  # a theme without entries in this base
     "k:theme:autre", "k:drop:secret-medical", "a:more:secret-medical", "K:T",
     "k:more:../etc", "k:e:" + "x" * 70, "k:e:secret-medical\n", "k:tt",
+    "k:nr", "k:nr:inconnu", "k:ed:inconnu", "k:ed:secret-medical:x", "k:edok:1", "k:edno:x",
 ])
 def test_parse_callback_rejects_forged_data(kb: KnowledgeBase, data: str) -> None:
     with pytest.raises(StaleAction):

@@ -15,7 +15,15 @@ from admin.stats import content_labels
 from report.annual import Labels, Line, Table, build_report, suppress, write_report
 from vvs.clock import FakeClock
 from vvs.db import transaction
-from vvs.events import VOCABULARY, record_event
+from vvs.events import (
+    VOCABULARY,
+    QuestionAbstained,
+    QuestionAnswered,
+    QuestionNotHelpful,
+    QuestionToEditors,
+    record,
+    record_event,
+)
 from vvs.i18n import use_language
 from vvs.jobs import JobQueue, JobScheduler
 from vvs.models import Event, EventMonth, EventMonthPeople, Job
@@ -318,6 +326,29 @@ async def test_key_figures_of_the_last_30_days(db, clock) -> None:
         assert "4 physicians, 5 sessions" in render_key_figures(figures)
 
 
+async def test_not_helpful_and_sent_to_editors_are_beside_the_total(db, clock, tmp_path,
+                                                                    labels) -> None:
+    """A sheet judged not to answer was counted as answered when it was asked: the two
+    follow-ups are columns of their own, never added to the questions."""
+    async with transaction(db.sessions) as s:
+        await record(s, clock, QuestionAnswered("itt"), user_key=key_of("A"))
+        await record(s, clock, QuestionNotHelpful("itt"), user_key=key_of("A"))
+        await record(s, clock, QuestionToEditors("answer", "itt"))
+        await record(s, clock, QuestionAbstained("crip"), user_key=key_of("B"))
+        await record(s, clock, QuestionToEditors("abstention", "crip"))
+    out = await report(db, tmp_path / "r", labels, *JANUARY)
+    themes = read_csv(out / "questions_par_theme.csv")
+    assert [themes["certificats"][c] for c in ("Répondues", "Total", "« Ne répond pas »",
+                                               "Transmises aux rédacteurs")] == ["1", "1", "1",
+                                                                                 "1"]
+    assert themes["mineur"]["Transmises aux rédacteurs"] == "1"
+    assert themes["total"]["Total"] == "2" and themes["total"]["Part répondues"] == "0.5000"
+    assert read_csv(out / "activite_par_mois.csv")["2026-01"]["Questions"] == "2"
+    clock.advance(minutes=1)
+    async with transaction(db.sessions) as s:
+        assert (await key_figures(s, clock)).questions == 2
+
+
 def test_vocabulary_covers_every_kind_emitted_today() -> None:
     emitted = {"start", "language", "emergency_shown", "emergency_numbers", "flow_start",
                "flow_outcome", "flow_quit", "flow_document", "question", "knowledge_open",
@@ -325,7 +356,7 @@ def test_vocabulary_covers_every_kind_emitted_today() -> None:
                "escalation_escalated", "escalation_taken", "escalation_released",
                "escalation_reassigned", "escalation_closed", "escalation_cancelled",
                "escalation_blocked", "escalation_relayed", "referent_enrolled",
-               "referent_removed"}
+               "referent_removed", "question_not_helpful", "question_to_editors"}
     assert emitted <= set(VOCABULARY)
     assert all(len(kind) <= 40 for kind in VOCABULARY)
 

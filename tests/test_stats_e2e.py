@@ -157,8 +157,9 @@ def test_the_csv_figures_are_what_was_done(review: dict) -> None:
     assert victim["2026-01"] == ["1", "1", "0"]
     assert _csv(out, "documents")["signalement"] == ["1"]
     assert _csv(out, "documents")["total"] == ["1"]
-    questions = _csv(out, "questions_par_theme")  # answered, abstained, …, total, share
-    assert questions["total"][:5] == ["1", "1", "0", "0", "2"]
+    # answered, abstained, clarified, total, share, « ne répond pas », sent to the editors
+    questions = _csv(out, "questions_par_theme")
+    assert questions["total"][:4] == ["1", "1", "0", "2"]
     searches = _csv(out, "annuaire_par_type")  # text, place, location, total, none, share
     assert searches["umj"][:5] == ["0", "1", "0", "1", "0"]
     # « crip bobigny » names a kind and a place: a search by place (the one text box)

@@ -78,9 +78,19 @@ VOCABULARY: MappingProxyType[str, EventKind] = MappingProxyType({
     "question": EventKind(
         "free-text question",
         category="answered (a clear answer) | clarified (answered, with « Vouliez-vous "
-                 "plutôt » alternatives: the search was unsure) | abstained | not_helpful "
-                 "(not emitted yet: the « ne répond pas » button of issue 15)",
+                 "plutôt » alternatives: the search was unsure) | abstained",
         detail="entry id: the answer, or the nearest sheet when abstained (never the text)"),
+    # « ne répond pas » is a kind of its own, not a category of `question`: it judges an
+    # answer already counted there (as answered), so counting it there would count that
+    # question twice in every total of questions
+    "question_not_helpful": EventKind(
+        "« Cette fiche ne répond pas » pressed under an answer card",
+        detail="entry id of the sheet judged not to answer"),
+    "question_to_editors": EventKind(
+        "a question the physician agreed to send to the editors' queue (recorded without "
+        "the physician's pseudonym; the text is in the queue, never here)",
+        category="where the offer came from: answer (« ne répond pas ») | abstention",
+        detail="entry id: the sheet judged not to answer, else the nearest sheet"),
     "knowledge_open": EventKind("sheet opened", detail="entry id"),
     # -- directory
     "annuaire_search": EventKind(
@@ -170,6 +180,25 @@ class QuestionAbstained:
     (the statistics count the question under its theme; never the text)."""
 
     nearest: str | None = None
+
+
+@dataclass(frozen=True)
+class QuestionNotHelpful:
+    """« Cette fiche ne répond pas » under an answer card (the question was counted as
+    answered when it was asked)."""
+
+    entry_id: str
+
+
+@dataclass(frozen=True)
+class QuestionToEditors:
+    """A question sent to the editors' queue, with the physician's consent (never its text).
+
+    Recorded by `knowledge.queue.submit` without the physician's pseudonym, so the event
+    cannot be joined to the queued text."""
+
+    origin: str  # "answer" (« ne répond pas ») or "abstention"
+    entry_id: str | None  # the sheet judged not to answer, else the nearest sheet
 
 
 @dataclass(frozen=True)
@@ -301,7 +330,8 @@ class ReferentRemoved:
 
 
 Event = (Started | EmergencyNumbersShown | EmergencyDetected | LanguageChosen
-         | QuestionAnswered | QuestionAbstained | EntryOpened | DirectorySearch
+         | QuestionAnswered | QuestionAbstained | QuestionNotHelpful | QuestionToEditors
+         | EntryOpened | DirectorySearch
          | FlowStarted | FlowStep | FlowOutcome | FlowQuit | DocumentGenerated
          | EscalationCreated | EscalationEscalated | EscalationReminded | EscalationTaken
          | EscalationReleased | EscalationReassigned | EscalationClosed | EscalationBlocked
@@ -337,6 +367,10 @@ def event_row(event: Event, user_department: str | None = None) -> EventRow:
                             entry_id)
         case QuestionAbstained(nearest=nearest):
             return EventRow("question", user_department, "abstained", nearest)
+        case QuestionNotHelpful(entry_id=entry_id):
+            return EventRow("question_not_helpful", user_department, detail=entry_id)
+        case QuestionToEditors(origin=origin, entry_id=entry_id):
+            return EventRow("question_to_editors", user_department, origin, entry_id)
         case EntryOpened(entry_id=entry_id):
             return EventRow("knowledge_open", user_department, detail=entry_id)
         case DirectorySearch(kind=kind, department=department, by=by, results=results):

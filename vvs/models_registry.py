@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-MODEL_MODULES = ("vvs.models", "escalation.models", "bot.console.models")
+MODEL_MODULES = ("vvs.models", "escalation.models", "bot.console.models", "knowledge.queue")
 
 
 def import_all_models() -> None:

@@ -55,3 +55,16 @@ def statistics_notice(retention_months: int, threshold: int) -> str:
         "seulement en totaux mensuels par département, sans pseudonyme. Les chiffres publiés "
         "masquent tout effectif inférieur à {threshold}."
     ).format(months=retention_months, threshold=threshold)
+
+
+def editors_queue_notice(retention_days: int) -> str:
+    """The `/confidentialite` line on the editors' queue (`QUESTION_RETENTION_DAYS`)."""
+    return _(
+        "• Les questions que vous choisissez de transmettre aux rédacteurs des fiches "
+        "(commission VVS), quand une fiche ne répond pas ou que je n'ai pas de réponse "
+        "sûre : le texte que vous validez est conservé pour compléter les fiches, sans votre "
+        "nom ni votre identifiant ; seule une empreinte chiffrée, distincte de votre "
+        "pseudonyme, permet à /effacer de le retrouver. Il est supprimé dès qu'un rédacteur "
+        "l'a traité, et au plus tard après {days} jours. Rien n'est transmis sans votre "
+        "accord, ni un texte qui semble contenir l'identité d'un patient."
+    ).format(days=retention_days)

@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     # Statistics: raw events older than this are folded into monthly aggregates
     event_retention_months: int = Field(default=13, ge=1)
     stats_publish_threshold: int = Field(default=5, ge=2)  # `--publish`: counts below show "< N"
+    # Questions physicians chose to send to the editors (knowledge/queue.py): deleted after
+    question_retention_days: int = Field(default=90, ge=1, le=366)
     max_open_requests: int = Field(default=3, ge=1)
     # abuse: requests a physician may create, and cancel, in any 24 h (each counted apart)
     request_limit_per_day: int = Field(default=3, ge=1)

@@ -187,6 +187,43 @@ def rejected_text(text: str, operator: Operator, today: dt.date, note: str,
         "validated_hash": None, "review_notes": notes})
 
 
+def with_question(text: str, question: str, existing: Sequence[str]) -> str:
+    """The entry with `question` added at the end of its `questions:` list; every other line
+    is kept as it is (a block list gains one item line with the same indentation; another
+    form of the field is rewritten as a block list). `existing` are the entry's questions,
+    as loaded: a question already there (case and spaces aside) is refused."""
+    question = " ".join(question.split())
+    if not question:
+        raise Refused("La question reformulée est vide.")
+    if any(" ".join(q.split()).casefold() == question.casefold() for q in existing):
+        raise Refused("Cette question figure déjà dans la fiche.")
+    lines = text.split("\n")
+    if not lines or lines[0].strip() != "---":
+        raise Refused("en-tête YAML manquant")
+    end = next((i for i in range(1, len(lines)) if lines[i].strip() == "---"), None)
+    if end is None:
+        raise Refused("en-tête YAML non fermé")
+    start = next((i for i in range(1, end) if lines[i].startswith("questions:")), None)
+    if start is not None and lines[start].rstrip() == "questions:":
+        stop = next((i for i in range(start + 1, end) if TOP_KEY.match(lines[i])), end)
+        items = [i for i in range(start + 1, stop) if lines[i].lstrip().startswith("- ")]
+        if items:
+            last = lines[items[-1]]
+            indent = last[: len(last) - len(last.lstrip())]
+            after = items[-1] + 1
+            while after < stop and lines[after].startswith(indent + " "):  # a folded item
+                after += 1
+            lines.insert(after, f"{indent}- {yaml_scalar(question)}")
+            return "\n".join(lines)
+    block = ["questions:", *(f"  - {yaml_scalar(q)}" for q in [*existing, question])]
+    if start is None:
+        lines[end:end] = block
+    else:
+        stop = next((i for i in range(start + 1, end) if TOP_KEY.match(lines[i])), end)
+        lines[start:stop] = block
+    return "\n".join(lines)
+
+
 # -- directory files ---------------------------------------------------------------------------
 def confirmed_directory_text(text: str, entry_id: str, today: dt.date) -> str:
     """The directory file with this entry marked verified today (its channels with it): only

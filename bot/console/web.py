@@ -25,12 +25,17 @@ from annuaire.admin import coverage_grid
 from annuaire.purposes import PURPOSES
 from bot.console import access, files
 from bot.console.access import Keys, Operator
+from bot.console.models import ADMIN, REFERENT
 from bot.services import Services
-from knowledge.model import THEMES, content_hash
+from escalation.figures import escalation_figures
+from escalation.texts import CATEGORIES, REGIONAL
+from knowledge import queue as editors_queue
+from knowledge.model import THEMES, Entry, content_hash
 from knowledge.render import render_details, render_entry
-from report.annual import Report, build_report, csv_text, labels_of, render_html
+from report.annual import Report, build_report, csv_text, labels_of, minutes_fr, render_html
 from vvs.db import transaction
-from vvs.departements import IDF_DEPARTMENTS
+from vvs.departements import IDF_DEPARTMENT_NAMES, IDF_DEPARTMENTS
+from vvs.identity import KIND_LABELS, detect_identity
 from vvs.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -211,7 +216,11 @@ async def stylesheet(request: web.Request) -> web.FileResponse:
 
 
 async def home(request: web.Request) -> web.Response:
-    return page(request, "home.html")
+    waiting = None
+    if operator_of(request).validates:  # the editors' queue, for the commission
+        async with request.app[SERVICES].sessions() as session:
+            waiting = await editors_queue.count(session)
+    return page(request, "home.html", waiting=waiting)
 
 
 # -- content ---------------------------------------------------------------------------------
@@ -465,6 +474,139 @@ async def stats_csv(request: web.Request) -> web.Response:
                                  f'attachment; filename="{table.name}.csv"'})
 
 
+# -- the editors' queue (knowledge.queue) --------------------------------------------------------
+QUESTION_MAX = 200  # characters of a sample question written into a sheet
+ORIGIN_LABELS = {editors_queue.ANSWER: "« Cette fiche ne répond pas »",
+                 editors_queue.ABSTENTION: "Sans réponse de l'assistant"}
+DONE = {"ajoutee": "La question reformulée est dans la fiche, qui est publiée (et repasse en "
+                   "brouillon si elle était validée) ; la question reçue est supprimée.",
+        "ecartee": "La question est écartée : son texte est supprimé."}
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """A queued question with the sheets to show beside it (no pseudonym: never read)."""
+
+    id: int
+    received_on: dt.datetime
+    origin: str
+    text: str
+    flagged: Entry | None  # the sheet judged not to answer
+    nearest: list[Entry]  # the search's suggestions when the question was sent
+
+
+def _question_id(request: web.Request) -> int:
+    value = request.match_info["question"]
+    if not value.isdigit() or len(value) > 12:
+        raise web.HTTPNotFound(text="question inconnue")
+    return int(value)
+
+
+async def questions_page(request: web.Request) -> web.Response:
+    """The questions physicians sent to the editors, with the nearest sheets (validators and
+    admins): reword one into a sheet, or dismiss it; its text is deleted either way."""
+    _need_validator(request)
+    services = request.app[SERVICES]
+    kb = services.content["knowledge"]
+    async with services.sessions() as session:
+        rows = await editors_queue.pending(session)
+    items = []
+    for row in rows:
+        flagged = kb.get(row.entry_id) if row.entry_id else None
+        nearest = [e for e in (kb.get(i) for i in row.nearest) if e is not None
+                   and e is not flagged]
+        items.append(QueueItem(int(row.id or 0), row.received_on,
+                               ORIGIN_LABELS.get(row.origin, row.origin), row.text, flagged,
+                               nearest))
+    return page(request, "questions.html", items=items,
+                entries=sorted(kb.entries.values(), key=lambda e: e.title.casefold()),
+                retention=services.settings.question_retention_days,
+                done=DONE.get(request.query.get("fait", "")), maxlength=QUESTION_MAX)
+
+
+async def reword_question(request: web.Request) -> web.Response:
+    """Write a reworded sample question into an entry's `questions:` (validated and published
+    like any edit: a validated entry returns to draft), then delete the question received."""
+    _need_validator(request)
+    services, form = request.app[SERVICES], await request.post()
+    question_id = _question_id(request)
+    async with services.sessions() as session:
+        if await editors_queue.get(session, question_id) is None:
+            raise web.HTTPNotFound(text="question inconnue ou déjà traitée")
+    question = " ".join(str(form.get("question", "")).split())
+    if not question:
+        raise files.Refused("Écrivez la question reformulée, telle qu'elle figurera dans la "
+                            "fiche.")
+    if len(question) > QUESTION_MAX:
+        raise files.Refused(f"La question reformulée dépasse {QUESTION_MAX} caractères.")
+    findings = detect_identity(question)
+    if findings:
+        kinds = ", ".join(KIND_LABELS[f.kind] for f in findings)
+        raise files.Refused(f"La question reformulée semble contenir {kinds} : une fiche est "
+                            "publique, reformulez sans ces éléments.")
+    path = f"{files.KNOWLEDGE_DIR}/{form.get('entry', '')}.md"
+    if not files.editable(path) or services.content["knowledge"].get(
+            str(form.get("entry", ""))) is None:
+        raise web.HTTPNotFound(text="fiche inconnue")
+    root = services.registry.root
+    text = files.read(root, path)
+    entry = files.parse_knowledge(root, path, text)
+    await files.publish_file(services, request.app[LOCK], operator_of(request), path,
+                             files.with_question(text, question, entry.questions),
+                             "question ajoutée", f"question reçue n° {question_id}")
+    async with transaction(services.sessions) as session:
+        await editors_queue.remove(session, question_id)
+    raise see_other(request, "/questions?fait=ajoutee")
+
+
+async def dismiss_question(request: web.Request) -> web.Response:
+    """Delete a question without using it (audited without its text)."""
+    _need_validator(request)
+    services = request.app[SERVICES]
+    question_id = _question_id(request)
+    async with transaction(services.sessions) as session:
+        gone = await editors_queue.remove(session, question_id)
+        if gone:
+            await access.audit(session, services.clock.now(), operator_of(request),
+                               "question écartée", f"question reçue n° {question_id}")
+    if not gone:
+        raise web.HTTPNotFound(text="question inconnue ou déjà traitée")
+    raise see_other(request, "/questions?fait=ecartee")
+
+
+# -- escalation figures ------------------------------------------------------------------------
+def _escalation_scope(request: web.Request) -> tuple[str, ...]:
+    """The départements whose requests this operator sees: every one for an admin or a
+    regional referent, their own for a referent; validators have no business here."""
+    operator = operator_of(request)
+    if operator.role == ADMIN or (operator.role == REFERENT
+                                  and operator.department == REGIONAL):
+        return IDF_DEPARTMENTS
+    if operator.role == REFERENT and operator.department in IDF_DEPARTMENTS:
+        return (operator.department,)
+    raise web.HTTPForbidden(text="réservé aux administrateurs et aux référents")
+
+
+async def escalations_page(request: web.Request) -> web.Response:
+    """Referent requests: open ones by département and age, the overdue ones, and the times
+    to take in charge and to close (median, 90th percentile) over a period. Never a
+    physician's name, phone or message."""
+    departments = _escalation_scope(request)
+    services = request.app[SERVICES]
+    start, end, _publish = _period(request)
+    config = services.escalations.config
+    async with services.sessions() as session:
+        figures = await escalation_figures(
+            session, services.clock.now(), departments=departments,
+            start=dt.datetime(start.year, start.month, start.day, tzinfo=dt.UTC),
+            end=dt.datetime(end.year, end.month, end.day, tzinfo=dt.UTC) + timedelta(days=1),
+            reminder=config.reminder, regional=config.regional)
+    return page(request, "escalations.html", figures=figures, start=start, end=end,
+                names=IDF_DEPARTMENT_NAMES, categories=CATEGORIES,
+                reminder=minutes_fr(config.reminder.total_seconds() / 60),
+                regional=minutes_fr(config.regional.total_seconds() / 60))
+
+
 @web.middleware
 async def forbidden_page(request: web.Request, handler: Handler) -> web.StreamResponse:
     """HTTP errors raised by a page become a readable page (a redirect passes through)."""
@@ -485,6 +627,7 @@ def make_console(services: Services, config: ConsoleConfig) -> web.Application:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
                              autoescape=True, undefined=jinja2.StrictUndefined)
     env.filters["date_fr"] = _date_fr
+    env.filters["minutes"] = lambda value: "—" if value is None else minutes_fr(value)
     app[ENV] = env
     app.router.add_get("/", home, name="home")
     app.router.add_get("/login", login_page)
@@ -505,6 +648,10 @@ def make_console(services: Services, config: ConsoleConfig) -> web.Application:
     app.router.add_get("/statistiques", stats_page)
     app.router.add_get("/statistiques/rapport", stats_report)
     app.router.add_get("/statistiques/{table}.csv", stats_csv)
+    app.router.add_get("/questions", questions_page)
+    app.router.add_post("/questions/{question}/reformuler", reword_question)
+    app.router.add_post("/questions/{question}/ecarter", dismiss_question)
+    app.router.add_get("/demandes", escalations_page)
     return app
 
 

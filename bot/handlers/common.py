@@ -13,7 +13,7 @@ from vvs.errors import StaleAction
 from vvs.events import EmergencyNumbersShown, LanguageChosen, Started
 from vvs.i18n import _, current_language, set_language
 from vvs.inbox import privacy_notice as inbox_privacy_notice
-from vvs.privacy import erase_user, statistics_notice
+from vvs.privacy import editors_queue_notice, erase_user, statistics_notice
 from vvs.ui import Button, Reply, menu_button
 
 
@@ -103,7 +103,10 @@ async def confidentialite(turn: Turn) -> None:
         "respect du RGPD)."
     ).format(controller=html.escape(controller))), Reply(_(
         "<b>Ce qui est conservé, et combien de temps</b>\n"
-        "• Le texte de vos questions n'est pas conservé : il est traité puis oublié.\n"
+        "• Le texte de vos questions n'est pas conservé : il est traité puis oublié, sauf "
+        "une question que vous choisissez de transmettre aux rédacteurs des fiches (voir "
+        "plus bas). Quand je vous la montre avant de l'envoyer, elle attend votre réponse "
+        "avec votre démarche en cours, et s'efface avec elle.\n"
         "• Votre démarche en cours (étape, brouillon de demande) : effacée après {state} h "
         "sans réponse. Votre langue et votre département, si vous acceptez qu'il soit "
         "retenu : jusqu'à /effacer. Le tout sous un pseudonyme (empreinte chiffrée de votre "
@@ -120,7 +123,8 @@ async def confidentialite(turn: Turn) -> None:
     ).format(state=settings.state_expiry_hours,
              updates=settings.processed_update_retention_hours,
              days=settings.escalation_retention_days) + "\n" + inbox_privacy_notice(
-        settings.processed_update_retention_hours) + "\n" + statistics_notice(
+        settings.processed_update_retention_hours) + "\n" + editors_queue_notice(
+        settings.question_retention_days) + "\n" + statistics_notice(
         settings.event_retention_months, settings.stats_publish_threshold) + "\n"
         + console_privacy_notice(settings.console_session_hours,
                                  settings.console_audit_retention_days)), Reply(_(
@@ -163,8 +167,8 @@ async def effacer(turn: Turn) -> None:
     """/effacer: ask for confirmation before erasing everything keyed by the user."""
     turn.reply(Reply(_(
         "Voulez-vous effacer toutes vos données (conversation en cours, préférences, "
-        "demandes de contact en cours) ? Les statistiques déjà comptées restent, mais ne "
-        "seront plus rattachées à vous."
+        "demandes de contact en cours, questions transmises aux rédacteurs) ? Les "
+        "statistiques déjà comptées restent, mais ne seront plus rattachées à vous."
     ), ((Button(_("Oui, tout effacer"), "s:erase:yes"), Button(_("Non"), "s:erase:no")),)))
 
 
