@@ -295,3 +295,23 @@ async def test_the_victim_route_asks_first_and_ends_with_what_fits(db, tmp_path:
         salaried = texts(sent)
         assert "protection fonctionnelle" in salaried and "0800 288 038" in salaried
         assert "identité du patient" not in salaried
+
+
+async def test_menu_leaves_what_was_in_progress(db, tmp_path: Path) -> None:
+    """« Menu » (the command or a button) shows the main menu and leaves the step in
+    progress: text typed next is read at the menu (here: the directory), not as an answer
+    to the abandoned step — a procedure's, or the editors' question."""
+    async with running_bot(make_settings(db.url, tmp_path)) as (api, _s):
+        chat = Chat(api, DOCTOR)
+        await chat.say("je veux faire une information préoccupante")
+        await chat.press("Démarche")  # a procedure in progress
+        await chat.command("/menu")
+        shown = texts(await chat.say("crip 93"))
+        assert "(CRIP) de la Seine-Saint-Denis" in shown, shown
+        await chat.say("c'est quoi l'ITT ?")
+        await chat.press("Cette fiche ne répond pas")
+        asked = await chat.press("📨 Transmettre")
+        assert "Écrivez la question" in texts(asked)
+        await chat.press("Menu")
+        shown = texts(await chat.say("crip 93"))
+        assert "(CRIP) de la Seine-Saint-Denis" in shown, shown

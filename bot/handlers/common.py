@@ -49,7 +49,9 @@ async def start(turn: Turn) -> None:
 
 
 async def menu(turn: Turn) -> None:
-    """/menu: the main menu; leaves nothing in progress."""
+    """/menu: the main menu; leaves whatever was in progress (text typed next is read at
+    the menu, not as the answer to an abandoned step)."""
+    turn.conv.idle()
     turn.reply(main_menu(turn))
 
 
