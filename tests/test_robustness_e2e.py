@@ -93,7 +93,7 @@ async def test_group_message_never_uses_the_private_conversation(db, tmp_path: P
         await ref.command("/start mineur")  # a private flow in progress
         api.press_button(REF, 1, "f:c:danger:99", chat_id=GROUP)
         api.send_text(REF, "je regarde ça ce soir", chat_id=GROUP)
-        await ref.command("/menu")  # private sentinel: everything before it was handled
+        await ref.command("/aide")  # private sentinel: everything before it was handled
         in_group = " ".join(m.plain for m in api.sent_messages(GROUP))
         assert "danger grave" not in in_group  # the private step is not rendered there
         assert "Que souhaitez-vous faire" not in in_group
