@@ -83,6 +83,7 @@ class EscalationConfig:
     max_open: int = 3
     actions_per_day: int = 3  # creations, and cancellations, per physician in any 24 h
     retention: timedelta = timedelta(days=30)
+    block_retention: timedelta = timedelta(days=365)
     invite_expiry: timedelta = timedelta(hours=72)
     fallback_chat_ids: tuple[int, ...] = ()  # admins, when no regional chat is configured
 
@@ -96,6 +97,7 @@ class EscalationConfig:
             max_open=settings.max_open_requests,
             actions_per_day=settings.request_limit_per_day,
             retention=timedelta(days=settings.escalation_retention_days),
+            block_retention=timedelta(days=settings.block_retention_days),
             invite_expiry=timedelta(hours=settings.invite_expiry_hours),
             fallback_chat_ids=tuple(sorted(settings.admin_ids)),
         )
@@ -636,7 +638,8 @@ class EscalationService:
         return result.rowcount or 0
 
     async def purge(self, session: AsyncSession) -> int:
-        """Delete closed requests older than the retention; scrub any clear id left."""
+        """Delete closed requests older than the retention, and blocks older than theirs;
+        scrub any clear id left."""
         cutoff = self.clock.now() - self.config.retention
         done = Escalation.status.in_((CLOSED, CANCELLED))
         await session.exec(update(Escalation).where(
@@ -645,6 +648,9 @@ class EscalationService:
             .values(chat_id=None, phone=None, physician_name=None))
         result = await session.exec(delete(Escalation).where(
             done, Escalation.closed_at < cutoff))
+        # a block is kept only as long as the configured retention (pseudonym only)
+        await session.exec(delete(BlockedUser).where(
+            BlockedUser.blocked_at < self.clock.now() - self.config.block_retention))
         return result.rowcount or 0
 
     async def schedule_purge(self, session: AsyncSession) -> None:

@@ -324,3 +324,20 @@ async def test_erasure_and_purge_leave_no_clear_id(db, clock, rec, svc) -> None:
         assert await svc.purge(s) == 1
     async with db.sessions() as s:
         assert not (await s.exec(select(Escalation))).scalars().all()
+
+
+async def test_a_block_is_kept_for_its_retention_then_forgotten(db, clock, svc) -> None:
+    """A block for abuse (pseudonym only) lasts `block_retention` (365 days by default),
+    then the daily purge deletes it and the physician may ask again."""
+    esc_id = await create(db, svc, user_key="abuser")
+    async with transaction(db.sessions) as s:
+        await svc.block(s, esc_id, REF_A)
+    clock.advance(days=364)
+    async with transaction(db.sessions) as s:
+        await svc.purge(s)
+    with pytest.raises(Blocked):
+        await create(db, svc, user_key="abuser")
+    clock.advance(days=2)
+    async with transaction(db.sessions) as s:
+        await svc.purge(s)
+    await create(db, svc, user_key="abuser")  # no longer blocked

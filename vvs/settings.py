@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     regional_chat_id: int | None = None
     invite_expiry_hours: int = Field(default=72, ge=1)
     escalation_retention_days: int = Field(default=30, ge=1)
+    # A physician blocked for abuse (pseudonym only) is unblocked and forgotten after this
+    block_retention_days: int = Field(default=365, ge=1)
     # Statistics: raw events older than this are folded into monthly aggregates
     event_retention_months: int = Field(default=13, ge=1)
     stats_publish_threshold: int = Field(default=5, ge=2)  # `--publish`: counts below show "< N"

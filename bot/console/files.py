@@ -134,15 +134,21 @@ def yaml_scalar(value: object) -> str:
     return json.dumps(str(value), ensure_ascii=False)
 
 
-def set_front_matter(text: str, updates: Mapping[str, object]) -> str:
-    """The entry with these top-level fields replaced (their whole block) or added at the end
-    of the front matter; every other line is kept as it is."""
+def _front_matter_lines(text: str) -> tuple[list[str], int]:
+    """The entry's lines and the index of the line closing its front matter."""
     lines = text.split("\n")
     if not lines or lines[0].strip() != "---":
         raise Refused("en-tête YAML manquant")
     end = next((i for i in range(1, len(lines)) if lines[i].strip() == "---"), None)
     if end is None:
         raise Refused("en-tête YAML non fermé")
+    return lines, end
+
+
+def set_front_matter(text: str, updates: Mapping[str, object]) -> str:
+    """The entry with these top-level fields replaced (their whole block) or added at the end
+    of the front matter; every other line is kept as it is."""
+    lines, end = _front_matter_lines(text)
     front = lines[1:end]
     for key, value in updates.items():
         starts = [i for i, line in enumerate(front) if TOP_KEY.match(line)]
@@ -197,12 +203,7 @@ def with_question(text: str, question: str, existing: Sequence[str]) -> str:
         raise Refused("La question reformulée est vide.")
     if any(" ".join(q.split()).casefold() == question.casefold() for q in existing):
         raise Refused("Cette question figure déjà dans la fiche.")
-    lines = text.split("\n")
-    if not lines or lines[0].strip() != "---":
-        raise Refused("en-tête YAML manquant")
-    end = next((i for i in range(1, len(lines)) if lines[i].strip() == "---"), None)
-    if end is None:
-        raise Refused("en-tête YAML non fermé")
+    lines, end = _front_matter_lines(text)
     start = next((i for i in range(1, end) if lines[i].startswith("questions:")), None)
     if start is not None and lines[start].rstrip() == "questions:":
         stop = next((i for i in range(start + 1, end) if TOP_KEY.match(lines[i])), end)

@@ -135,8 +135,8 @@ async def confidentialite(turn: Turn) -> None:
         "conservé sous votre pseudonyme, écrivez au responsable du traitement.\n"
         "• Effacement : /effacer supprime aussitôt tout ce qui est rattaché à vous, sauf, le "
         "cas échéant, votre inscription de référent (retirée par un administrateur) et un "
-        "blocage pour abus (conservé sous pseudonyme, pour qu'il ne puisse pas être "
-        "contourné) ; vos statistiques passées ne sont plus rattachées à vous.\n"
+        "blocage pour abus (conservé {block} jours sous pseudonyme, pour qu'il ne puisse pas "
+        "être contourné) ; vos statistiques passées ne sont plus rattachées à vous.\n"
         "• Opposition : vous pouvez cesser d'utiliser l'assistant à tout moment et lancer "
         "/effacer ; pour vous opposer à un traitement en particulier, écrivez au "
         "responsable du traitement.\n"
@@ -145,7 +145,7 @@ async def confidentialite(turn: Turn) -> None:
         "libertés), sur son site cnil.fr.\n"
         "• Les échanges avec un bot Telegram ne sont pas chiffrés de bout en bout : "
         "n'écrivez jamais l'identité d'un patient."
-    )))
+    ).format(block=settings.block_retention_days)))
 
 
 async def langue(turn: Turn) -> None:
