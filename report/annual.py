@@ -25,7 +25,7 @@ from typing import Any
 
 from babel.dates import format_date
 from babel.numbers import format_decimal, format_percent
-from sqlalchemy import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from vvs.departements import IDF_DEPARTMENTS
@@ -651,9 +651,9 @@ async def build_report(session: AsyncSession, start: date, end: date, *, labels:
     finish = datetime(end.year, end.month, end.day, tzinfo=UTC) + timedelta(days=1)
     period = await read_period(session, begin, finish)
     before = await read_period(session, _years_back(begin), _years_back(finish))
-    published = Counter(bool(a) for (a,) in (await session.exec(
-        select(ContentPublication.accepted).where(ContentPublication.at >= begin,
-                                                  ContentPublication.at < finish))).all())
+    at = col(ContentPublication.at)
+    published = Counter(bool(a) for a in (await session.exec(
+        select(col(ContentPublication.accepted)).where(at >= begin, at < finish))).all())
     total = period.total
     tables = [activity_by_month(period), people_by_month_and_dept(period, "physicians"),
               people_by_month_and_dept(period, "sessions"), activity_by_dept(total),

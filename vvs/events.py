@@ -21,6 +21,7 @@ from types import MappingProxyType
 from typing import assert_never
 
 from sqlalchemy import update
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from vvs.clock import Clock
@@ -433,7 +434,7 @@ async def record_event(
 
 async def _anonymise(session: AsyncSession, user_key: str) -> int:
     result = await session.exec(
-        update(EventRecord).where(EventRecord.user_key == user_key).values(user_key=None)
+        update(EventRecord).where(col(EventRecord.user_key) == user_key).values(user_key=None)
     )
     return result.rowcount or 0
 

@@ -387,7 +387,7 @@ class Outbox(OutboxWriter):
 
 async def _erase(session: AsyncSession, user_key: str) -> int:
     result = await session.exec(
-        delete(OutboxMessage).where(OutboxMessage.user_key == user_key)
+        delete(OutboxMessage).where(col(OutboxMessage.user_key) == user_key)
     )
     return result.rowcount or 0
 

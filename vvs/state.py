@@ -16,11 +16,11 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from functools import cache
 from typing import Any, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import delete, text, update
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from vvs.clock import Clock
@@ -38,7 +38,7 @@ STATE_TOUCH = timedelta(minutes=5)
 VERSION_KEY = "v"
 S = TypeVar("S")
 # mode → the dataclass of its state (a class may serve several modes)
-StateTypes = Mapping[str, type[Any]]
+StateTypes = Mapping[str, type[object]]
 
 
 @dataclass
@@ -107,13 +107,19 @@ def decode(kind: type[S], data: Mapping[str, Any]) -> S:
         raise ValueError(f"{kind.__name__}: {exc.error_count()} field(s) do not fit") from exc
 
 
-def _version(kind: type[Any]) -> int:
+def _version(kind: type[object]) -> int:
     return int(getattr(kind, "VERSION", 1))
 
 
-@cache
+_ADAPTERS: dict[type[object], TypeAdapter[Any]] = {}
+
+
 def _adapter(kind: type[S]) -> TypeAdapter[S]:
-    return TypeAdapter(kind)
+    """One pydantic adapter per state class, built at its first use."""
+    adapter = _ADAPTERS.get(kind)
+    if adapter is None:
+        adapter = _ADAPTERS[kind] = TypeAdapter(kind)
+    return adapter
 
 
 class StateStore:
@@ -132,8 +138,9 @@ class StateStore:
         advisory lock, so two updates of one user never overwrite each other's state.
         """
         if is_postgres(session):
-            await session.exec(text("SELECT pg_advisory_xact_lock(hashtext(:k))").bindparams(
-                k=user_key))
+            connection = await session.connection()
+            await connection.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"),
+                                     {"k": user_key})
         row = await session.get(UserState, user_key)
         if row is None:
             return Conversation(user_key)
@@ -190,15 +197,15 @@ async def purge_expired(sessions: SessionFactory, clock: Clock, expiry: timedelt
     physician's message and phone number); the mode stays, so the user is still told."""
     async with transaction(sessions) as session:
         result = await session.exec(
-            update(UserState).where(UserState.mode != IDLE,
-                                    UserState.updated_at < clock.now() - expiry)
+            update(UserState).where(col(UserState.mode) != IDLE,
+                                    col(UserState.updated_at) < clock.now() - expiry)
             .values(data={}))
         return result.rowcount or 0
 
 
 async def _erase(session: AsyncSession, user_key: str) -> int:
     result = await session.exec(
-        delete(UserState).where(UserState.user_key == user_key)
+        delete(UserState).where(col(UserState.user_key) == user_key)
     )
     return result.rowcount or 0
 
