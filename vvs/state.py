@@ -3,9 +3,13 @@
 One place decides what free text means: the `mode`. Modes are plain strings owned by the
 features (`idle`, `flow`, `annuaire`, `esc_message`, `relay`, …), and each mode's state is a
 small dataclass the feature declares with the router (`router.mode(MODE, state=…)`). The
-store writes a state as JSON with its version (`{"v": 1, …fields}`) and reads it back with
-that type; a mode it does not know, or a state of another shape or version, returns the user
-to idle (logged, never an error). A mode left untouched for longer than the expiry is dropped
+store writes a state as JSON with its version (`{"v": 1, …fields}`, the class's `VERSION`)
+and reads it back with that type. A class that changes its shape bumps `VERSION` and may
+read its earlier shapes with a classmethod `upgrade(version, fields) -> fields` (the fields
+of that version, without "v", turned into the current ones; ValueError when they do not
+read), so a user mid-way through a step keeps their place across a deploy. A mode it does
+not know, or a state of another shape or version that does not upgrade, returns the user to
+idle (logged, never an error). A mode left untouched for longer than the expiry is dropped
 at the user's next message, and they are told so.
 """
 
@@ -13,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -83,24 +87,35 @@ class Conversation:
             and not self.department
 
 
+Upgrade = Callable[[int, dict[str, Any]], dict[str, Any]]
+
+
 def encode(state: object | None) -> dict[str, Any]:
-    """A mode's state as the JSON stored in `user_state.data`."""
+    """A mode's state as the JSON stored in `user_state.data` (JSON types: a tuple is
+    written as a list, as the database returns it, so an unchanged state compares equal)."""
     if state is None:
         return {}
     if not dataclasses.is_dataclass(state) or isinstance(state, type):
         raise TypeError(f"a mode's state must be a dataclass instance, not {type(state)}")
-    return {VERSION_KEY: _version(type(state)), **dataclasses.asdict(state)}
+    kind = type(state)
+    fields: dict[str, Any] = _adapter(kind).dump_python(state, mode="json")
+    return {VERSION_KEY: _version(kind), **fields}
 
 
 def decode(kind: type[S], data: Mapping[str, Any]) -> S:
     """Read a stored state back as `kind`; ValueError when its version or shape differs.
 
     A state without a version was written before states were typed, with the same keys: it
-    is read as version 1."""
+    is read as version 1. An earlier version is read through the class's `upgrade`, when it
+    has one."""
     fields = dict(data)
     version = fields.pop(VERSION_KEY, 1)
-    if version != _version(kind):
-        raise ValueError(f"{kind.__name__} version {version!r}")
+    current = _version(kind)
+    if version != current:
+        upgrade: Upgrade | None = getattr(kind, "upgrade", None)
+        if upgrade is None or not isinstance(version, int) or not 1 <= version < current:
+            raise ValueError(f"{kind.__name__} version {version!r}")
+        fields = upgrade(version, fields)
     try:
         return _adapter(kind).validate_python(fields)
     except ValidationError as exc:
