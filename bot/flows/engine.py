@@ -24,7 +24,7 @@ import html
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from annuaire.finder import idf_department
 from annuaire.model import Directory
@@ -89,11 +89,12 @@ class FlowState:
         return {new: engine[old] for old, new in renamed.items() if old in engine}
 
 
+@runtime_checkable
 class KnowledgeTitles(Protocol):
     """What the engine reads of a knowledge snapshot: its entries (id → entry with a title)."""
 
     @property
-    def entries(self) -> Mapping[str, Any]: ...
+    def entries(self) -> Mapping[str, object]: ...
 
 
 @dataclass(frozen=True)
@@ -105,10 +106,14 @@ class FlowEngine:
     knowledge: KnowledgeTitles | None = None
 
     @classmethod
-    def from_snapshot(cls, snapshot: Snapshot | Mapping[str, Any]) -> FlowEngine:
+    def from_snapshot(cls, snapshot: Snapshot | Mapping[str, object]) -> FlowEngine:
         """Build from a `vvs.content.Snapshot` (or any mapping with "flows")."""
         sets = snapshot.sets if isinstance(snapshot, Snapshot) else snapshot
-        return cls(sets["flows"], sets.get("annuaire"), sets.get("knowledge"))
+        flows, directory, knowledge = sets["flows"], sets.get("annuaire"), sets.get("knowledge")
+        if not isinstance(flows, Flows):
+            raise TypeError(f"the flows set is a {type(flows).__name__}, not Flows")
+        return cls(flows, directory if isinstance(directory, Directory) else None,
+                   knowledge if isinstance(knowledge, KnowledgeTitles) else None)
 
     # -- public API -------------------------------------------------------------------------
     def menu(self) -> Reply:

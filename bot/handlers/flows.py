@@ -23,8 +23,8 @@ def _engine(turn: Turn) -> FlowEngine:
 
 def flows_in_service(turn: Turn) -> Flows:
     """The flows of the content in service (none when the flows set is not loaded)."""
-    flows = turn.services.content.sets.get("flows")
-    return flows if isinstance(flows, Flows) else Flows(MappingProxyType({}))
+    flows = turn.services.content.get("flows", Flows)
+    return flows if flows is not None else Flows(MappingProxyType({}))
 
 
 def menu_entries(turn: Turn) -> list[tuple[int, str, str]]:
