@@ -433,7 +433,7 @@ class EscalationService:
         return texts.referent_title(taker) if taker else None
 
     async def _tell_physician(self, session: AsyncSession, esc: Escalation, template: str,
-                              buttons: bool = False, **values: Any) -> None:
+                              buttons: bool = False, **values: str) -> None:
         """Notify the physician in their language (only while their chat id is known)."""
         if esc.chat_id is None:
             return

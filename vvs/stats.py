@@ -29,6 +29,7 @@ from vvs.clock import Clock
 from vvs.db import is_postgres
 from vvs.events import COUNT_VALUE_KINDS, DURATION_KINDS
 from vvs.i18n import _, current_language
+from vvs.jobs import JobHandler
 from vvs.models import Event, EventMonth, EventMonthPeople
 
 ALL = "*"  # every département together (distinct physicians are not additive)
@@ -343,8 +344,7 @@ async def _store(session: AsyncSession, month: date, summary: Summary) -> None:
     await session.flush()
 
 
-JobHandler = Callable[[AsyncSession, dict[str, Any]], Awaitable[None]]
-Scheduler = Callable[[AsyncSession, datetime, str], Awaitable[Any]]
+Scheduler = Callable[[AsyncSession, datetime, str], Awaitable[object]]
 
 
 def next_retention_run(now: datetime) -> tuple[datetime, str]:
