@@ -6,7 +6,6 @@ import argparse
 import asyncio
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 from report.annual import (
     DEFAULT_THRESHOLD,
@@ -39,7 +38,7 @@ def _date(value: str) -> date:
         raise argparse.ArgumentTypeError(f"date attendue AAAA-MM-JJ : {value!r}") from exc
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `vvs-admin stats report` and `vvs-admin stats aggregate`."""
     group = subparsers.add_parser("stats", help="bilan annuel : rapport, rétention")
     inner = group.add_subparsers(dest="stats_command", required=True)

@@ -338,7 +338,8 @@ def _comparable(entry: Entry) -> tuple[Any, ...]:
 
 
 # -- command line ------------------------------------------------------------------------
-def add_commands(sub: Any, parents: list[argparse.ArgumentParser] | None = None) -> None:
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser],
+                 parents: list[argparse.ArgumentParser] | None = None) -> None:
     """Add check, import and export to a subparsers object."""
     parents = parents or []
     sub.add_parser("check", parents=parents, help="valider l'annuaire et lister les manques")
@@ -348,7 +349,7 @@ def add_commands(sub: Any, parents: list[argparse.ArgumentParser] | None = None)
     exp.add_argument("-o", "--output", type=Path, help="fichier CSV (défaut : sortie standard)")
 
 
-def register(subparsers: Any,
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
              outcomes: Callable[[Path], OutcomePurposes] | None = None) -> None:
     """Add the `annuaire` command group to `vvs-admin`; `outcomes` reads the flows' outcome
     purposes so that `check` lists the outcomes each gap leaves without an addressee."""

@@ -72,7 +72,7 @@ def in_france(lat: float, lon: float) -> bool:
     return any(a <= lat <= b and c <= lon <= d for a, b, c, d in FRANCE_BOXES)
 
 
-def _blank(value: Any, key: str, required: bool,
+def _blank(value: object, key: str, required: bool,
            error: Callable[[str | None, str], None]) -> bool:
     """True for a missing or empty value; a required one is reported."""
     if value is None or (isinstance(value, str) and not value.strip()):
@@ -263,8 +263,10 @@ class _Checker:
 class _ChannelChecker:
     """Validate one item of an entry's `channels`; errors name the item's own line."""
 
-    def __init__(self, entry: _Checker, raw: Any, line: int, number: int) -> None:
-        self.entry, self.raw, self.line, self.number = entry, raw, line, number
+    def __init__(self, entry: _Checker, raw: object, line: int, number: int) -> None:
+        self.entry, self.line, self.number = entry, line, number
+        self.is_mapping = isinstance(raw, dict)
+        self.raw: dict[Any, Any] = raw if isinstance(raw, dict) else {}
 
     def error(self, key: str | None, message: str) -> None:
         line = self.raw.line_of(key) if key and isinstance(self.raw, yamlfile.LineDict) \
@@ -282,7 +284,7 @@ class _ChannelChecker:
         return value.strip()
 
     def channel(self) -> Channel | None:
-        if not isinstance(self.raw, dict):
+        if not self.is_mapping:
             self.error(None, _("chaque canal est un dictionnaire (type, value, uses, source)"))
             return None
         for key in self.raw:

@@ -17,7 +17,7 @@ import os
 import socket
 from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from sqlalchemy.exc import IntegrityError
 from telegram.ext import AIORateLimiter, ExtBot
@@ -43,6 +43,19 @@ from vvs.privacy import pseudonym
 from vvs.settings import Settings
 
 POOL_SIZE = 256  # what PTB's builder gives a bot: updates of many users are sent at once
+
+
+class ComposeOptions(TypedDict, total=False):
+    """`compose`'s keyword arguments, for `composed` to pass on (mypy checks they match)."""
+
+    clock: Clock | None
+    content_sets: Sequence[ContentSet] | None
+    migrate: bool
+    token: str | None
+    base_url: str | None
+    base_file_url: str | None
+    updater: bool
+    rate_limit: bool
 
 
 def default_content_sets() -> list[ContentSet]:
@@ -133,7 +146,8 @@ async def compose(settings: Settings, *, clock: Clock | None = None,
 
 
 @contextlib.asynccontextmanager
-async def composed(settings: Settings, **options: Any) -> AsyncIterator[Services]:
+async def composed(settings: Settings, **options: Unpack[ComposeOptions]
+                   ) -> AsyncIterator[Services]:
     """`compose`, then close the database engine on the way out."""
     services = await compose(settings, **options)
     try:

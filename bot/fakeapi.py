@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from html.parser import HTMLParser
 from itertools import count
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict, Unpack
 
 import aiohttp
 from aiohttp import web
@@ -26,6 +26,21 @@ from aiohttp import web
 log = logging.getLogger(__name__)
 
 JSON = dict[str, Any]
+
+
+class ChatOptions(TypedDict, total=False):
+    """Where a simulated user writes, in which language (see `send_text`)."""
+
+    chat_id: int | None
+    language_code: str | None
+    reply_to_message_id: int | None
+    chat_type: str | None
+
+
+class UserOptions(ChatOptions, total=False):
+    """A simulated user's message options (see `send_text`)."""
+
+    first_name: str | None
 Handler = Callable[[JSON, dict[str, "UploadedFile"]], Awaitable[Any]]
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 FAILURE_KINDS = ("timeout", "429", "500", "502", "403", "400")
@@ -101,7 +116,7 @@ class Call:
     files: dict[str, UploadedFile]
     time: float
     status: int = 200
-    result: Any = None
+    result: object = None
     failure: str | None = None
     description: str | None = None
     message: SentMessage | None = None
@@ -305,13 +320,13 @@ def _is_html(parse_mode: str | None) -> bool:
     return (parse_mode or "").upper() == "HTML"
 
 
-def _as_chat_id(value: Any) -> int | str | None:
+def _as_chat_id(value: object) -> int | str | None:
     if value is None or isinstance(value, int):
         return value
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return str(value)
+    if isinstance(value, str | float):
+        with contextlib.suppress(ValueError):
+            return int(value)
+    return str(value)
 
 
 def _decode_field(key: str, value: str) -> Any:
@@ -335,7 +350,7 @@ def _update_chat(update: JSON) -> object:
     return ("update", update.get("update_id"))
 
 
-def _ok(result: Any) -> web.Response:
+def _ok(result: object) -> web.Response:
     return web.json_response({"ok": True, "result": result})
 
 
@@ -355,7 +370,7 @@ class FakeBotAPI:
         self.sent: list[SentMessage] = []
         self.webhook_deliveries: list[tuple[int, int | str]] = []
         self.commands: dict[tuple[str, str], list[JSON]] = {}
-        self.menu_buttons: dict[int | None, JSON] = {}
+        self.menu_buttons: dict[int | str | None, JSON] = {}
         self.blocked: set[int] = set()
         self.handlers: dict[str, Handler] = self._default_handlers()
         self._attempts: list[tuple[str, int | str | None]] = []
@@ -676,7 +691,7 @@ class FakeBotAPI:
 
     # ---------------------------------------------------------------- updates
 
-    def _next_update(self, **content: Any) -> int:
+    def _next_update(self, **content: object) -> int:
         update_id = next(self._update_ids)
         self._enqueue({"update_id": update_id, **content})
         return update_id
@@ -876,9 +891,9 @@ class FakeBotAPI:
             self._chats[chat_id] = _Chat(chat)
         return self._chats[chat_id]
 
-    def _user_message(self, user_id: int, *, chat_id: int | None, first_name: str | None,
-                      language_code: str | None, chat_type: str | None,
-                      reply_to_message_id: int | None = None, **content: Any) -> JSON:
+    def _user_message(self, user_id: int, content: JSON, *, chat_id: int | None,
+                      first_name: str | None, language_code: str | None,
+                      chat_type: str | None, reply_to_message_id: int | None = None) -> JSON:
         user = self._user(user_id, first_name, language_code)
         chat_id = user_id if chat_id is None else chat_id
         kind = chat_type or ("private" if chat_id > 0 else "group")
@@ -904,12 +919,12 @@ class FakeBotAPI:
         if text.startswith("/"):
             length = len(text.split(maxsplit=1)[0]) if text.strip() else 1
             content["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
-        message = self._user_message(user_id, chat_id=chat_id, first_name=first_name,
+        message = self._user_message(user_id, content, chat_id=chat_id, first_name=first_name,
                                      language_code=language_code, chat_type=chat_type,
-                                     reply_to_message_id=reply_to_message_id, **content)
+                                     reply_to_message_id=reply_to_message_id)
         return self._next_update(message=message)
 
-    def send_command(self, user_id: int, command: str, **kwargs: Any) -> int:
+    def send_command(self, user_id: int, command: str, **kwargs: Unpack[UserOptions]) -> int:
         """A user sends `/command args` (with its bot_command entity)."""
         if not command.startswith("/"):
             command = f"/{command}"
@@ -938,33 +953,35 @@ class FakeBotAPI:
                                  chat_id=chat_id)
 
     def send_location(self, user_id: int, latitude: float, longitude: float,
-                      **kwargs: Any) -> int:
+                      **kwargs: Unpack[UserOptions]) -> int:
         """A user shares a location."""
-        return self._send_content(user_id, kwargs, location={
-            "latitude": latitude, "longitude": longitude})
+        return self._send_content(user_id, kwargs, {"location": {
+            "latitude": latitude, "longitude": longitude}})
 
     def send_contact(self, user_id: int, phone_number: str, first_name: str,
-                     **kwargs: Any) -> int:
+                     **kwargs: Unpack[ChatOptions]) -> int:
         """A user shares a contact (their own: user_id is set)."""
-        return self._send_content(user_id, kwargs, contact={
-            "phone_number": phone_number, "first_name": first_name, "user_id": user_id})
+        return self._send_content(user_id, UserOptions(**kwargs), {"contact": {
+            "phone_number": phone_number, "first_name": first_name, "user_id": user_id}})
 
-    def send_sticker(self, user_id: int, **kwargs: Any) -> int:
+    def send_sticker(self, user_id: int, **kwargs: Unpack[UserOptions]) -> int:
         """A user sends a sticker."""
         file = self._store_file(b"sticker", "stickers", "webp")
-        return self._send_content(user_id, kwargs, sticker={
+        return self._send_content(user_id, kwargs, {"sticker": {
             "file_id": file.file_id, "file_unique_id": file.file_unique_id, "type": "regular",
             "width": 512, "height": 512, "is_animated": False, "is_video": False,
-            "emoji": "👍"})
+            "emoji": "👍"}})
 
-    def send_voice(self, user_id: int, duration: int = 3, **kwargs: Any) -> int:
+    def send_voice(self, user_id: int, duration: int = 3,
+                   **kwargs: Unpack[UserOptions]) -> int:
         """A user sends a voice note."""
         file = self._store_file(b"OggS-voice", "voice", "oga")
-        return self._send_content(user_id, kwargs, voice={
+        return self._send_content(user_id, kwargs, {"voice": {
             "file_id": file.file_id, "file_unique_id": file.file_unique_id,
-            "duration": duration, "mime_type": "audio/ogg", "file_size": len(file.content)})
+            "duration": duration, "mime_type": "audio/ogg", "file_size": len(file.content)}})
 
-    def send_photo(self, user_id: int, caption: str | None = None, **kwargs: Any) -> int:
+    def send_photo(self, user_id: int, caption: str | None = None,
+                   **kwargs: Unpack[UserOptions]) -> int:
         """A user sends a photo (optionally captioned)."""
         file = self._store_file(b"\xff\xd8\xff-photo", "photos", "jpg")
         content: JSON = {"photo": [{
@@ -972,13 +989,13 @@ class FakeBotAPI:
             "height": 600, "file_size": len(file.content)}]}
         if caption is not None:
             content["caption"] = caption
-        return self._send_content(user_id, kwargs, **content)
+        return self._send_content(user_id, kwargs, content)
 
-    def _send_content(self, user_id: int, options: JSON, **content: Any) -> int:
+    def _send_content(self, user_id: int, options: UserOptions, content: JSON) -> int:
         message = self._user_message(
-            user_id, chat_id=options.get("chat_id"), first_name=options.get("first_name"),
-            language_code=options.get("language_code"),
-            chat_type=options.get("chat_type"), **content)
+            user_id, content, chat_id=options.get("chat_id"),
+            first_name=options.get("first_name"), language_code=options.get("language_code"),
+            chat_type=options.get("chat_type"))
         return self._next_update(message=message)
 
     def inject_raw(self, update: JSON) -> int:
@@ -1045,13 +1062,13 @@ class FakeBotAPI:
         return self.commands.get(self._commands_key(params), [])
 
     async def _set_menu_button(self, params: JSON, files: dict[str, UploadedFile]) -> bool:
-        self.menu_buttons[_as_chat_id(params.get("chat_id"))] = (  # type: ignore[index]
+        self.menu_buttons[_as_chat_id(params.get("chat_id"))] = (
             params.get("menu_button") or {"type": "default"})
         return True
 
     async def _get_menu_button(self, params: JSON, files: dict[str, UploadedFile]) -> JSON:
         key = _as_chat_id(params.get("chat_id"))
-        return self.menu_buttons.get(key) or self.menu_buttons.get(None) or {  # type: ignore
+        return self.menu_buttons.get(key) or self.menu_buttons.get(None) or {
             "type": "commands"}
 
     def _target_chat(self, params: JSON) -> _Chat:
@@ -1072,7 +1089,7 @@ class FakeBotAPI:
         return state, message
 
     @staticmethod
-    def _check_markup(markup: Any) -> JSON | None:
+    def _check_markup(markup: object) -> JSON | None:
         if markup is None:
             return None
         if not isinstance(markup, dict):
@@ -1091,7 +1108,7 @@ class FakeBotAPI:
         return markup
 
     @staticmethod
-    def _plain(text: Any, parse_mode: str | None, limit: int, what: str) -> str:
+    def _plain(text: object, parse_mode: str | None, limit: int, what: str) -> str:
         text = "" if text is None else str(text)
         plain = check_html(text) if _is_html(parse_mode) else text
         if len(plain) > limit:
@@ -1099,7 +1116,7 @@ class FakeBotAPI:
         return plain
 
     def _new_message(self, state: _Chat, params: JSON, method: str, source: str | None,
-                     **content: Any) -> JSON:
+                     **content: object) -> JSON:
         markup = self._check_markup(params.get("reply_markup"))
         message: JSON = {"message_id": state.new_id(), "date": self._date(),
                          "chat": state.chat, "from": self.bot_user, **content}

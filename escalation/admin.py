@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -66,7 +65,7 @@ def _department(value: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `referents` group to `vvs-admin`."""
     group = subparsers.add_parser("referents", help="référents départementaux").add_subparsers(
         dest="cmd", required=True)

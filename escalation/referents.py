@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, update
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from escalation.errors import InvalidCode
@@ -36,9 +37,9 @@ async def add_referent(service: EscalationService, session: AsyncSession, *, dep
                        name: str) -> Referent:
     """Enrol (or re-enrol) a person (`telegram_id`) or a group (`chat_id`)."""
     check_department(department)
-    column = Referent.telegram_id if telegram_id is not None else Referent.chat_id
+    column = col(Referent.telegram_id) if telegram_id is not None else col(Referent.chat_id)
     wanted = telegram_id if telegram_id is not None else chat_id
-    ref = (await session.exec(select(Referent).where(column == wanted))).scalars().first()
+    ref = (await session.exec(select(Referent).where(column == wanted))).first()
     if ref is None:
         ref = Referent(telegram_id=telegram_id, chat_id=chat_id, department=department,
                        name=name[:80], created_at=service.clock.now())
@@ -50,19 +51,19 @@ async def add_referent(service: EscalationService, session: AsyncSession, *, dep
 
 
 async def list_referents(session: AsyncSession) -> list[Referent]:
-    return list((await session.exec(select(Referent).order_by(
-        Referent.department, Referent.id))).scalars())
+    return list(await session.exec(select(Referent).order_by(
+        col(Referent.department), col(Referent.id))))
 
 
 async def remove_referent(service: EscalationService, session: AsyncSession,
                           ident: int) -> tuple[Referent, int] | None:
     """Remove a person or group; a person's taken requests go back to open (re-notified)."""
     ref = (await session.exec(select(Referent).where(
-        (Referent.telegram_id == ident) | (Referent.chat_id == ident)))).scalars().first()
+        or_(col(Referent.telegram_id) == ident, col(Referent.chat_id) == ident)))).first()
     if ref is None:
         return None
-    taken = list((await session.exec(select(Escalation).where(
-        Escalation.taken_by == ref.id, Escalation.status == TAKEN))).scalars())
+    taken = list(await session.exec(select(Escalation).where(
+        col(Escalation.taken_by) == ref.id, col(Escalation.status) == TAKEN)))
     ref.active = False
     session.add(ref)
     await session.flush()
@@ -90,11 +91,11 @@ async def enrol_with_code(service: EscalationService, session: AsyncSession, cod
     """/inscription CODE: the code works once, before it expires."""
     now = service.clock.now()
     invite = (await session.exec(select(InviteCode).where(
-        InviteCode.code_hash == code_hash(code)))).scalars().first()
+        col(InviteCode.code_hash) == code_hash(code)))).first()
     if invite is None or invite.used_at is not None or invite.expires_at <= now:
         raise InvalidCode("invitation")
     used = await session.exec(update(InviteCode).where(
-        InviteCode.id == invite.id, InviteCode.used_at.is_(None)).values(used_at=now))
+        col(InviteCode.id) == invite.id, col(InviteCode.used_at).is_(None)).values(used_at=now))
     if used.rowcount != 1:
         raise InvalidCode("invitation")
     if name is None:

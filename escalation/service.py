@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, or_, update
+from sqlalchemy.orm import Mapped
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from escalation import texts
@@ -159,14 +161,14 @@ class EscalationService:
     async def referent(self, session: AsyncSession, telegram_id: int) -> Referent | None:
         """The active person referent with this Telegram id, if any."""
         return (await session.exec(select(Referent).where(
-            Referent.telegram_id == telegram_id, Referent.active.is_(True)))).scalars().first()
+            col(Referent.telegram_id) == telegram_id, col(Referent.active).is_(True)))).first()
 
     async def department_referents(self, session: AsyncSession, department: str
                                    ) -> list[Referent]:
         """Active referents and groups enrolled for a département."""
-        return list((await session.exec(select(Referent).where(
-            Referent.department == department, Referent.active.is_(True))
-            .order_by(Referent.id))).scalars())
+        return list(await session.exec(select(Referent).where(
+            col(Referent.department) == department, col(Referent.active).is_(True))
+            .order_by(col(Referent.id))))
 
     async def authorised(self, session: AsyncSession, esc: Escalation,
                          telegram_id: int) -> Referent:
@@ -187,30 +189,32 @@ class EscalationService:
 
     async def live_for(self, session: AsyncSession, user_key: str) -> list[Escalation]:
         """A physician's open and taken requests."""
-        return list((await session.exec(select(Escalation).where(
-            Escalation.user_key == user_key, Escalation.status.in_(LIVE))
-            .order_by(Escalation.id))).scalars())
+        return list(await session.exec(select(Escalation).where(
+            col(Escalation.user_key) == user_key, col(Escalation.status).in_(LIVE))
+            .order_by(col(Escalation.id))))
 
     async def cases_for(self, session: AsyncSession, ref: Referent) -> list[Escalation]:
         """A referent's cases: open ones of their département, and those they took."""
-        mine = Escalation.status == OPEN
+        status = col(Escalation.status)
+        mine = status == OPEN
         if ref.department != REGIONAL:
-            mine = mine & (Escalation.department == ref.department)
-        return list((await session.exec(select(Escalation).where(or_(
+            mine = and_(mine, col(Escalation.department) == ref.department)
+        return list(await session.exec(select(Escalation).where(or_(
             mine,
-            (Escalation.status == TAKEN) & (Escalation.taken_by == ref.id))
-        ).order_by(Escalation.id))).scalars())
+            and_(status == TAKEN, col(Escalation.taken_by) == ref.id))
+        ).order_by(col(Escalation.id))))
 
     async def by_reply(self, session: AsyncSession, chat_id: int, message_id: int
                        ) -> Escalation | None:
         """The escalation a message (a relayed one or a notification) belongs to."""
-        relay = (await session.exec(select(RelayMessage.escalation_id).where(
-            RelayMessage.chat_id == chat_id, RelayMessage.message_id == message_id)
-        )).scalars().first()
+        relay = (await session.exec(select(col(RelayMessage.escalation_id)).where(
+            col(RelayMessage.chat_id) == chat_id, col(RelayMessage.message_id) == message_id)
+        )).first()
         if relay is None:
-            relay = (await session.exec(select(EscalationNotice.escalation_id).where(
-                EscalationNotice.chat_id == chat_id, EscalationNotice.message_id == message_id)
-            )).scalars().first()
+            relay = (await session.exec(select(col(EscalationNotice.escalation_id)).where(
+                col(EscalationNotice.chat_id) == chat_id,
+                col(EscalationNotice.message_id) == message_id)
+            )).first()
         return await session.get(Escalation, relay) if relay is not None else None
 
     # ------------------------------------------------------------------ create
@@ -249,10 +253,10 @@ class EscalationService:
         if await session.get(BlockedUser, user_key) is not None:
             raise Blocked(user_key[:8])
         live = (await session.exec(select(func.count()).select_from(Escalation).where(
-            Escalation.user_key == user_key, Escalation.status.in_(LIVE)))).scalar_one()
+            col(Escalation.user_key) == user_key, col(Escalation.status).in_(LIVE)))).one()
         if live >= self.config.max_open:
             raise TooManyOpen(str(live))
-        await self._check_rate(session, user_key, Escalation.created_at, "create")
+        await self._check_rate(session, user_key, col(Escalation.created_at), "create")
         if message:
             self.check_text(message, phone)
 
@@ -339,7 +343,7 @@ class EscalationService:
         """Remember where a notification landed (to relay replies, to say who took it)."""
         esc_id = _ref_id(msg.ref)
         esc = await session.get(Escalation, esc_id) if esc_id else None
-        if esc is None or esc.status not in LIVE or msg.chat_id is None:
+        if esc is None or esc.id is None or esc.status not in LIVE or msg.chat_id is None:
             return
         parts = (msg.ref or "").split(":")  # esc:<id>:<kind>[:<more>]
         kind = (parts[2] if len(parts) > 2 else parts[-1])[:12]
@@ -383,11 +387,11 @@ class EscalationService:
         ref = await self.referent(session, telegram_id)
         if ref is None or ref.telegram_id is None:
             return 0
-        received = select(EscalationNotice.escalation_id).where(
-            EscalationNotice.chat_id == ref.telegram_id)
+        received = select(col(EscalationNotice.escalation_id)).where(
+            col(EscalationNotice.chat_id) == ref.telegram_id)
         cases = (await session.exec(select(Escalation).where(
-            Escalation.taken_by == ref.id, Escalation.status == TAKEN,
-            Escalation.id.not_in(received)))).scalars().all()
+            col(Escalation.taken_by) == ref.id, col(Escalation.status) == TAKEN,
+            col(Escalation.id).not_in(received)))).all()
         for esc in cases:
             await self.outbox.enqueue(session, ref.telegram_id, texts.details(esc),
                                       user_key=esc.user_key, purpose=DETAILS,
@@ -403,7 +407,7 @@ class EscalationService:
         ref = await self.authorised(session, esc, telegram_id)
         now = self.clock.now()
         won = await session.exec(update(Escalation).where(
-            Escalation.id == esc_id, Escalation.status == OPEN,
+            col(Escalation.id) == esc_id, col(Escalation.status) == OPEN,
         ).values(status=TAKEN, taken_by=ref.id, taken_at=now))
         await session.refresh(esc)
         if won.rowcount != 1:
@@ -431,7 +435,7 @@ class EscalationService:
         return texts.referent_title(taker) if taker else None
 
     async def _tell_physician(self, session: AsyncSession, esc: Escalation, template: str,
-                              buttons: bool = False, **values: Any) -> None:
+                              buttons: bool = False, **values: str) -> None:
         """Notify the physician in their language (only while their chat id is known)."""
         if esc.chat_id is None:
             return
@@ -444,8 +448,8 @@ class EscalationService:
     async def _tell_notified(self, session: AsyncSession, esc: Escalation, text: str,
                              skip: set[int] | frozenset[int] = frozenset()) -> None:
         """Tell every referent chat that received this request (once per chat)."""
-        chats = (await session.exec(select(EscalationNotice.chat_id).where(
-            EscalationNotice.escalation_id == esc.id).distinct())).scalars()
+        chats = await session.exec(select(col(EscalationNotice.chat_id)).where(
+            col(EscalationNotice.escalation_id) == esc.id).distinct())
         for chat in chats:
             if chat not in skip:
                 await self.outbox.enqueue(session, chat, info(text), purpose=INFO,
@@ -509,9 +513,10 @@ class EscalationService:
         if esc.status == TAKEN and esc.taken_by != ref.id:
             raise AlreadyTaken(esc.status, await self._taker_title(session, esc))
         now = self.clock.now()
+        status = col(Escalation.status)
         done = await session.exec(update(Escalation).where(
-            Escalation.id == esc_id, Escalation.status == esc.status,
-            Escalation.status.in_(LIVE)).values(status=CLOSED, closed_at=now, outcome=outcome))
+            col(Escalation.id) == esc_id, status == esc.status,
+            status.in_(LIVE)).values(status=CLOSED, closed_at=now, outcome=outcome))
         if done.rowcount != 1:
             await session.refresh(esc)
             raise AlreadyTaken(esc.status, await self._taker_title(session, esc))
@@ -533,7 +538,7 @@ class EscalationService:
         session.add(esc)
         for model in (EscalationNotice, RelayMessage):
             await session.exec(delete(model).where(
-                model.escalation_id == esc.id))
+                col(model.escalation_id) == esc.id))
 
     async def block(self, session: AsyncSession, esc_id: int, telegram_id: int) -> Escalation:
         """Block a physician who abuses the service, and close the request."""
@@ -558,17 +563,18 @@ class EscalationService:
             raise StaleAction(f"escalation {esc_id}")
         if esc.status not in LIVE:
             raise StaleAction(f"escalation {esc_id} is {esc.status}")
-        await self._check_rate(session, user_key, Escalation.closed_at, "cancel",
-                               Escalation.status == CANCELLED)
+        await self._check_rate(session, user_key, col(Escalation.closed_at), "cancel",
+                               col(Escalation.status) == CANCELLED)
         await self._withdraw(session, esc, "cancelled")
         return esc
 
-    async def _check_rate(self, session: AsyncSession, user_key: str, at: Any, action: str,
-                          *where: Any) -> None:
+    async def _check_rate(self, session: AsyncSession, user_key: str,
+                          at: Mapped[datetime] | Mapped[datetime | None], action: str,
+                          *where: ColumnElement[bool]) -> None:
         """Abuse: each create/cancel cycle notifies every referent of a département twice."""
         since = self.clock.now() - timedelta(hours=24)
         done = (await session.exec(select(func.count()).select_from(Escalation).where(
-            Escalation.user_key == user_key, at >= since, *where))).scalar_one()
+            col(Escalation.user_key) == user_key, at >= since, *where))).one()
         if done >= self.config.actions_per_day:
             raise TooManyActions(action, self.config.actions_per_day)
 
@@ -634,23 +640,23 @@ class EscalationService:
         for esc in await self.live_for(session, user_key):
             await self._withdraw(session, esc, "erased")
         result = await session.exec(delete(Escalation).where(
-            Escalation.user_key == user_key))
+            col(Escalation.user_key) == user_key))
         return result.rowcount or 0
 
     async def purge(self, session: AsyncSession) -> int:
         """Delete closed requests older than the retention, and blocks older than theirs;
         scrub any clear id left."""
         cutoff = self.clock.now() - self.config.retention
-        done = Escalation.status.in_((CLOSED, CANCELLED))
+        done = col(Escalation.status).in_((CLOSED, CANCELLED))
         await session.exec(update(Escalation).where(
-            done, or_(Escalation.chat_id.is_not(None), Escalation.phone.is_not(None),
-                      Escalation.physician_name.is_not(None)))
+            done, or_(col(Escalation.chat_id).is_not(None), col(Escalation.phone).is_not(None),
+                      col(Escalation.physician_name).is_not(None)))
             .values(chat_id=None, phone=None, physician_name=None))
         result = await session.exec(delete(Escalation).where(
-            done, Escalation.closed_at < cutoff))
+            done, col(Escalation.closed_at) < cutoff))
         # a block is kept only as long as the configured retention (pseudonym only)
         await session.exec(delete(BlockedUser).where(
-            BlockedUser.blocked_at < self.clock.now() - self.config.block_retention))
+            col(BlockedUser.blocked_at) < self.clock.now() - self.config.block_retention))
         return result.rowcount or 0
 
     async def schedule_purge(self, session: AsyncSession) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TypeGuard
 
 from knowledge.model import (
     LEGIFRANCE_HOST,
@@ -116,11 +116,11 @@ def load_links(root: Path, findings: list[ContentError]) -> dict[str, Link]:
     return links
 
 
-def _is_url(value: Any) -> bool:
+def _is_url(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and value.startswith(("https://", "http://"))
 
 
-def _link(ctx: _Ctx, line: int, ref: str, value: Any) -> Link | None:
+def _link(ctx: _Ctx, line: int, ref: str, value: object) -> Link | None:
     if isinstance(value, str):
         value = {"url": value}
     if not isinstance(value, dict):
@@ -151,7 +151,7 @@ def _link(ctx: _Ctx, line: int, ref: str, value: Any) -> Link | None:
     return _legifrance_link(ctx, line, ref, legiarti, value.get("source"), note)
 
 
-def _legifrance_link(ctx: _Ctx, line: int, ref: str, legiarti: Any, source: Any,
+def _legifrance_link(ctx: _Ctx, line: int, ref: str, legiarti: object, source: object,
                      note: str | None) -> Link | None:
     if not isinstance(legiarti, str) or not LEGIARTI_RE.match(legiarti):
         ctx.error(line, f"{ref}.legiarti", f"identifiant invalide : {legiarti!r} "
@@ -214,7 +214,7 @@ def _sources(ctx: _Ctx, fm: LineDict, links: Mapping[str, Link]) -> tuple[Source
     return tuple(out)
 
 
-def _source(ctx: _Ctx, item: Any, default_line: int,
+def _source(ctx: _Ctx, item: object, default_line: int,
             links: Mapping[str, Link]) -> Source | None:
     line = item.line if isinstance(item, LineDict) else default_line
     if not isinstance(item, dict):
@@ -291,7 +291,7 @@ class Parsed:
 
     file: str
     entry: Entry | None
-    declared_id: Any = None
+    declared_id: object = None  # as written in the file (checked by the caller)
     id_line: int = 1
     related_line: int | None = None
 

@@ -21,15 +21,19 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from babel.dates import format_date
 from babel.numbers import format_decimal, format_percent
-from sqlalchemy import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from vvs.content import Snapshot
 from vvs.departements import IDF_DEPARTMENTS
 from vvs.stats import ALL, NONE, Durations, Period, Summary, read_period
+
+if TYPE_CHECKING:  # matplotlib is imported when a chart is drawn
+    from matplotlib.figure import Figure
 
 LOCALE = "fr_FR"
 DEFAULT_THRESHOLD = 5
@@ -201,11 +205,17 @@ def empty_labels() -> Labels:
     return Labels({}, {}, {}, themes, {}, Counter(), Counter(), False)
 
 
-def labels_of(snapshot: Any) -> Labels:
+def labels_of(snapshot: Snapshot) -> Labels:
     """The report's names and content figures from a content snapshot (knowledge, annuaire,
     flows), as the bot serves it or as `vvs-admin` loads it."""
+    from annuaire.model import Directory
+    from bot.flows.model import Flows
+    from knowledge.model import KnowledgeBase
+
     labels = empty_labels()
-    knowledge, directory, flows = snapshot["knowledge"], snapshot["annuaire"], snapshot["flows"]
+    knowledge = snapshot.of("knowledge", KnowledgeBase)
+    directory = snapshot.of("annuaire", Directory)
+    flows = snapshot.of("flows", Flows)
     return Labels(
         flows={f.id: f.title for f in flows.flows.values()},
         outcomes={(f.id, o.id): o.title for f in flows.flows.values()
@@ -570,7 +580,7 @@ def year_on_year(period: Period, before: Period) -> Table:
 # ------------------------------------------------------------------ charts
 
 
-def _svg(fig: Any, chart_id: str) -> str:
+def _svg(fig: Figure, chart_id: str) -> str:
     """A matplotlib figure as inline SVG whose ids cannot clash with another chart's."""
     import matplotlib.pyplot as plt
 
@@ -662,9 +672,9 @@ async def build_report(session: AsyncSession, start: date, end: date, *, labels:
     finish = datetime(end.year, end.month, end.day, tzinfo=UTC) + timedelta(days=1)
     period = await read_period(session, begin, finish)
     before = await read_period(session, _years_back(begin), _years_back(finish))
-    published = Counter(bool(a) for (a,) in (await session.exec(
-        select(ContentPublication.accepted).where(ContentPublication.at >= begin,
-                                                  ContentPublication.at < finish))).all())
+    at = col(ContentPublication.at)
+    published = Counter(bool(a) for a in (await session.exec(
+        select(col(ContentPublication.accepted)).where(at >= begin, at < finish))).all())
     total = period.total
     tables = [activity_by_month(period), people_by_month_and_dept(period, "physicians"),
               people_by_month_and_dept(period, "sessions"), activity_by_dept(total),

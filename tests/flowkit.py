@@ -8,9 +8,10 @@ from pathlib import Path
 from types import MappingProxyType, SimpleNamespace
 
 from annuaire.loader import load_directory
-from bot.flows.engine import FlowEngine
+from bot.flows.engine import FlowEngine, FlowState
 from bot.flows.loader import load_flows
 from bot.flows.model import Outcome
+from vvs.state import decode, encode
 from vvs.ui import Reply
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,14 +84,14 @@ def engine(directory: bool = True) -> FlowEngine:
 class Walk:
     """Where a scripted walk ended, with every text shown on the way."""
 
-    state: dict
+    state: FlowState
     reply: Reply
     texts: list[str]
     presses: list[str]
 
     @property
     def outcome(self) -> str:
-        return f"{self.state['flow']}:{self.state['step']}"
+        return f"{self.state.flow}:{self.state.step}"
 
     @property
     def all_text(self) -> str:
@@ -100,15 +101,15 @@ class Walk:
 def walk(eng: FlowEngine, flow_id: str, answers: list[str], home: str | None = None) -> Walk:
     """Start `flow_id` and answer: a choice by a piece of its label, a département by its code.
 
-    Info steps are continued without consuming an answer. The state goes through JSON at
-    every turn, as it does through the database.
+    Info steps are continued without consuming an answer. The state goes through the state
+    store's JSON at every turn, as it does through the database.
     """
     state, reply = eng.start(flow_id, home)
     texts, presses = [reply.text], []
     todo = list(answers)
     while True:
-        state = json.loads(json.dumps(state))
-        flow, node = eng.flows[state["flow"]], eng.flows[state["flow"]].node(state["step"])
+        state = through_json(state)
+        flow, node = eng.flows[state.flow], eng.flows[state.flow].node(state.step)
         if isinstance(node, Outcome):
             break
         data = _press(node, todo)
@@ -117,6 +118,11 @@ def walk(eng: FlowEngine, flow_id: str, answers: list[str], home: str | None = N
         texts.append(reply.text)
     assert not todo, f"unused answers {todo} in {flow.id}"
     return Walk(state, reply, texts, presses)
+
+
+def through_json(state: FlowState) -> FlowState:
+    """The state as the next turn reads it from the database."""
+    return decode(FlowState, json.loads(json.dumps(encode(state))))
 
 
 def _press(node, todo: list[str]) -> str:

@@ -14,7 +14,7 @@ import pytest
 from annuaire.loader import load_directory
 from annuaire.model import Directory
 from annuaire.purposes import PURPOSES
-from bot.flows.engine import FlowEngine
+from bot.flows.engine import FlowEngine, FlowState
 from bot.flows.loader import load_flows
 from bot.flows.model import DEPARTMENTS, OTHER_DEPARTMENT, Outcome
 from bot.flows.resolvers import FALLBACK, RESOLVERS
@@ -43,21 +43,21 @@ def eng(directory: Directory) -> FlowEngine:
 
 
 @pytest.fixture(scope="module")
-def reached(eng: FlowEngine) -> dict[tuple[str, str, str], tuple[dict, str]]:
+def reached(eng: FlowEngine) -> dict[tuple[str, str, str], tuple[FlowState, str]]:
     """(flow, outcome, département) → (state, outcome text + button data), by pressing every
     button."""
-    found: dict[tuple[str, str, str], tuple[dict, str]] = {}
+    found: dict[tuple[str, str, str], tuple[FlowState, str]] = {}
     todo = [eng.start(flow_id) for flow_id in eng.flows.flows]
     seen: set[tuple[str, str, str | None]] = set()
     while todo:
         state, reply = todo.pop()
-        node = eng.flows[state["flow"]].node(state["step"])
+        node = eng.flows[state.flow].node(state.step)
         if isinstance(node, Outcome):
             data = " ".join(b.data or "" for row in reply.buttons for b in row)
-            found[(state["flow"], node.id, state.get("department"))] = (state,
+            found[(state.flow, node.id, state.answered_dept)] = (state,
                                                                        reply.text + " " + data)
             continue
-        key = (state["flow"], state["step"], state.get("department"))
+        key = (state.flow, state.step, state.answered_dept)
         if key in seen:
             continue
         seen.add(key)

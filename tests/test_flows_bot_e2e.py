@@ -94,6 +94,40 @@ async def _press_after_restart(api, step) -> None:
     assert buttons(sent)
 
 
+async def test_a_procedure_stored_by_the_previous_version_continues(db, tmp_path: Path
+                                                                   ) -> None:
+    """A physician mid-procedure during a deploy: the state the running version stored
+    (version 1, the engine's dict) reads, the old keyboard still works, « Retour » knows the
+    path, and the state is written back in the new shape."""
+    from vvs.db import transaction
+    from vvs.models import UserState
+
+    async with running_bot(make_settings(db.url, tmp_path)) as (api, services):
+        chat = Chat(api, DOCTOR)
+        await chat.command("/start mineur")
+        await chat.press("Non")  # at « faits », the keyboard the physician has on screen
+        step = chat.button_message("infraction")
+        key = services.user_key(DOCTOR)
+        async with transaction(services.sessions) as session:  # as version 1 wrote it
+            row = await session.get(UserState, key)
+            row.data = {"v": 1, "asked_dept": None, "state": {
+                "v": 1, "origin": "mineur", "flow": "mineur", "step": "faits",
+                "path": ["mineur:danger"], "answers": {"mineur:danger": 1},
+                "department": None, "home": None}}
+            session.add(row)
+        sent = await chat.press_data(step.button_data("infraction"), step.message_id)
+        assert "n'est plus valable" not in texts(sent)
+        assert "93 Seine-Saint-Denis" in buttons(sent)
+        sent = await chat.press("Retour")
+        assert "infraction" in texts(sent)  # back to « faits »: the path came through
+        sent = await chat.press("Retour")
+        assert "danger grave et immédiat" in texts(sent)
+        async with services.sessions() as session:
+            data = (await session.get(UserState, key)).data
+        assert data == {"v": 2, "origin": "mineur", "flow": "mineur", "step": "danger",
+                        "path": [], "answers": {}, "answered_dept": None, "home": None}
+
+
 async def test_emergency_phrase_mid_flow_then_flow_continues(db, tmp_path: Path) -> None:
     async with running_bot(make_settings(db.url, tmp_path)) as (api, _s):
         chat = Chat(api, DOCTOR)

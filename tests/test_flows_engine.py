@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import json
+from dataclasses import replace
 
 import pytest
 
-from bot.flows.engine import FlowEngine
-from bot.flows.model import DEPARTMENTS, Outcome
-from tests.flowkit import button_data, engine, walk
+from bot.flows.engine import FlowEngine, FlowState
+from bot.flows.model import DEPARTMENTS, OTHER_DEPARTMENT, Outcome
+from tests.flowkit import button_data, engine, through_json, walk
 from vvs.errors import StaleAction
 from vvs.events import FlowOutcome, FlowStarted, FlowStep
+from vvs.state import decode, encode
 from vvs.ui import CALLBACK_MAX_BYTES, MESSAGE_MAX_CHARS
 
 
@@ -156,9 +157,9 @@ def test_every_step_and_outcome_renders_within_limits(eng) -> None:
             if getattr(node, "type", None) == "goto":
                 continue
             for department in (*DEPARTMENTS, "x", None):
-                state = {"v": 1, "origin": flow.id, "flow": flow.id, "step": node_id,
-                         "path": [f"{flow.id}:{flow.start}"], "answers": {},
-                         "department": department, "home": "93"}
+                state = FlowState(origin=flow.id, flow=flow.id, step=node_id,
+                                  path=(f"{flow.id}:{flow.start}",),
+                                  answered_dept=department, home="93")
                 reply = eng.render(state)
                 assert len(reply.text) <= MESSAGE_MAX_CHARS
                 data = button_data(reply)
@@ -172,26 +173,26 @@ def test_back_goes_to_the_previous_question_and_forgets_its_answer(eng) -> None:
     state, _ = eng.start("majeur")
     state, _ = eng.handle(state, "f:c:danger-vital:1")
     state, _ = eng.handle(state, "f:c:protection:0")
-    assert state["step"] == "accord"
+    assert state.step == "accord"
     state, reply = eng.handle(state, "f:b:accord")
-    assert state["step"] == "protection" and state["path"] == ["majeur:danger-vital"]
-    assert "majeur:protection" not in state["answers"]
+    assert state.step == "protection" and state.path == ("majeur:danger-vital",)
+    assert "majeur:protection" not in state.answers
     assert "f:c:protection:0" in button_data(reply)
 
 
 def test_back_from_an_outcome_and_across_a_goto(eng) -> None:
     done = walk(eng, "ip", ["Non", "Oui", "93"])
     state, _ = eng.handle(done.state, "f:b:signalement")
-    assert (state["flow"], state["step"]) == ("mineur", "residence-signalement")
+    assert (state.flow, state.step) == ("mineur", "residence-signalement")
     state, _ = eng.handle(state, "f:b:residence-signalement")
-    assert (state["flow"], state["step"]) == ("ip", "infraction")
+    assert (state.flow, state.step) == ("ip", "infraction")
 
 
 def test_restart_returns_to_the_start_of_the_original_flow(eng) -> None:
     done = walk(eng, "ip", ["Oui, danger", "93"], home="94")
     state, reply = eng.handle(done.state, "f:r")
-    assert (state["flow"], state["step"], state["path"]) == ("ip", "urgence", [])
-    assert state["home"] == "94"
+    assert (state.flow, state.step, state.path) == ("ip", "urgence", ())
+    assert state.home == "94"
     assert reply.events == (FlowStarted("ip"), FlowStep("ip", "urgence", None))
 
 
@@ -205,7 +206,7 @@ def test_menu_and_start_by_button(eng) -> None:
     data = button_data(eng.menu())
     assert {"f:s:majeur", "f:s:mineur", "f:s:ip", "f:s:victime", "m:urg"} <= set(data)
     state, _ = eng.handle(None, "f:s:mineur", department="93")
-    assert state["flow"] == "mineur" and state["home"] == "93"
+    assert state.flow == "mineur" and state.home == "93"
 
 
 def test_home_department_is_suggested_first_class(eng) -> None:
@@ -251,29 +252,62 @@ def test_wrong_department_and_documents_not_offered(eng) -> None:
         eng.handle(state, "f:c:faits:0")  # the old question's keyboard
 
 
-def test_handle_does_not_mutate_the_callers_state(eng) -> None:
+def test_handle_does_not_change_the_callers_state(eng) -> None:
     state, _ = eng.start("majeur")
-    before = json.dumps(state)
+    before = encode(state)
     eng.handle(state, "f:c:danger-vital:1")
-    assert json.dumps(state) == before
+    assert encode(state) == before
 
 
 @pytest.mark.parametrize("state", [
-    None, {}, {"v": 0}, {"v": 1, "origin": "majeur", "flow": "majeur", "step": "disparue",
-                          "path": [], "answers": {}},
-    {"v": 1, "origin": "majeur", "flow": "majeur", "step": "accord",
-     "path": ["majeur:disparue"], "answers": {}},
+    None,
+    FlowState(origin="majeur", flow="majeur", step="disparue"),  # a step no longer there
+    FlowState(origin="majeur", flow="majeur", step="accord", path=("majeur:disparue",)),
+    FlowState(origin="disparu", flow="majeur", step="accord"),  # a flow no longer there
+    FlowState(origin="majeur", flow="disparu", step="accord"),
 ])
 def test_unusable_state_is_stale(eng, state) -> None:
     with pytest.raises(StaleAction):
         eng.render(state)
 
 
+@pytest.mark.parametrize("data", [
+    {}, {"v": 0}, {"v": 3, "origin": "majeur", "flow": "majeur", "step": "danger-vital"},
+    {"v": 2, "origin": "majeur", "flow": "majeur"},  # no step
+    {"v": 2, "origin": "majeur", "flow": "majeur", "step": "danger-vital", "path": "x:y"},
+    {"v": 2, "origin": "majeur", "flow": "majeur", "step": "danger-vital",
+     "answers": {"majeur:danger-vital": [1]}},
+    {"v": 1, "state": "not a flow"}, {"v": 1, "state": {"v": 0, "origin": "majeur"}},
+    {"v": 1, "state": {"v": 1, "origin": "majeur", "flow": "majeur"}},
+])
+def test_a_stored_state_of_another_shape_does_not_read(data) -> None:
+    """The store returns the user to idle (tested in test_platform_db) when this raises."""
+    with pytest.raises(ValueError):
+        decode(FlowState, data)
+
+
+def test_the_previous_version_reads_where_the_physician_was(eng) -> None:
+    """Version 1 (the engine's dict in {"state": …}; without "v" before states were typed)
+    reads as the same place in the procedure."""
+    state, _ = eng.start("victime", "92")
+    for data in ("f:c:securite:1", "f:n:urgence", "f:c:nature:0", "f:c:exercice:0",
+                 "f:d:departement-liberal:93"):
+        state, _ = eng.handle(state, data)
+    engine_v1 = {"v": 1, "origin": state.origin, "flow": state.flow, "step": state.step,
+                 "path": list(state.path), "answers": dict(state.answers),
+                 "department": state.answered_dept, "home": state.home}
+    for stored in ({"v": 1, "state": engine_v1, "asked_dept": "93"},
+                   {"state": engine_v1, "asked_dept": "93"}):
+        read = decode(FlowState, stored)
+        assert read == state and read.department == "93"
+        assert eng.render(read).text == eng.render(state).text
+    assert encode(decode(FlowState, {"state": engine_v1}))["v"] == FlowState.VERSION == 2
+
+
 def test_resume_restarts_when_the_content_changed(eng) -> None:
-    state = {"v": 1, "origin": "mineur", "flow": "mineur", "step": "disparue", "path": [],
-             "answers": {}, "department": None, "home": None}
+    state = FlowState(origin="mineur", flow="mineur", step="disparue")
     new, reply = eng.resume(state)
-    assert new["step"] == "danger" and "mis à jour" in reply.text
+    assert new.step == "danger" and "mis à jour" in reply.text
     same, _ = eng.resume(new)
     assert same == new
 
@@ -281,10 +315,18 @@ def test_resume_restarts_when_the_content_changed(eng) -> None:
 def test_state_survives_json_at_every_step(eng) -> None:
     state, _ = eng.start("victime", "92")
     for data in ("f:c:securite:1", "f:n:urgence", "f:c:nature:0", "f:c:exercice:0"):
-        state = json.loads(json.dumps(state))
+        state = through_json(state)
         state, _ = eng.handle(state, data)
-    assert state["step"] == "departement-liberal"
-    assert json.loads(json.dumps(state)) == state
+    assert state.step == "departement-liberal"
+    assert through_json(state) == state
+
+
+def test_the_department_is_the_answered_one_in_the_region() -> None:
+    """What the turn's events take (`Located`): an Île-de-France answer, never « Autre »."""
+    at = FlowState(origin="ip", flow="ip", step="urgence")
+    assert at.department is None
+    assert replace(at, answered_dept="93").department == "93"
+    assert replace(at, answered_dept=OTHER_DEPARTMENT).department is None
 
 
 def test_victim_route_asks_before_it_informs_and_fits_its_recap(eng) -> None:

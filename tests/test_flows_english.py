@@ -12,7 +12,7 @@ from types import MappingProxyType
 
 import pytest
 
-from bot.flows.engine import FlowEngine, fmt
+from bot.flows.engine import FlowEngine, FlowState, fmt
 from bot.flows.model import DEPARTMENTS, Flows, Outcome, Step, Validation
 from tests.botharness import Chat, buttons, make_settings, running_bot, texts
 from tests.flowkit import engine, walk
@@ -85,7 +85,7 @@ def test_scenario_in_english(eng, name, flow, answers, outcome, _texts) -> None:
     assert all(text.startswith(f"<i>⚠️ {NOTICE}</i>\n\n<b>") for text in done.texts)
     left = [fr for fr in french_paragraphs(eng) if fr in done.all_text]
     assert left == [], f"French left in {name}"
-    english = eng.flows[done.state["flow"]].outcomes[done.state["step"]].shown_in("en")
+    english = eng.flows[done.state.flow].outcomes[done.state.step].shown_in("en")
     assert fmt(english.now) in done.all_text and "Legal basis" in done.all_text
 
 
@@ -120,9 +120,9 @@ def test_every_english_screen_fits_a_message(eng) -> None:
                 if getattr(flow.node(node_id), "type", None) == "goto":
                     continue
                 for department in (*DEPARTMENTS, "x", None):
-                    state = {"v": 1, "origin": flow.id, "flow": flow.id, "step": node_id,
-                             "path": [f"{flow.id}:{flow.start}"], "answers": {},
-                             "department": department, "home": "93"}
+                    state = FlowState(origin=flow.id, flow=flow.id, step=node_id,
+                                      path=(f"{flow.id}:{flow.start}",),
+                                      answered_dept=department, home="93")
                     assert len(eng.render(state).text) <= MESSAGE_MAX_CHARS
 
 

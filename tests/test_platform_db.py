@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any, ClassVar
 
 import pytest
 from sqlalchemy import func, select
@@ -274,6 +275,65 @@ async def test_state_written_before_versions_reads_and_is_written_with_one(db, c
         await store.save(s, conv)
     async with db.sessions() as s:
         assert (await s.get(UserState, "u1")).data == {"v": 1, "flow": None, "step": "danger"}
+
+
+@dataclass(frozen=True)
+class AtStepV2:
+    """A state whose shape changed: version 1 was AtStep's `{"flow", "step"}`."""
+
+    VERSION: ClassVar[int] = 2
+    where: tuple[str, ...] = ()
+
+    @classmethod
+    def upgrade(cls, version: int, fields: dict[str, Any]) -> dict[str, Any]:
+        return {"where": [fields[k] for k in ("flow", "step") if fields.get(k)]}
+
+
+@pytest.mark.parametrize("data", [
+    {"v": 1, "flow": "mineur", "step": "danger"},
+    {"flow": "mineur", "step": "danger"},  # before versions: version 1
+])
+async def test_an_earlier_version_reads_through_upgrade_and_is_rewritten(db, clock, data
+                                                                         ) -> None:
+    store = StateStore(clock, timedelta(hours=24), {"flow": AtStepV2})
+    async with transaction(db.sessions) as s:
+        s.add(UserState(user_key="u1", mode="flow", data=data, updated_at=clock.now()))
+    async with transaction(db.sessions) as s:
+        conv = await store.load(s, "u1")
+        assert (conv.mode, conv.state) == ("flow", AtStepV2(("mineur", "danger")))
+        await store.save(s, conv)
+    async with db.sessions() as s:
+        assert (await s.get(UserState, "u1")).data == {"v": 2, "where": ["mineur", "danger"]}
+
+
+@pytest.mark.parametrize("data", [
+    {"v": 3, "where": []},  # a later version (a rollback): not read
+    {"v": 0, "flow": "mineur"},
+    {"v": "1", "flow": "mineur"},
+])
+async def test_a_version_that_does_not_upgrade_returns_to_idle(db, clock, data) -> None:
+    store = StateStore(clock, timedelta(hours=24), {"flow": AtStepV2})
+    async with transaction(db.sessions) as s:
+        s.add(UserState(user_key="u1", mode="flow", data=data, updated_at=clock.now()))
+    async with transaction(db.sessions) as s:
+        conv = await store.load(s, "u1")
+    assert (conv.mode, conv.state) == ("idle", None)
+
+
+async def test_an_unchanged_state_with_a_tuple_is_not_rewritten(db, clock) -> None:
+    """The stored JSON has lists where the state has tuples: they compare equal."""
+    store = StateStore(clock, timedelta(hours=24), {"flow": AtStepV2})
+    async with transaction(db.sessions) as s:
+        conv = await store.load(s, "u1")
+        conv.set_mode("flow", AtStepV2(("mineur", "danger")))
+        await store.save(s, conv)
+    clock.advance(minutes=1)
+    async with transaction(db.sessions) as s:
+        conv = await store.load(s, "u1")
+        written = conv.stored.updated_at if conv.stored else None
+        await store.save(s, conv)
+    async with db.sessions() as s:
+        assert (await s.get(UserState, "u1")).updated_at == written
 
 
 async def test_a_forgotten_conversation_is_not_saved(db, clock) -> None:

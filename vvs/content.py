@@ -15,13 +15,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal, Protocol, TextIO
+from typing import Any, Literal, Protocol, TextIO, TypeVar
 
 from vvs.errors import ContentInvalid
 
 log = logging.getLogger(__name__)
 
 Severity = Literal["error", "warning"]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, order=True)
@@ -58,7 +59,8 @@ class ContentSet(Protocol):
     name: str
     subdir: str
 
-    def load(self, root: Path, loaded: Mapping[str, Any]) -> tuple[object, list[ContentError]]:
+    def load(self, root: Path, loaded: Mapping[str, object]
+             ) -> tuple[object, list[ContentError]]:
         """Parse and validate; `loaded` holds the snapshots of sets loaded before this one.
 
         Return (snapshot, findings). The snapshot is ignored when any finding is an error.
@@ -71,11 +73,24 @@ class Snapshot:
     """Immutable view of all content sets at one version."""
 
     version: str
-    sets: Mapping[str, Any]
+    sets: Mapping[str, object]
     warnings: tuple[ContentError, ...] = ()
 
     def __getitem__(self, name: str) -> Any:
+        """The snapshot of set `name`, untyped: prefer `of` and `get`."""
         return self.sets[name]
+
+    def get(self, name: str, kind: type[T]) -> T | None:
+        """The snapshot of set `name` when it is loaded (and is a `kind`), else None."""
+        value = self.sets.get(name)
+        return value if isinstance(value, kind) else None
+
+    def of(self, name: str, kind: type[T]) -> T:
+        """The snapshot of set `name`; LookupError when it is not loaded as a `kind`."""
+        value = self.get(name, kind)
+        if value is None:
+            raise LookupError(f"content set {name!r} is not loaded as a {kind.__name__}")
+        return value
 
 
 @dataclass
@@ -105,7 +120,7 @@ def content_version(root: Path, subdirs: Sequence[str]) -> str:
 
 def load_all(root: Path, sets: Sequence[ContentSet]) -> tuple[Snapshot | None, list[ContentError]]:
     """Load every set in order; return a snapshot only if there is no error."""
-    loaded: dict[str, Any] = {}
+    loaded: dict[str, object] = {}
     findings: list[ContentError] = []
     for content_set in sets:
         try:

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import col
 
 from vvs.clock import Clock
 from vvs.db import SessionFactory, transaction
@@ -25,7 +26,6 @@ async def claim_update(sessions: SessionFactory, clock: Clock, update_id: int) -
 async def purge_processed(sessions: SessionFactory, clock: Clock, retention: timedelta) -> int:
     """Forget update ids older than the retention (Telegram redelivers within hours)."""
     async with transaction(sessions) as session:
-        result = await session.exec(
-            delete(ProcessedUpdate).where(ProcessedUpdate.processed_at < clock.now() - retention)
-        )
+        result = await session.exec(delete(ProcessedUpdate).where(
+            col(ProcessedUpdate.processed_at) < clock.now() - retention))
         return result.rowcount or 0

@@ -1,6 +1,11 @@
 """One small exception hierarchy for domain code; handlers turn these into plain French."""
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # vvs.content raises ContentInvalid
+    from vvs.content import ContentError
 
 
 class VVSError(Exception):
@@ -14,7 +19,7 @@ class ConfigError(VVSError):
 class ContentInvalid(VVSError):
     """Admin-edited content failed validation; carries the list of errors."""
 
-    def __init__(self, errors: list[Any]) -> None:
+    def __init__(self, errors: list[ContentError]) -> None:
         self.errors = errors
         super().__init__("\n".join(str(e) for e in errors))
 

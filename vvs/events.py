@@ -21,14 +21,13 @@ from types import MappingProxyType
 from typing import assert_never
 
 from sqlalchemy import insert, update
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from vvs.clock import Clock
 from vvs.i18n import current_language
 from vvs.models import Event as EventRecord
 from vvs.privacy import LABEL_EVENTS, ErasureStep
-
-_EVENT_TABLE = EventRecord.__table__
 
 _CATEGORICAL = re.compile(r"^[a-z0-9_.:-]{1,60}$")
 DEPARTMENTS = frozenset(
@@ -454,17 +453,18 @@ async def record_event(
     event; this is the check every row goes through)."""
     if department is not None and department not in DEPARTMENTS:
         department = None
-    values = {"at": clock.now(), "kind": _categorical("kind", kind) or kind,
-              "department": department, "category": _categorical("category", category),
-              "detail": _categorical("detail", detail), "value": value, "user_key": user_key}
+    row = EventRecord(at=clock.now(), kind=_categorical("kind", kind) or kind,
+                      department=department, category=_categorical("category", category),
+                      detail=_categorical("detail", detail), value=value, user_key=user_key)
     # a Core insert on the unit of work's connection: a turn's hot path skips the ORM's flush
-    await (await session.connection()).execute(insert(_EVENT_TABLE).values(**values))
-    return EventRecord(**values)
+    await (await session.connection()).execute(
+        insert(EventRecord).values(**row.model_dump(exclude={"id"})))
+    return row
 
 
 async def _anonymise(session: AsyncSession, user_key: str) -> int:
     result = await session.exec(
-        update(EventRecord).where(EventRecord.user_key == user_key).values(user_key=None)
+        update(EventRecord).where(col(EventRecord.user_key) == user_key).values(user_key=None)
     )
     return result.rowcount or 0
 

@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, or_, update
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from vvs.clock import Clock
@@ -26,20 +27,24 @@ log = logging.getLogger(__name__)
 JobHandler = Callable[[AsyncSession, dict[str, Any]], Awaitable[None]]
 
 
-async def claim_rows(
-    session: AsyncSession, model: type, due: list[Any], now: datetime, lease: timedelta,
+async def claim_jobs(
+    session: AsyncSession, due: list[ColumnElement[bool]], now: datetime, lease: timedelta,
     worker: str | None, limit: int,
 ) -> list[int]:
-    """Lease up to `limit` due rows of `model`; return the ids this worker won."""
-    free = or_(model.locked_until.is_(None), model.locked_until < now)
-    query = select(model.id).where(*due, free).order_by(model.id).limit(limit)
-    ids = list((await session.exec(query.with_for_update(skip_locked=True))).scalars())
+    """Lease up to `limit` due jobs; return the ids this worker won."""
+    locked_until = col(Job.locked_until)
+    free = or_(locked_until.is_(None), locked_until < now)
+    query = select(col(Job.id)).where(*due, free).order_by(col(Job.id)).limit(limit)
+    found = (await session.exec(query.with_for_update(skip_locked=True))).all()
     won = []
-    for row_id in ids:
-        values: dict[str, Any] = {"locked_until": now + lease}
+    for row_id in found:
+        if row_id is None:  # a primary key read back: never None
+            continue
+        values: dict[str, datetime | str] = {"locked_until": now + lease}
         if worker is not None:
             values["locked_by"] = worker
-        result = await session.exec(update(model).where(model.id == row_id, free).values(**values))
+        result = await session.exec(
+            update(Job).where(col(Job.id) == row_id, free).values(**values))
         if result.rowcount == 1:
             won.append(row_id)
     return won
@@ -56,7 +61,7 @@ class JobScheduler:
                        dedupe_key: str | None = None) -> Job | None:
         """Add a job in the caller's transaction; a live job with the same key is kept."""
         if dedupe_key is not None:
-            query = select(Job).where(Job.dedupe_key == dedupe_key)
+            query = select(Job).where(col(Job.dedupe_key) == dedupe_key)
             existing = (await session.exec(query)).first()
             if existing is not None:
                 return None
@@ -67,7 +72,8 @@ class JobScheduler:
 
     async def cancel(self, session: AsyncSession, dedupe_key: str) -> None:
         """Mark a pending job done without running it (e.g. a reminder no longer needed)."""
-        await session.exec(update(Job).where(Job.dedupe_key == dedupe_key, Job.done_at.is_(None))
+        await session.exec(update(Job).where(col(Job.dedupe_key) == dedupe_key,
+                                             col(Job.done_at).is_(None))
                            .values(done_at=self.clock.now(), last_error="cancelled"))
 
 
@@ -88,8 +94,8 @@ class JobQueue(JobScheduler):
         """Run the jobs that are due; return how many completed."""
         now = self.clock.now()
         async with transaction(self.sessions) as session:
-            due = [Job.done_at.is_(None), Job.run_at <= now]
-            ids = await claim_rows(session, Job, due, now, self.lease, self.worker_id, limit)
+            due = [col(Job.done_at).is_(None), col(Job.run_at) <= now]
+            ids = await claim_jobs(session, due, now, self.lease, self.worker_id, limit)
         done = 0
         for job_id in ids:
             done += await self._run_one(job_id)

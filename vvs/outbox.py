@@ -41,7 +41,6 @@ from vvs.privacy import LABEL_OUTBOX, ErasureStep
 from vvs.ui import Button
 
 log = logging.getLogger(__name__)
-_OUTBOX = OutboxMessage.__table__
 
 
 class DeliveryError(Exception):
@@ -182,14 +181,14 @@ class Outbox(OutboxWriter):
         right after the commit (`send_claimed`); if the process dies, the lease expires and the
         worker (of any replica) sends it."""
         now = self.clock.now()
-        values = {"chat_id": chat_id, "payload": message.to_payload(), "next_attempt_at": now,
-                  "created_at": now, "user_key": user_key, "purpose": REPLY,
-                  "locked_until": now + self.lease}
+        msg = OutboxMessage(chat_id=chat_id, payload=message.to_payload(), next_attempt_at=now,
+                            created_at=now, user_key=user_key, purpose=REPLY,
+                            locked_until=now + self.lease)
         # a Core insert on the turn's connection: every turn has one, the ORM's flush costs
         conn = await session.connection()
-        msg_id = (await conn.execute(insert(_OUTBOX).values(**values)
-                                     .returning(_OUTBOX.c.id))).scalar_one()
-        return OutboxMessage(id=msg_id, **values)
+        msg.id = (await conn.execute(insert(OutboxMessage).values(
+            **msg.model_dump(exclude={"id"})).returning(col(OutboxMessage.id)))).scalar_one()
+        return msg
 
     async def send_claimed(self, msg_id: int, chat_id: int, message: OutboundMessage) -> bool:
         """The fast path: send a reply committed by `enqueue_claimed` now. Its completion is
@@ -391,7 +390,7 @@ class Outbox(OutboxWriter):
 
 async def _erase(session: AsyncSession, user_key: str) -> int:
     result = await session.exec(
-        delete(OutboxMessage).where(OutboxMessage.user_key == user_key)
+        delete(OutboxMessage).where(col(OutboxMessage.user_key) == user_key)
     )
     return result.rowcount or 0
 

@@ -3,9 +3,13 @@
 One place decides what free text means: the `mode`. Modes are plain strings owned by the
 features (`idle`, `flow`, `annuaire`, `esc_message`, `relay`, …), and each mode's state is a
 small dataclass the feature declares with the router (`router.mode(MODE, state=…)`). The
-store writes a state as JSON with its version (`{"v": 1, …fields}`) and reads it back with
-that type; a mode it does not know, or a state of another shape or version, returns the user
-to idle (logged, never an error). A mode left untouched for longer than the expiry is dropped
+store writes a state as JSON with its version (`{"v": 1, …fields}`, the class's `VERSION`)
+and reads it back with that type. A class that changes its shape bumps `VERSION` and may
+read its earlier shapes with a classmethod `upgrade(version, fields) -> fields` (the fields
+of that version, without "v", turned into the current ones; ValueError when they do not
+read), so a user mid-way through a step keeps their place across a deploy. A mode it does
+not know, or a state of another shape or version that does not upgrade, returns the user to
+idle (logged, never an error). A mode left untouched for longer than the expiry is dropped
 at the user's next message, and they are told so.
 """
 
@@ -13,14 +17,14 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import cache
 from typing import Any, NamedTuple, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import delete, insert, select, text, update
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from vvs.clock import Clock
@@ -29,9 +33,8 @@ from vvs.models import UserState
 from vvs.privacy import LABEL_STATE, ErasureStep
 
 log = logging.getLogger(__name__)
-_TABLE = UserState.__table__
-_COLUMNS = (_TABLE.c.mode, _TABLE.c.data, _TABLE.c.language, _TABLE.c.department,
-            _TABLE.c.updated_at)
+_COLUMNS = (col(UserState.mode), col(UserState.data), col(UserState.language),
+            col(UserState.department), col(UserState.updated_at))
 
 IDLE = "idle"
 # `updated_at` of an unchanged state is rewritten at most this often: it drives the expiry
@@ -41,7 +44,7 @@ STATE_TOUCH = timedelta(minutes=5)
 VERSION_KEY = "v"
 S = TypeVar("S")
 # mode → the dataclass of its state (a class may serve several modes)
-StateTypes = Mapping[str, type[Any]]
+StateTypes = Mapping[str, type[object]]
 
 
 class Stored(NamedTuple):
@@ -96,37 +99,54 @@ class Conversation:
             and not self.department
 
 
+Upgrade = Callable[[int, dict[str, Any]], dict[str, Any]]
+
+
 def encode(state: object | None) -> dict[str, Any]:
-    """A mode's state as the JSON stored in `user_state.data`."""
+    """A mode's state as the JSON stored in `user_state.data` (JSON types: a tuple is
+    written as a list, as the database returns it, so an unchanged state compares equal)."""
     if state is None:
         return {}
     if not dataclasses.is_dataclass(state) or isinstance(state, type):
         raise TypeError(f"a mode's state must be a dataclass instance, not {type(state)}")
-    return {VERSION_KEY: _version(type(state)), **dataclasses.asdict(state)}
+    kind = type(state)
+    fields: dict[str, Any] = _adapter(kind).dump_python(state, mode="json")
+    return {VERSION_KEY: _version(kind), **fields}
 
 
 def decode(kind: type[S], data: Mapping[str, Any]) -> S:
     """Read a stored state back as `kind`; ValueError when its version or shape differs.
 
     A state without a version was written before states were typed, with the same keys: it
-    is read as version 1."""
+    is read as version 1. An earlier version is read through the class's `upgrade`, when it
+    has one."""
     fields = dict(data)
     version = fields.pop(VERSION_KEY, 1)
-    if version != _version(kind):
-        raise ValueError(f"{kind.__name__} version {version!r}")
+    current = _version(kind)
+    if version != current:
+        upgrade: Upgrade | None = getattr(kind, "upgrade", None)
+        if upgrade is None or not isinstance(version, int) or not 1 <= version < current:
+            raise ValueError(f"{kind.__name__} version {version!r}")
+        fields = upgrade(version, fields)
     try:
         return _adapter(kind).validate_python(fields)
     except ValidationError as exc:
         raise ValueError(f"{kind.__name__}: {exc.error_count()} field(s) do not fit") from exc
 
 
-def _version(kind: type[Any]) -> int:
+def _version(kind: type[object]) -> int:
     return int(getattr(kind, "VERSION", 1))
 
 
-@cache
+_ADAPTERS: dict[type[object], TypeAdapter[Any]] = {}
+
+
 def _adapter(kind: type[S]) -> TypeAdapter[S]:
-    return TypeAdapter(kind)
+    """One pydantic adapter per state class, built at its first use."""
+    adapter = _ADAPTERS.get(kind)
+    if adapter is None:
+        adapter = _ADAPTERS[kind] = TypeAdapter(kind)
+    return adapter
 
 
 class StateStore:
@@ -145,12 +165,13 @@ class StateStore:
         advisory lock, so two updates of one user never overwrite each other's state.
         """
         if is_postgres(session):
-            await session.exec(text("SELECT pg_advisory_xact_lock(hashtext(:k))").bindparams(
-                k=user_key))
+            connection = await session.connection()
+            await connection.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"),
+                                     {"k": user_key})
         # Core statements on the turn's connection: the ORM's identity map and unit of work
         # cost more than the rest of a turn's SQL for this one hot row
         conn = await session.connection()
-        found = (await conn.execute(select(*_COLUMNS).where(_TABLE.c.user_key == user_key))
+        found = (await conn.execute(select(*_COLUMNS).where(col(UserState.user_key) == user_key))
                  ).first()
         if found is None:
             return Conversation(user_key)
@@ -188,7 +209,8 @@ class StateStore:
         conn = await session.connection()
         if conv.is_empty:
             if row is not None:
-                await conn.execute(delete(_TABLE).where(_TABLE.c.user_key == conv.user_key))
+                await conn.execute(delete(UserState).where(
+                    col(UserState.user_key) == conv.user_key))
             return
         now = self.clock.now()
         data = encode(conv.state)
@@ -199,10 +221,10 @@ class StateStore:
                 and now - row.updated_at < STATE_TOUCH:
             return  # unchanged and recently touched: no write
         if row is None:
-            await conn.execute(insert(_TABLE).values(user_key=conv.user_key, updated_at=now,
+            await conn.execute(insert(UserState).values(user_key=conv.user_key, updated_at=now,
                                                      **values))
         else:
-            await conn.execute(update(_TABLE).where(_TABLE.c.user_key == conv.user_key)
+            await conn.execute(update(UserState).where(col(UserState.user_key) == conv.user_key)
                                .values(updated_at=now, **values))
 
 
@@ -211,15 +233,15 @@ async def purge_expired(sessions: SessionFactory, clock: Clock, expiry: timedelt
     physician's message and phone number); the mode stays, so the user is still told."""
     async with transaction(sessions) as session:
         result = await session.exec(
-            update(UserState).where(UserState.mode != IDLE,
-                                    UserState.updated_at < clock.now() - expiry)
+            update(UserState).where(col(UserState.mode) != IDLE,
+                                    col(UserState.updated_at) < clock.now() - expiry)
             .values(data={}))
         return result.rowcount or 0
 
 
 async def _erase(session: AsyncSession, user_key: str) -> int:
     result = await session.exec(
-        delete(UserState).where(UserState.user_key == user_key)
+        delete(UserState).where(col(UserState.user_key) == user_key)
     )
     return result.rowcount or 0
 

@@ -20,13 +20,16 @@ from typing import Any
 
 from babel.dates import format_date
 from babel.numbers import format_decimal, format_percent
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, func, text
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import Select
 
 from vvs.clock import Clock
 from vvs.db import is_postgres
 from vvs.events import COUNT_VALUE_KINDS, DURATION_KINDS
 from vvs.i18n import _, current_language
+from vvs.jobs import JobHandler
 from vvs.models import Event, EventMonth, EventMonthPeople
 
 ALL = "*"  # every département together (distinct physicians are not additive)
@@ -229,20 +232,26 @@ class Period:
 async def raw_rows(session: AsyncSession, start: datetime, end: datetime,
                    max_id: int | None = None) -> list[Row]:
     """Event rows in [start, end) (`summarise` needs no order)."""
-    query = select(  # type: ignore[misc]  # too many unions for mypy to try
-        Event.at, Event.kind, Event.department, Event.category, Event.detail, Event.value,
-        Event.user_key).where(Event.at >= start, Event.at < end)
+    # sqlmodel.select is typed for up to four columns: its Select class takes any number
+    query: Select[datetime, str, str | None, str | None, str | None, float | None,
+                  str | None] = Select(
+        col(Event.at), col(Event.kind), col(Event.department), col(Event.category),
+        col(Event.detail), col(Event.value), col(Event.user_key))
+    query = query.where(col(Event.at) >= start, col(Event.at) < end)
     if max_id is not None:
-        query = query.where(Event.id <= max_id)
-    return [tuple(r) for r in (await session.exec(query)).all()]
+        query = query.where(col(Event.id) <= max_id)
+    return [(at, kind, department, category, detail, value, user_key)
+            for at, kind, department, category, detail, value, user_key
+            in (await session.exec(query)).all()]
 
 
 async def aggregated_months(session: AsyncSession, first: date, last: date
                             ) -> dict[date, Summary]:
     """Summaries read back from the aggregate tables for months in [first, last]."""
     out: dict[date, Summary] = defaultdict(Summary)
-    query = select(EventMonth).where(EventMonth.month >= first, EventMonth.month <= last)
-    for row in (await session.exec(query)).scalars():
+    query = select(EventMonth).where(col(EventMonth.month) >= first,
+                                     col(EventMonth.month) <= last)
+    for row in await session.exec(query):
         summary = out[row.month]
         key = (row.kind, row.department, row.category, row.detail)
         summary.counts[key] += row.count
@@ -251,11 +260,11 @@ async def aggregated_months(session: AsyncSession, first: date, last: date
         if row.hist:
             d = summary.durations[key]
             d.hist = [a + b for a, b in zip(d.hist, row.hist, strict=False)]
-    people = select(EventMonthPeople).where(EventMonthPeople.month >= first,
-                                            EventMonthPeople.month <= last)
-    for row in (await session.exec(people)).scalars():
-        out[row.month].physicians[row.department] += row.physicians
-        out[row.month].sessions[row.department] += row.sessions
+    people = select(EventMonthPeople).where(col(EventMonthPeople.month) >= first,
+                                            col(EventMonthPeople.month) <= last)
+    for seen in await session.exec(people):
+        out[seen.month].physicians[seen.department] += seen.physicians
+        out[seen.month].sessions[seen.department] += seen.sessions
     return dict(out)
 
 
@@ -288,32 +297,32 @@ async def aggregate_old_events(session: AsyncSession, clock: Clock,
     runs; on SQLite the single writer does.
     """
     if is_postgres(session):
-        await session.exec(text("SELECT pg_advisory_xact_lock(:k)").bindparams(
-            k=RETENTION_LOCK))
+        connection = await session.connection()
+        await connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": RETENTION_LOCK})
     cutoff = add_months(month_of(clock.now()), -retention_months)
-    first = (await session.exec(select(func.min(Event.at)).where(
-        Event.at < month_start(cutoff)))).scalar()
+    first = (await session.exec(select(func.min(col(Event.at))).where(
+        col(Event.at) < month_start(cutoff)))).first()
     if first is None:
         return 0
     folded, month = 0, month_of(first)
     while month < cutoff:
         start, end = month_start(month), month_start(add_months(month, 1))
-        max_id = (await session.exec(select(func.max(Event.id)).where(
-            Event.at >= start, Event.at < end))).scalar()
+        max_id = (await session.exec(select(func.max(col(Event.id))).where(
+            col(Event.at) >= start, col(Event.at) < end))).first()
         if max_id is not None:
             rows = await raw_rows(session, start, end, max_id)
             summaries, _period = summarise(rows)
             await _store(session, month, summaries[month])
             await session.exec(delete(Event).where(
-                Event.at >= start, Event.at < end, Event.id <= max_id))
+                col(Event.at) >= start, col(Event.at) < end, col(Event.id) <= max_id))
             folded += len(rows)
         month = add_months(month, 1)
     return folded
 
 
 async def _store(session: AsyncSession, month: date, summary: Summary) -> None:
-    existing = {(r.kind, r.department, r.category, r.detail): r for r in (await session.exec(
-        select(EventMonth).where(EventMonth.month == month))).scalars()}
+    existing = {(r.kind, r.department, r.category, r.detail): r for r in await session.exec(
+        select(EventMonth).where(col(EventMonth.month) == month))}
     for key, n in summary.counts.items():
         row = existing.get(key) or EventMonth(month=month, kind=key[0], department=key[1],
                                                category=key[2], detail=key[3])
@@ -325,18 +334,17 @@ async def _store(session: AsyncSession, month: date, summary: Summary) -> None:
                 hist[_bin(value)] += 1
             row.hist = hist
         session.add(row)
-    people = {r.department: r for r in (await session.exec(
-        select(EventMonthPeople).where(EventMonthPeople.month == month))).scalars()}
+    people = {r.department: r for r in await session.exec(
+        select(EventMonthPeople).where(col(EventMonthPeople.month) == month))}
     for department in set(summary.physicians) | set(summary.sessions):
-        row = people.get(department) or EventMonthPeople(month=month, department=department)
-        row.physicians += summary.physicians.get(department, 0)
-        row.sessions += summary.sessions.get(department, 0)
-        session.add(row)
+        seen = people.get(department) or EventMonthPeople(month=month, department=department)
+        seen.physicians += summary.physicians.get(department, 0)
+        seen.sessions += summary.sessions.get(department, 0)
+        session.add(seen)
     await session.flush()
 
 
-JobHandler = Callable[[AsyncSession, dict[str, Any]], Awaitable[None]]
-Scheduler = Callable[[AsyncSession, datetime, str], Awaitable[Any]]
+Scheduler = Callable[[AsyncSession, datetime, str], Awaitable[object]]
 
 
 def next_retention_run(now: datetime) -> tuple[datetime, str]:

@@ -14,7 +14,7 @@ class LineDict(dict[Any, Any]):
     line: int = 0
     key_lines: dict[Any, int]
 
-    def line_of(self, key: Any) -> int:
+    def line_of(self, key: object) -> int:
         """Line of `key` if present, else the line of the mapping itself."""
         return self.key_lines.get(key, self.line)
 
@@ -79,7 +79,7 @@ def load_file(path: Path) -> Any:
     return loads(path.read_text(encoding="utf-8"))
 
 
-def _shift(data: Any, offset: int) -> None:
+def _shift(data: object, offset: int) -> None:
     if isinstance(data, LineDict):
         data.line += offset
         data.key_lines = {k: v + offset for k, v in data.key_lines.items()}

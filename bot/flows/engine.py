@@ -1,11 +1,12 @@
 """The flow engine: pure functions of (snapshot, state, callback data) → (state, Reply).
 
-State is a small JSON-serialisable dict, stored by the caller per user, so a restart or
-another replica continues the same conversation:
+The state is a `FlowState`, a frozen dataclass the bot stores per user (the flow mode's
+state, written by `vvs.state` as JSON), so a restart or another replica continues the same
+conversation:
 
-    {"v": 1, "origin": "ip", "flow": "mineur", "step": "residence-signalement",
-     "path": ["ip:urgence", "ip:infraction"], "answers": {"ip:urgence": 1, ...},
-     "department": "93", "home": "93"}
+    FlowState(origin="ip", flow="mineur", step="residence-signalement",
+              path=("ip:urgence", "ip:infraction"), answers={"ip:urgence": 1, ...},
+              answered_dept="93", home="93")
 
 `step` is a step id or, at the end, an outcome id. Callback data (prefix `f`):
 `f:s:<flow>` start, `f:c:<step>:<n>` choose, `f:n:<step>` continue, `f:d:<step>:<code>`
@@ -18,13 +19,12 @@ as one of its buttons by `typed` (numbers, « oui »/« non », labels, départe
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import html
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Protocol
+from dataclasses import dataclass, field, replace
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from annuaire.finder import idf_department
 from annuaire.model import Directory
@@ -39,7 +39,6 @@ from vvs.events import DocumentGenerated, Event, FlowOutcome, FlowQuit, FlowStar
 from vvs.i18n import N_, _, current_language
 from vvs.ui import Button, Reply, menu_button
 
-STATE_VERSION = 1
 EMERGENCY = Button(N_("🚨 Urgence : numéros"), "m:urg")
 # Typed words that stand for the navigation and « Continuer » buttons (folded).
 BACK_WORDS = frozenset(("retour", "back", "precedent", "revenir"))
@@ -53,14 +52,49 @@ DOC_LABELS = {"signalement": N_("📄 Modèle de signalement"),
 PRIVACY = N_("Ne transmettez jamais à l'assistant l'identité du patient ou de sa famille.")
 # Shown (in English) at the top of a screen of a flow whose English nobody has validated yet.
 UNVALIDATED = N_("Traduction anglaise pas encore validée ; le texte français fait foi.")
-State = dict[str, Any]
 
 
+@dataclass(frozen=True)
+class FlowState:
+    """Where a physician stands in a procedure. Checked by the engine against the flows in
+    service at every use (`StaleAction` when the content changed under it)."""
+
+    # 2: the typed fields below; 1 was {"state": <the engine's dict>, "asked_dept": …}
+    VERSION: ClassVar[int] = 2
+
+    origin: str  # the flow started (« Recommencer » goes back to its start)
+    flow: str  # the flow of the current node (a `goto` step moves into another flow)
+    step: str  # a step id, or at the end an outcome id
+    path: tuple[str, ...] = ()  # "<flow>:<step>" of each step answered, in order
+    answers: Mapping[str, int | str] = field(default_factory=dict)  # ref → choice / code
+    answered_dept: str | None = None  # a département answered here, or OTHER_DEPARTMENT
+    home: str | None = None  # the physician's remembered département (a suggestion)
+
+    @property
+    def department(self) -> str | None:
+        """The Île-de-France département answered in the procedure (None: not yet, or
+        outside the region): the turn's events take it before the remembered one."""
+        code = self.answered_dept
+        return code if code in DEPARTMENTS else None
+
+    @classmethod
+    def upgrade(cls, version: int, fields: dict[str, Any]) -> dict[str, Any]:
+        """Version 1's fields as this version's: a physician mid-way through a procedure
+        during a deploy keeps their place (`vvs.state.decode`)."""
+        engine = fields.get("state")
+        if version != 1 or not isinstance(engine, dict) or engine.get("v") != 1:
+            raise ValueError("not a version-1 flow state")
+        renamed = {"origin": "origin", "flow": "flow", "step": "step", "path": "path",
+                   "answers": "answers", "department": "answered_dept", "home": "home"}
+        return {new: engine[old] for old, new in renamed.items() if old in engine}
+
+
+@runtime_checkable
 class KnowledgeTitles(Protocol):
     """What the engine reads of a knowledge snapshot: its entries (id → entry with a title)."""
 
     @property
-    def entries(self) -> Mapping[str, Any]: ...
+    def entries(self) -> Mapping[str, object]: ...
 
 
 @dataclass(frozen=True)
@@ -72,10 +106,14 @@ class FlowEngine:
     knowledge: KnowledgeTitles | None = None
 
     @classmethod
-    def from_snapshot(cls, snapshot: Snapshot | Mapping[str, Any]) -> FlowEngine:
+    def from_snapshot(cls, snapshot: Snapshot | Mapping[str, object]) -> FlowEngine:
         """Build from a `vvs.content.Snapshot` (or any mapping with "flows")."""
         sets = snapshot.sets if isinstance(snapshot, Snapshot) else snapshot
-        return cls(sets["flows"], sets.get("annuaire"), sets.get("knowledge"))
+        flows, directory, knowledge = sets["flows"], sets.get("annuaire"), sets.get("knowledge")
+        if not isinstance(flows, Flows):
+            raise TypeError(f"the flows set is a {type(flows).__name__}, not Flows")
+        return cls(flows, directory if isinstance(directory, Directory) else None,
+                   knowledge if isinstance(knowledge, KnowledgeTitles) else None)
 
     # -- public API -------------------------------------------------------------------------
     def menu(self) -> Reply:
@@ -84,19 +122,18 @@ class FlowEngine:
                         for f in self.flows.flows.values())
         return Reply(_("Quel parcours ?"), (*buttons, (_button(EMERGENCY),)))
 
-    def start(self, flow_id: str, department: str | None = None) -> tuple[State, Reply]:
+    def start(self, flow_id: str, department: str | None = None) -> tuple[FlowState, Reply]:
         """Begin `flow_id`; `department` is the physician's remembered one (a suggestion)."""
         flow = self.flows.get(flow_id)
         if flow is None:
             raise StaleAction(f"unknown flow {flow_id!r}")
-        state: State = {"v": STATE_VERSION, "origin": flow.id, "flow": flow.id,
-                        "step": flow.start, "path": [], "answers": {}, "department": None,
-                        "home": department if department in DEPARTMENTS else None}
-        state = self._follow(state)
+        state = self._follow(FlowState(
+            origin=flow.id, flow=flow.id, step=flow.start,
+            home=department if department in DEPARTMENTS else None))
         return state, self._reply(state, FlowStarted(flow.id), self._reached(state))
 
-    def handle(self, state: State | None, data: str, department: str | None = None,
-               today: dt.date | None = None) -> tuple[State | None, Reply]:
+    def handle(self, state: FlowState | None, data: str, department: str | None = None,
+               today: dt.date | None = None) -> tuple[FlowState | None, Reply]:
         """Apply one button press; return the new state (None when the flow is closed)."""
         parts = data.split(":")
         if len(parts) < 2 or parts[0] != "f":
@@ -105,10 +142,10 @@ class FlowEngine:
             return self.start(parts[2], department)
         state = self._checked(state)
         if department in DEPARTMENTS:
-            state["home"] = department
+            state = replace(state, home=department)
         action, args = parts[1], parts[2:]
         if action == "r" and not args:
-            return self.start(state["origin"], state.get("home"))
+            return self.start(state.origin, state.home)
         if action == "x" and not args:  # leaving is counted by the caller (`left`)
             return None, Reply(_("Parcours terminé. Vous pouvez le reprendre depuis le menu."),
                                ((menu_button(),), (_button(EMERGENCY),)))
@@ -124,7 +161,7 @@ class FlowEngine:
             return self._back(state, args[0])
         return self._answer(state, action, args)
 
-    def left(self, state: State | None) -> FlowQuit | None:
+    def left(self, state: FlowState | None) -> FlowQuit | None:
         """What leaving the flow now means for the statistics: a quit at the current step,
         or nothing when it stands at an outcome (or the state no longer reads)."""
         try:
@@ -134,16 +171,16 @@ class FlowEngine:
         flow, node = self._node(checked)
         if isinstance(node, Outcome):
             return None
-        return FlowQuit(flow.id, node.id, checked.get("department"))
+        return FlowQuit(flow.id, node.id, checked.answered_dept)
 
-    def typed(self, state: State | None, text: str) -> str | None:
+    def typed(self, state: FlowState | None, text: str) -> str | None:
         """The button data a text typed at the current step stands for (« oui », « 2 »,
         « 93 », « seine saint denis », a label), or None when it fits no single button."""
         state = self._checked(state)
         _flow, node = self._node(state)
         words = fold(text)
-        if words in BACK_WORDS and state["path"]:
-            return f"f:b:{state['step']}"
+        if words in BACK_WORDS and state.path:
+            return f"f:b:{state.step}"
         if words in RESTART_WORDS:
             return "f:r"
         if isinstance(node, Outcome):
@@ -160,22 +197,23 @@ class FlowEngine:
             return None if code is None else f"f:d:{node.id}:{code}"
         return None
 
-    def at_outcome(self, state: State | None) -> bool:
+    def at_outcome(self, state: FlowState | None) -> bool:
         """The flow has reached one of its outcomes (its steps are all answered)."""
         return isinstance(self._node(self._checked(state))[1], Outcome)
 
-    def render(self, state: State) -> Reply:
+    def render(self, state: FlowState) -> Reply:
         """Re-show the current step or outcome (raises StaleAction if it no longer exists)."""
         return self._reply(self._checked(state))
 
-    def resume(self, state: State | None, department: str | None = None) -> tuple[State, Reply]:
+    def resume(self, state: FlowState | None, department: str | None = None
+               ) -> tuple[FlowState, Reply]:
         """Re-show the current step; restart the flow if the content changed under it."""
         try:
             checked = self._checked(state)
             return checked, self._reply(checked)
         except StaleAction:
-            origin = state.get("origin") if isinstance(state, dict) else None
-            if not isinstance(origin, str) or origin not in self.flows:
+            origin = state.origin if state is not None else None
+            if origin is None or origin not in self.flows:
                 raise
             new, reply = self.start(origin, department)
             note = _("Ce parcours a été mis à jour : il reprend au début.")
@@ -183,14 +221,15 @@ class FlowEngine:
                               events=reply.events)
 
     # -- transitions ------------------------------------------------------------------------
-    def _answer(self, state: State, action: str, args: list[str]) -> tuple[State, Reply]:
+    def _answer(self, state: FlowState, action: str, args: list[str]
+                ) -> tuple[FlowState, Reply]:
         flow, node = self._node(state)
-        if not args or args[0] != state["step"] or not isinstance(node, Step):
+        if not args or args[0] != state.step or not isinstance(node, Step):
             raise StaleAction("stale step")
         ref = f"{flow.id}:{node.id}"
         if action == "c" and node.type == "choice" and len(args) == 2:
             index = _index(args[1], len(node.choices))
-            state["answers"][ref] = index
+            state = replace(state, answers={**state.answers, ref: index})
             return self._advance(state, node.choices[index].next)
         if action == "n" and node.type == "info" and len(args) == 1 and node.next:
             return self._advance(state, node.next)
@@ -198,72 +237,72 @@ class FlowEngine:
             code = args[1]
             if code not in DEPARTMENTS and code != OTHER_DEPARTMENT:
                 raise StaleAction(f"unknown département {code!r}")
-            state["answers"][ref] = code
-            state["department"] = code
+            state = replace(state, answers={**state.answers, ref: code}, answered_dept=code)
             return self._advance(state, node.next)
         raise StaleAction(f"action {action!r} does not fit step {node.id!r}")
 
-    def _advance(self, state: State, target: str) -> tuple[State, Reply]:
-        state["path"].append(f"{state['flow']}:{state['step']}")
-        state["step"] = target
-        state = self._follow(state)
+    def _advance(self, state: FlowState, target: str) -> tuple[FlowState, Reply]:
+        state = self._follow(replace(state, path=(*state.path, f"{state.flow}:{state.step}"),
+                                     step=target))
         flow, node = self._node(state)
         if isinstance(node, Outcome):
-            return state, self._reply(state, FlowOutcome(flow.id, node.id, state["origin"],
-                                                         state.get("department")))
+            return state, self._reply(state, FlowOutcome(flow.id, node.id, state.origin,
+                                                         state.answered_dept))
         return state, self._reply(state, self._reached(state))
 
-    def _reached(self, state: State) -> FlowStep | None:
+    def _reached(self, state: FlowState) -> FlowStep | None:
         """The step the state stands at, as an event (None at an outcome)."""
         flow, node = self._node(state)
         if isinstance(node, Outcome):
             return None
-        return FlowStep(flow.id, node.id, state.get("department"))
+        return FlowStep(flow.id, node.id, state.answered_dept)
 
-    def _follow(self, state: State) -> State:
+    def _follow(self, state: FlowState) -> FlowState:
         """Jump through `goto` steps into the other flow (the jump itself is not a stop)."""
         for _hop in range(len(self.flows.flows) + 1):
             _flow, node = self._node(state)
             if not (isinstance(node, Step) and node.type == "goto" and node.goto):
                 return state
-            state["flow"], state["step"] = node.goto
+            flow_id, step_id = node.goto
+            state = replace(state, flow=flow_id, step=step_id)
         raise StaleAction("goto loop")
 
-    def _back(self, state: State, at: str) -> tuple[State, Reply]:
-        if at != state["step"] or not state["path"]:
+    def _back(self, state: FlowState, at: str) -> tuple[FlowState, Reply]:
+        if at != state.step or not state.path:
             raise StaleAction("nothing to go back to")
-        previous = state["path"].pop()
-        state["answers"].pop(previous, None)  # that question is asked again
-        state["flow"], state["step"] = previous.split(":", 1)
+        previous = state.path[-1]
+        flow_id, _sep, step_id = previous.partition(":")
+        state = replace(state, flow=flow_id, step=step_id, path=state.path[:-1],
+                        answers={ref: answer for ref, answer in state.answers.items()
+                                 if ref != previous})  # that question is asked again
         self._node(state)
         return state, self._reply(state)
 
     # -- validation -------------------------------------------------------------------------
-    def _checked(self, state: State | None) -> State:
-        """A deep copy of a well-formed state whose current node exists, else StaleAction."""
-        if not isinstance(state, dict) or state.get("v") != STATE_VERSION:
+    def _checked(self, state: FlowState | None) -> FlowState:
+        """The state when a flow is in progress and its nodes still exist, else StaleAction
+        (its shape was checked when the store read it)."""
+        if state is None:
             raise StaleAction("no flow in progress")
-        fresh = copy.deepcopy(state)
-        if not (isinstance(fresh.get("path"), list) and isinstance(fresh.get("answers"), dict)
-                and fresh.get("origin") in self.flows):
-            raise StaleAction("malformed flow state")
-        self._node(fresh)
-        for ref in fresh["path"]:
-            flow_id, _sep, step_id = str(ref).partition(":")
+        if state.origin not in self.flows:
+            raise StaleAction("flow content changed")
+        self._node(state)
+        for ref in state.path:
+            flow_id, _sep, step_id = ref.partition(":")
             flow = self.flows.get(flow_id)
             if flow is None or step_id not in flow.steps:
                 raise StaleAction("flow content changed")
-        return fresh
+        return state
 
-    def _node(self, state: State) -> tuple[Flow, Step | Outcome]:
-        flow = self.flows.get(str(state.get("flow")))
-        node = flow.node(str(state.get("step"))) if flow else None
+    def _node(self, state: FlowState) -> tuple[Flow, Step | Outcome]:
+        flow = self.flows.get(state.flow)
+        node = flow.node(state.step) if flow else None
         if flow is None or node is None:
             raise StaleAction("flow content changed")
         return flow, node
 
     # -- rendering --------------------------------------------------------------------------
-    def _reply(self, state: State, *events_or_none: Event | None) -> Reply:
+    def _reply(self, state: FlowState, *events_or_none: Event | None) -> Reply:
         flow, node = self._node(state)
         events = tuple(e for e in events_or_none if e is not None)
         if isinstance(node, Outcome):
@@ -272,12 +311,12 @@ class FlowEngine:
         return Reply(self._step_text(flow, node, state), self._step_buttons(node, state),
                      events=events)
 
-    def _step_text(self, flow: Flow, step: Step, state: State) -> str:
+    def _step_text(self, flow: Flow, step: Step, state: FlowState) -> str:
         language = current_language()
         return (f"{_notice(flow, language)}<b>{_esc(flow.title_in(language))}</b>\n\n"
                 f"{fmt(step.shown_in(language).text)}")
 
-    def _step_buttons(self, step: Step, state: State) -> tuple[tuple[Button, ...], ...]:
+    def _step_buttons(self, step: Step, state: FlowState) -> tuple[tuple[Button, ...], ...]:
         rows: list[tuple[Button, ...]] = []
         if step.type == "choice":
             choices = step.shown_in(current_language()).choices
@@ -285,7 +324,7 @@ class FlowEngine:
         elif step.type == "info":
             rows.append((Button(_("Continuer ➡️"), f"f:n:{step.id}"),))
         elif step.type == "department":
-            rows += self._department_rows(step, state.get("home"))
+            rows += self._department_rows(step, state.home)
         rows.append(self._nav(step.id, state))
         rows.append((_button(EMERGENCY),))
         return tuple(rows)
@@ -298,9 +337,9 @@ class FlowEngine:
                             f"f:d:{step.id}:{OTHER_DEPARTMENT}"),))
         return rows
 
-    def _nav(self, at: str, state: State) -> tuple[Button, ...]:
+    def _nav(self, at: str, state: FlowState) -> tuple[Button, ...]:
         restart = Button(_("🔄 Recommencer"), "f:r")
-        if not state["path"]:
+        if not state.path:
             return (restart,)
         return (Button(_("⬅️ Retour"), f"f:b:{at}"), restart)
 
@@ -308,8 +347,8 @@ class FlowEngine:
         """Resolve the outcome's addressee with the directory snapshot."""
         return RESOLVERS[outcome.addressee](self.directory, department)
 
-    def _outcome_text(self, outcome: Outcome, state: State, flow: Flow) -> str:
-        department = state.get("department")
+    def _outcome_text(self, outcome: Outcome, state: FlowState, flow: Flow) -> str:
+        department = state.answered_dept
         language = current_language()
         outcome = outcome.shown_in(language)
         parts = [f"{_notice(flow, language)}<b>{_esc(outcome.title)}</b>", fmt(outcome.now)]
@@ -328,7 +367,7 @@ class FlowEngine:
             parts.append(f"<i>{_(PRIVACY)}</i>")
         return "\n\n".join(parts)
 
-    def _outcome_buttons(self, outcome: Outcome, state: State,
+    def _outcome_buttons(self, outcome: Outcome, state: FlowState,
                          flow: Flow) -> tuple[tuple[Button, ...], ...]:
         rows: list[tuple[Button, ...]] = [(Button(_(DOC_LABELS[d]), f"f:doc:{d}"),)
                                           for d in outcome.documents if d in DOC_LABELS]
@@ -338,7 +377,7 @@ class FlowEngine:
             category = outcome.category or flow.category
             # the département answered here is the request's: never asked again, never
             # replaced by a remembered one
-            dept = state.get("department")
+            dept = state.answered_dept
             data = f"e:new:{category}:{dept}" if dept in DEPARTMENTS else f"e:new:{category}"
             rows.append((Button(_("🤝 Être contacté par un référent"), data),))
         rows += [(Button("📚 " + _short(title), f"k:more:{entry_id}"),)
@@ -366,27 +405,27 @@ class FlowEngine:
         return str(title) if title else entry_id
 
     # -- documents --------------------------------------------------------------------------
-    def _document(self, state: State, kind: str, today: dt.date | None) -> Reply:
+    def _document(self, state: FlowState, kind: str, today: dt.date | None) -> Reply:
         flow, node = self._node(state)
         if not isinstance(node, Outcome) or kind not in node.documents:
             raise StaleAction(f"document {kind!r} not offered here")
         ctx = documents.DocumentContext(
             flow_title=flow.title, outcome=node,
-            addressees=self.addressees(node, state.get("department")),
+            addressees=self.addressees(node, state.answered_dept),
             basis=tuple(self._basis(node, "fr")), answers=self._answers(state),
-            department=state.get("department"), today=today or dt.date.today())
+            department=state.answered_dept, today=today or dt.date.today())
         doc = documents.build(kind, ctx)
         # The caption travels with the document: no separate text (it showed twice).
         return Reply("", documents=(doc,), events=(DocumentGenerated(flow.id, node.id, kind,
-                                                        state.get("department")),))
+                                                        state.answered_dept),))
 
-    def _answers(self, state: State) -> tuple[tuple[str, str], ...]:
+    def _answers(self, state: FlowState) -> tuple[tuple[str, str], ...]:
         """(question, answer) for every answered step on the path, in order."""
         out = []
-        for ref in state["path"]:
+        for ref in state.path:
             flow_id, _sep, step_id = ref.partition(":")
             step = self.flows[flow_id].steps[step_id]
-            answer = state["answers"].get(ref)
+            answer = state.answers.get(ref)
             if step.type == "choice" and isinstance(answer, int) and answer < len(step.choices):
                 out.append((step.text, step.choices[answer].label))
             elif step.type == "department" and answer is not None:

@@ -16,11 +16,11 @@ import datetime as dt
 import logging
 import re
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.flows.documents import DOCUMENT_KINDS
 from bot.flows.model import (
@@ -38,9 +38,10 @@ from bot.flows.model import (
 )
 from bot.flows.resolvers import RESOLVERS
 from vvs import yamlfile
-from vvs.content import ContentError, print_findings
+from vvs.content import ContentError, Severity, print_findings
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SUBDIR = "bot/flows/data"
 ROOT = Path(__file__).resolve().parents[2]
@@ -72,10 +73,10 @@ class _Shape:
         self.findings: list[ContentError] = []
 
     def error(self, line: int | None, field: str | None, message: str,
-              severity: str = "error") -> None:
-        self.findings.append(ContentError(self.file, line, field, message, severity))  # type: ignore[arg-type]
+              severity: Severity = "error") -> None:
+        self.findings.append(ContentError(self.file, line, field, message, severity))
 
-    def mapping(self, raw: Any, where: str, line: int) -> yamlfile.LineDict | None:
+    def mapping(self, raw: object, where: str, line: int) -> yamlfile.LineDict | None:
         if not isinstance(raw, yamlfile.LineDict):
             self.error(line, None, f"{where} : un dictionnaire est attendu")
             return None
@@ -218,7 +219,8 @@ def _flag(shape: _Shape, item: yamlfile.LineDict, key: str, default: bool, where
     return value
 
 
-def _items(shape: _Shape, top: yamlfile.LineDict, key: str, parse: Any) -> list[Any]:
+def _items(shape: _Shape, top: yamlfile.LineDict, key: str,
+           parse: Callable[[_Shape, object, int], T | None]) -> list[T]:
     value = top.get(key)
     if not isinstance(value, yamlfile.LineList) or not value:
         shape.error(top.line_of(key), key, f"parcours : liste « {key} » manquante ou vide")
@@ -228,7 +230,10 @@ def _items(shape: _Shape, top: yamlfile.LineDict, key: str, parse: Any) -> list[
     return [p for p in parsed if p is not None]
 
 
-def _parse_step(shape: _Shape, raw: Any, line: int) -> Step | None:
+ErrorSink = Callable[[int, str | None, str], None]  # line, field, message
+
+
+def _parse_step(shape: _Shape, raw: object, line: int) -> Step | None:
     item = shape.mapping(raw, "étape", line)
     if item is None:
         return None
@@ -298,7 +303,7 @@ def _parse_entry(shape: _Shape, top: yamlfile.LineDict, key: str) -> Entry | Non
     return Entry(order, label, shape.text(item, "label_en", key))
 
 
-def _parse_outcome(shape: _Shape, raw: Any, line: int) -> Outcome | None:
+def _parse_outcome(shape: _Shape, raw: object, line: int) -> Outcome | None:
     item = shape.mapping(raw, "issue", line)
     if item is None:
         return None
@@ -364,7 +369,7 @@ def check_graph(flow: Flow, flows: Mapping[str, Flow],
     return errors
 
 
-def _check_goto(step: Step, flows: Mapping[str, Flow], err: Any) -> None:
+def _check_goto(step: Step, flows: Mapping[str, Flow], err: ErrorSink) -> None:
     flow_id, target = step.goto or ("", "")
     other = flows.get(flow_id)
     if other is None:
@@ -376,7 +381,7 @@ def _check_goto(step: Step, flows: Mapping[str, Flow], err: Any) -> None:
         err(step.line, "goto", f"étape « {step.id} » : un « goto » ne peut viser un autre goto")
 
 
-def _check_outcome(outcome: Outcome, known_ids: set[str] | None, err: Any) -> None:
+def _check_outcome(outcome: Outcome, known_ids: set[str] | None, err: ErrorSink) -> None:
     where = f"issue « {outcome.id} »"
     if not outcome.basis:
         err(outcome.line, "basis", f"{where} : base légale manquante (basis)")
@@ -433,7 +438,7 @@ def _can_end(flow: Flow) -> set[str]:
 
 
 # -- content set ---------------------------------------------------------------------------
-def knowledge_ids(knowledge: Any) -> set[str] | None:
+def knowledge_ids(knowledge: object) -> set[str] | None:
     """The entry ids of a knowledge snapshot, or None when they cannot be known."""
     entries = getattr(knowledge, "entries", None)
     if isinstance(entries, Mapping):
@@ -443,7 +448,8 @@ def knowledge_ids(knowledge: Any) -> set[str] | None:
     return None
 
 
-def load_flows(root: Path, knowledge: Any = None) -> tuple[Flows | None, list[ContentError]]:
+def load_flows(root: Path, knowledge: object = None
+               ) -> tuple[Flows | None, list[ContentError]]:
     """Parse every flow file under `root/SUBDIR`, then check the graphs."""
     findings: list[ContentError] = []
     flows: dict[str, Flow] = {}
@@ -480,7 +486,8 @@ class FlowSet:
     name = "flows"
     subdir = SUBDIR
 
-    def load(self, root: Path, loaded: Mapping[str, Any]) -> tuple[Any, list[ContentError]]:
+    def load(self, root: Path, loaded: Mapping[str, object]
+             ) -> tuple[Flows | None, list[ContentError]]:
         """Parse and validate the flow files against the knowledge snapshot."""
         return load_flows(root, loaded.get("knowledge"))
 
@@ -519,7 +526,7 @@ def graph_mermaid(flow: Flow) -> str:
 
 
 # -- vvs-admin flows -----------------------------------------------------------------------
-def _knowledge_snapshot(root: Path) -> Any:
+def _knowledge_snapshot(root: Path) -> object:
     try:
         from knowledge.loader import KnowledgeSet
     except ImportError:
@@ -588,7 +595,7 @@ def cmd_hash(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `vvs-admin flows check`, `vvs-admin flows graph FLOW`, `vvs-admin flows hash`."""
     group = subparsers.add_parser("flows", help="parcours guidés : check, graph, hash")
     inner = group.add_subparsers(dest="cmd", required=True)

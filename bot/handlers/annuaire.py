@@ -40,7 +40,7 @@ def _state(turn: Turn) -> DirectoryState:
 
 
 def _directory(turn: Turn) -> Directory:
-    return turn.services.content["annuaire"]
+    return turn.services.content.of("annuaire", Directory)
 
 
 async def open_directory(turn: Turn) -> None:

@@ -94,7 +94,7 @@ async def on_department_text(turn: Turn) -> None:
     « seine saint denis », « bobigny »), else the question again with a hint; the request
     is kept."""
     dept = department_in(turn.text) or idf_department(
-        turn.services.content.sets.get("annuaire"), turn.text)
+        turn.services.content.get("annuaire", Directory), turn.text)
     if dept is not None:
         await _choose_department(turn, dept)
         return
@@ -171,8 +171,7 @@ async def _send(turn: Turn) -> None:
         end = Reply(_("Vous ne pouvez plus envoyer de demande par ce bot. Contactez "
                       "directement votre conseil départemental de l'Ordre."))
     except NoRecipient:
-        directory = turn.services.content.sets.get("annuaire")
-        contacts = council_contacts(directory if isinstance(directory, Directory) else None,
+        contacts = council_contacts(turn.services.content.get("annuaire", Directory),
                                     draft.dept, victim=draft.cat in VICTIM_CATEGORIES)
         end = Reply(_("Aucun référent n'est joignable par ce bot pour le moment : votre "
                       "demande n'a pas été envoyée ni conservée. Contactez "

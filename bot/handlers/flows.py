@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from types import MappingProxyType
-from typing import Any
 
-from bot.flows.engine import FlowEngine
-from bot.flows.model import DEPARTMENTS, Flows
+from bot.flows.engine import FlowEngine, FlowState
+from bot.flows.model import Flows
 from bot.handlers.router import Router, TurnHandler
 from bot.handlers.turn import Turn
 from vvs.errors import StaleAction
@@ -18,31 +17,14 @@ from vvs.ui import Button, Reply
 MODE = "flow"
 
 
-@dataclass(frozen=True)
-class FlowState:
-    """The flow in progress: the engine's own state (versioned and checked by the engine
-    against the flows in service), and the département answered in it when the physician
-    has none remembered."""
-
-    state: dict[str, Any]
-    asked_dept: str | None = None
-
-    @property
-    def department(self) -> str | None:
-        """The Île-de-France département answered in the procedure (None: not yet, or
-        outside the region)."""
-        code = self.state.get("department")
-        return code if isinstance(code, str) and code in DEPARTMENTS else None
-
-
 def _engine(turn: Turn) -> FlowEngine:
     return FlowEngine.from_snapshot(turn.services.content)
 
 
 def flows_in_service(turn: Turn) -> Flows:
     """The flows of the content in service (none when the flows set is not loaded)."""
-    flows = turn.services.content.sets.get("flows")
-    return flows if isinstance(flows, Flows) else Flows(MappingProxyType({}))
+    flows = turn.services.content.get("flows", Flows)
+    return flows if flows is not None else Flows(MappingProxyType({}))
 
 
 def menu_entries(turn: Turn) -> list[tuple[int, str, str]]:
@@ -60,14 +42,13 @@ async def open_from_menu(turn: Turn, flow_id: str) -> None:
     await starter(flow_id)(turn)
 
 
-async def _apply(turn: Turn, state: dict[str, Any] | None, reply: Reply) -> None:
+async def _apply(turn: Turn, state: FlowState | None, reply: Reply) -> None:
     """Store the flow state (or leave the flow), show the reply (its events are recorded
     with the turn)."""
     if state is None:
         turn.conv.idle()
     else:
-        asked = state.get("department") if turn.conv.department is None else None
-        turn.conv.set_mode(MODE, FlowState(state, asked or None))
+        turn.conv.set_mode(MODE, state)
     turn.reply(reply)
 
 
@@ -104,17 +85,14 @@ async def on_button(turn: Turn, args: list[str]) -> None:
         await turn.router.buttons["m"](turn, ["menu"])
 
 
-def _state(turn: Turn) -> dict[str, Any] | None:
-    flow = turn.conv.state_of(FlowState, MODE)
-    return flow.state if flow else None
+def _state(turn: Turn) -> FlowState | None:
+    return turn.conv.state_of(FlowState, MODE)
 
 
 async def rerender(turn: Turn) -> None:
     """Show the current step again (after a stale button or a stray message)."""
-    flow = turn.conv.state_of(FlowState)
-    state, reply = _engine(turn).resume(flow.state if flow else None, turn.conv.department)
-    # the département answered in the flow stays with it
-    turn.conv.set_mode(MODE, replace(flow, state=state) if flow else FlowState(state))
+    state, reply = _engine(turn).resume(turn.conv.state_of(FlowState), turn.conv.department)
+    turn.conv.set_mode(MODE, state)
     turn.reply(replace(reply, events=()))  # showing a step again is not an event
 
 
@@ -145,7 +123,7 @@ def left(turn: Turn, entered: object) -> None:
     restarted = any(isinstance(e, FlowStarted) for e in turn.events)
     if turn.conv.mode == MODE and not restarted:
         return
-    event = _engine(turn).left(entered.state)
+    event = _engine(turn).left(entered)
     if event is not None:
         turn.note(event)
 

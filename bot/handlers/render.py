@@ -7,7 +7,7 @@ import io
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from functools import partial
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from telegram import (
     Bot,
@@ -26,6 +26,8 @@ from vvs.outbox import OutboundMessage
 from vvs.ui import MESSAGE_MAX_CHARS, Button, Reply
 
 T = TypeVar("T")
+# What a message carries under its text: inline buttons, or the keyboard Telegram provides
+Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
 
 
 def inline_keyboard(buttons: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | None:
@@ -38,7 +40,7 @@ def inline_keyboard(buttons: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMa
     ])
 
 
-def reply_markup(reply: Reply) -> Any:
+def reply_markup(reply: Reply) -> Markup | None:
     """Inline buttons, or the location/contact keyboard Telegram provides."""
     return _markup(keyboard_of(reply), reply.buttons)
 
@@ -52,13 +54,13 @@ def keyboard_of(reply: Reply) -> str:
     return "remove" if reply.remove_keyboard else ""
 
 
-def outbound_markup(message: OutboundMessage) -> Any:
+def outbound_markup(message: OutboundMessage) -> Markup | None:
     """The markup of a message the outbox delivers (its keyboard labels in its language)."""
     with use_language(message.language):
         return _markup(message.keyboard, message.buttons)
 
 
-def _markup(keyboard: str, buttons: tuple[tuple[Button, ...], ...]) -> Any:
+def _markup(keyboard: str, buttons: tuple[tuple[Button, ...], ...]) -> Markup | None:
     if keyboard == "location":
         return ReplyKeyboardMarkup(
             [[KeyboardButton(_("📍 Partager ma position"), request_location=True)],

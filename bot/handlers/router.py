@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from bot.handlers.turn import Turn
 
@@ -48,7 +48,7 @@ class Router:
     location: dict[str, TurnHandler] = field(default_factory=dict)  # by mode; "*" default
     contact: dict[str, TurnHandler] = field(default_factory=dict)
     menu_items: dict[str, MenuItem] = field(default_factory=dict)  # "m:<item>" targets
-    states: dict[str, type[Any]] = field(default_factory=dict)  # mode → its state dataclass
+    states: dict[str, type[object]] = field(default_factory=dict)  # mode → its state dataclass
     leave: dict[str, LeaveHook] = field(default_factory=dict)  # by the mode left
     # modes whose text handler reads the reply keyboard's own buttons ("Annuler", "Ne pas
     # partager"); elsewhere those texts cancel what is in progress
@@ -79,7 +79,7 @@ class Router:
             return fn
         return wrap
 
-    def mode(self, mode: str, *, state: type[Any] | None = None,
+    def mode(self, mode: str, *, state: type[object] | None = None,
              text: TurnHandler | None = None, rerender: TurnHandler | None = None,
              location: TurnHandler | None = None, contact: TurnHandler | None = None,
              reads_keyboard: bool = False, leave: LeaveHook | None = None) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import html
 
-from annuaire.model import KINDS
+from annuaire.model import KINDS, Directory
 from bot.handlers import annuaire, flows, knowledge
 from bot.handlers.router import Router
 from bot.handlers.turn import Turn
@@ -27,11 +27,12 @@ from vvs.ui import Button, Reply, menu_button
 
 def _read(turn: Turn) -> Intent:
     """The readings of the text (none when the knowledge set is not in service)."""
-    sets = turn.services.content.sets
-    kb = sets.get("knowledge")
-    if not isinstance(kb, KnowledgeBase):
+    content = turn.services.content
+    kb = content.get("knowledge", KnowledgeBase)
+    if kb is None:
         return Intent()
-    return read(turn.text, kb, sets.get("annuaire"), flows.flows_in_service(turn).flows)
+    return read(turn.text, kb, content.get("annuaire", Directory),
+                flows.flows_in_service(turn).flows)
 
 
 async def at_menu(turn: Turn) -> None:
@@ -86,14 +87,14 @@ def _button(turn: Turn, reading: Reading) -> Button:
         name = flow.title_in(current_language()) if flow else reading.flow
         return Button(_("▶️ Démarche : {title}").format(title=name), f"f:s:{reading.flow}")
     if isinstance(reading, QuestionReading):
-        entry = turn.services.content["knowledge"].entries[reading.entry]
+        entry = turn.services.content.of("knowledge", KnowledgeBase).entries[reading.entry]
         return Button("📚 " + short(title(entry)), f"k:e:{reading.entry}")
     return Button("📍 " + _directory_label(turn, reading), annuaire.reading_data(reading))
 
 
 def _directory_label(turn: Turn, reading: DirectoryReading) -> str:
     if reading.entry is not None:
-        entry = turn.services.content["annuaire"].get(reading.entry)
+        entry = turn.services.content.of("annuaire", Directory).get(reading.entry)
         if entry is not None:
             return str(entry.label)
     kind = _(KINDS[reading.kind]) if reading.kind is not None else _("Annuaire")
