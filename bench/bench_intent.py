@@ -5,6 +5,7 @@ Run: `.venv/bin/python bench/bench_intent.py [-v] [--set PATH]` from the reposit
 reader (`intent.reader.read`) and, in the same run, for today's behaviour (every text goes to
 the knowledge base: its answer, else nothing) and a keyword-only reader (a kind or a place
 named → directory, a flow's title typed verbatim → procedure, else the knowledge base):
+and plain BM25 over the sheets (every text a question; `.[bench]` installed),
 top-1 accuracy (the first reading offered is right), "offered" (a right reading is among
 those offered), per group of the set, and the per-call time of our reader.
 """
@@ -21,6 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 from annuaire.loader import load_directory  # noqa: E402
 from annuaire.model import Directory  # noqa: E402
@@ -142,6 +144,28 @@ def keywords(kb: KnowledgeBase, directory: Directory, flows) -> Reader:
     return run
 
 
+def plain_bm25(kb: KnowledgeBase) -> Reader | None:
+    """Plain BM25 (bm25s, `pip install -e .[bench]`) over the sheets, every text a question,
+    with the knowledge benchmark's threshold tuned on the dev set; None when not installed."""
+    try:
+        import bm25s  # noqa: F401
+    except ImportError:
+        return None
+    from bench_knowledge import DEV, OWN, best_threshold, bm25_baseline
+
+    from knowledge.evaluation import read_cases
+
+    scorer = bm25_baseline(list(kb.entries.values()))
+    threshold = best_threshold(scorer, read_cases(DEV if DEV.exists() else OWN))
+
+    def run(text: str) -> Intent:
+        ranked = scorer(text)
+        if not ranked or ranked[0][1] < threshold:
+            return Intent()
+        return Intent((QuestionReading(ranked[0][1], ranked[0][0]),))
+    return run
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="list the misses")
@@ -157,6 +181,11 @@ def main() -> None:
     print(f"{source}{len(cases)} texts; cells: group top-1/offered/count")
     readers = [("intent", lambda t: read(t, kb, directory, flows.flows)),
                ("kb-only", knowledge_only(kb)), ("keywords", keywords(kb, directory, flows))]
+    bm25 = plain_bm25(kb)
+    if bm25 is None:
+        print("  (plain BM25 skipped: pip install -e .[bench])")
+    else:
+        readers.append(("bm25", bm25))
     for name, reader in readers:
         evaluate(reader, cases, directory, args.verbose and name == "intent", name)
 

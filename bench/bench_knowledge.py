@@ -68,8 +68,10 @@ def bm25_baseline(entries: list[Entry]) -> Scorer:
 
     def score(q: str) -> list[tuple[str, float]]:
         tokens = bm25s.tokenize([fold(q)], stopwords="fr", show_progress=False)
-        scores = retriever.get_scores(tokens.vocab and [
-            w for w, i in tokens.vocab.items() if i in set(tokens.ids[0])])
+        words = [w for w, i in tokens.vocab.items() if i in set(tokens.ids[0])]
+        if not words:  # only stop words (« hello ? »): nothing to score
+            return []
+        scores = retriever.get_scores(words)
         order = np.argsort(-scores)[:SHOWN]
         return [(entries[i].id, float(scores[i])) for i in order]
 
