@@ -306,29 +306,52 @@ def _trimmed(lines: Sequence[str], first: int, last: int) -> int:
     return last
 
 
+def _yaml_lines(value: object, indent: str) -> list[str]:
+    """`value` as yaml.safe_dump writes it (the directory files' style), indented."""
+    dumped = yaml.safe_dump(_plain(value), allow_unicode=True, sort_keys=False, width=100)
+    return [indent + line if line else line for line in dumped.rstrip("\n").split("\n")]
+
+
+def _written_channels(entry: yamlfile.LineDict, lines: Sequence[str], start: int, stop: int
+                      ) -> list[tuple[object, list[str]]]:
+    """Each channel of the block (lines `start`..`stop`) with its lines as written; none when
+    the list is not a block list under its key."""
+    raw = entry.get("channels")
+    if not isinstance(raw, yamlfile.LineList) or any(n <= start for n in raw.item_lines):
+        return []
+    ends = [n - 1 for n in raw.item_lines[1:]] + [stop]
+    return [(_plain(item), list(lines[first - 1:end]))
+            for item, first, end in zip(raw, raw.item_lines, ends, strict=True)]
+
+
 def channels_text(text: str, entry_id: str, channels: Sequence[Mapping[str, object]]) -> str:
-    """The directory file with this entry's `channels:` block replaced by `channels`
-    (rendered by yaml.safe_dump at the entry's indentation); every other line of the file is
-    kept as it was. An entry without `channels:` gains one, before the first field that
-    follows it in the loader's order (else at the entry's end)."""
+    """The directory file with this entry's `channels:` block replaced by `channels`; every
+    other line of the file is kept as it was, and so is every channel left as it was (a
+    changed or new one is rendered by yaml.safe_dump at the entry's indentation). An entry
+    without `channels:` gains one, before the first field that follows it in the loader's
+    order (else at the entry's end); without channels to write, it is left as it was."""
     data, index, entry = _directory_entry(text, entry_id)
     lines = text.split("\n")
     last = _entry_last_line(data, index, lines)
-    rendered = yaml.safe_dump({"channels": [_plain(c) for c in channels]}, allow_unicode=True,
-                              sort_keys=False, width=100).rstrip("\n").split("\n")
     if "channels" in entry:
         start = entry.line_of("channels")
         later = [n for n in entry.key_lines.values() if n > start]
         stop = _trimmed(lines, start, min(later) - 1 if later else last)
         prefix = _prefix(lines[start - 1])
+        written = _written_channels(entry, lines, start, stop)
+    elif not channels:
+        return text
     else:
         following = [entry.line_of(k) for k in AFTER_CHANNELS if k in entry
                      and entry.line_of(k) != entry.line]
-        start = stop = min(following) if following else last + 1
-        stop -= 1
+        start = min(following) if following else last + 1
+        stop, written = start - 1, []
         prefix = " " * len(_prefix(lines[entry.line - 1]))
-    block = [prefix + rendered[0],
-             *((" " * len(prefix) + line) if line else line for line in rendered[1:])]
+    block = [prefix + ("channels:" if channels else "channels: []")]
+    for channel in channels:
+        same = next((i for i, (old, _lines) in enumerate(written) if old == channel), None)
+        block += (written.pop(same)[1] if same is not None
+                  else _yaml_lines([channel], " " * len(prefix)))
     lines[start - 1:stop] = block
     return "\n".join(lines)
 
