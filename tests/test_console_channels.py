@@ -95,7 +95,9 @@ async def test_a_referent_corrects_a_phone_and_adds_a_channel(db, tmp_path, cloc
         assert _file(services).read_text(encoding="utf-8") == before  # nothing written yet
 
         published = await client.post(FORM, data={**data, "action": "publish"})
-        assert published.status == 200 and 'id="published"' in await published.text()
+        done = await published.text()
+        assert published.status == 200 and 'id="published"' in done
+        assert f'href="{FORM}" id="back"' in done
         after = _file(services).read_text(encoding="utf-8")
         # only the entry's channels block changed, byte for byte elsewhere
         assert _outside(after, "  channels:", "  website: https://sosvictimes93.com") == \
@@ -157,7 +159,7 @@ async def test_a_channel_without_a_use_is_refused_with_the_loaders_error(
         before = path.read_text(encoding="utf-8")
         await _login(client, await _link(api, REFERENT_93))
         html = await (await client.get(FORM)).text()
-        assert 'name="count" value="0"' in html  # no channel yet: only the new row
+        assert 'id="c0-type"' in html and 'id="c1-type"' not in html  # only the new row
         data = {"csrf": _hidden(html, "csrf"), "digest": _hidden(html, "digest"), "count": "0",
                 "c0-type": "phone", "c0-value": "01 48 30 00 00",
                 "c0-source": "dépliant 2019", "c0-verified_on": "2026-01-05"}

@@ -421,7 +421,7 @@ def _channels_page(request: web.Request, entry: DirectoryEntry, path: str, text:
                    rows: list[channel_form.Row], status: int = 200,
                    **checked: Any) -> web.Response:
     return page(request, "channels.html", status=status, entry=entry, path=path, rows=rows,
-                digest=channel_form.digest(text), count=len(rows) - 1,
+                digest=channel_form.digest(text),
                 types=list(CHANNEL_TYPES.items()), uses=list(USES.items()), **checked)
 
 
@@ -455,7 +455,8 @@ async def channels_submit(request: web.Request) -> web.Response:
         except files.Refused as exc:
             return _channels_page(request, entry, path, text, rows, status=422,
                                   errors=list(exc.findings), refused=exc.reason)
-        return page(request, "published.html", path=path, published=published)
+        return page(request, "published.html", path=path, published=published,
+                    back=f"/annuaire/{entry.department}/{entry.id}")
     checked = await _checked(request, path, text, new)
     return _channels_page(request, entry, path, text, rows,
                           status=422 if checked["errors"] else 200, **checked)
@@ -686,6 +687,7 @@ def make_console(services: Services, config: ConsoleConfig) -> web.Application:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
                              autoescape=True, undefined=jinja2.StrictUndefined)
     env.filters["date_fr"] = _date_fr
+    env.globals["may_edit"] = files.may_edit
     env.filters["minutes"] = lambda value: "—" if value is None else minutes_fr(value)
     app[ENV] = env
     app.router.add_get("/", home, name="home")
