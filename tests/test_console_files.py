@@ -10,15 +10,18 @@ from annuaire.admin import MISSING, coverage_grid, purpose_gaps
 from annuaire.loader import load_directory
 from bot.console.access import Operator
 from bot.console.files import (
+    channels_text,
     confirmed_directory_text,
     diff,
+    directory_channels,
     parse_knowledge,
     rejected_text,
     validated_text,
 )
 from knowledge.loader import load_knowledge
 from knowledge.model import content_hash
-from tests.consolekit import content_copy
+from tests.consolekit import ROOT, content_copy
+from vvs import yamlfile
 
 TODAY = dt.date(2026, 1, 5)
 VALIDATOR = Operator(501, "validator", "Dr Commission")
@@ -72,3 +75,45 @@ def test_the_grid_has_the_gap_reports_missing_purposes() -> None:
     for dept, row in coverage_grid(directory, TODAY).items():
         missing = {p for p, cell in row.items() if cell.state == MISSING}
         assert missing == set(purpose_gaps(directory, dept))
+
+
+def test_an_entrys_channels_block_is_rewritten_and_nothing_else(tmp_path: Path) -> None:
+    """The entry form's text: each shipped channel rewritten as it was gives the very file;
+    one changed channel changes its own lines; an entry without channels gains a block (also
+    the last entry of a file); the result loads."""
+    for path in sorted((ROOT / "annuaire" / "data").glob("*.yaml")):
+        text = path.read_text(encoding="utf-8")
+        for raw in yamlfile.loads(text)["entries"]:
+            assert channels_text(text, raw["id"], directory_channels(text, raw["id"])) == text
+    root = content_copy(tmp_path)
+    path = root / "annuaire" / "data" / "75.yaml"
+    text = path.read_text(encoding="utf-8")
+    crip = directory_channels(text, "crip-75")
+    new = channels_text(text, "crip-75", [{**crip[0], "value": "crip@paris.fr"}])
+    changed = [(a, b) for a, b in zip(text.splitlines(), new.splitlines(), strict=True)
+               if a != b]
+    assert changed == [("    value: crip75@paris.fr", "    value: crip@paris.fr")]
+    lines = text.split("\n")
+    first = lines.index("  channels:")
+    after = lines.index("  website: null", first)
+    assert channels_text(text, "crip-75", []).split("\n") == [
+        *lines[:first], "  channels: []", *lines[after:]]
+
+    phone = {"type": "phone", "value": "01 23 45 67 89", "uses": ["aide-victimes"],
+             "source": "site", "source_date": "2024", "verified_on": TODAY}
+    path = root / "annuaire" / "data" / "93.yaml"
+    text = path.read_text(encoding="utf-8")
+    new = channels_text(channels_text(text, "idfav-labri", [phone]), "cdom-93", [phone])
+    lines = text.split("\n")
+    at = lines.index("  address: Hôtel de Région Île-de-France") + 1  # the last entry
+    cdom = lines.index("  website: null")  # the first entry's first field after channels
+    block = ["  channels:", "  - type: phone", "    value: 01 23 45 67 89", "    uses:",
+             "    - aide-victimes", "    source: site", "    source_date: '2024'",
+             "    verified_on: 2026-01-05"]
+    assert new.split("\n") == [*lines[:cdom], *block, *lines[cdom:at], *block, *lines[at:]]
+    assert channels_text(text, "cdom-93", []) == text  # nothing to add: nothing changes
+    path.write_text(new, encoding="utf-8")
+    directory, findings = load_directory(root)
+    assert directory is not None, findings
+    entry = directory.get("idfav-labri")
+    assert entry is not None and entry.channels[0].verified_on == TODAY

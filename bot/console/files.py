@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -226,28 +227,132 @@ def with_question(text: str, question: str, existing: Sequence[str]) -> str:
 
 
 # -- directory files ---------------------------------------------------------------------------
-def confirmed_directory_text(text: str, entry_id: str, today: dt.date) -> str:
-    """The directory file with this entry marked verified today (its channels with it): only
-    its `status` and `verified_on` lines change, the rest of the file stays as it was."""
+# The loader's order of an entry's fields: a new `channels:` block goes before the first of
+# these the entry has (else at its end).
+AFTER_CHANNELS = ("website", "hours", "lat", "lon", "geo_precision", "audience", "source",
+                  "verified_on", "status", "notes", "caution")
+
+
+def _directory_entry(text: str, entry_id: str
+                     ) -> tuple[yamlfile.LineDict, int, yamlfile.LineDict]:
+    """The parsed file, the index of the entry `entry_id` in its `entries:` and the entry."""
     try:
         data = yamlfile.loads(text)
     except yamlfile.YamlSyntaxError as exc:
         raise Refused(f"YAML invalide : {exc}") from None
-    entries = data.get("entries") if isinstance(data, dict) else None
-    entry = next((e for e in entries or () if isinstance(e, yamlfile.LineDict)
-                  and e.get("id") == entry_id), None)
-    if entry is None:
+    entries = data.get("entries") if isinstance(data, yamlfile.LineDict) else None
+    found = next(((i, e) for i, e in enumerate(entries or ())
+                  if isinstance(e, yamlfile.LineDict) and e.get("id") == entry_id), None)
+    if found is None:
         raise Refused(f"entrée inconnue : {entry_id}")
+    return data, found[0], found[1]
+
+
+def _prefix(line: str) -> str:
+    """The indentation of a key's line, with the `- ` of a list item."""
+    return line[: len(line) - len(line.lstrip(" -"))]
+
+
+def confirmed_directory_text(text: str, entry_id: str, today: dt.date) -> str:
+    """The directory file with this entry marked verified today (its channels with it): only
+    its `status` and `verified_on` lines change, the rest of the file stays as it was."""
+    _data, _index, entry = _directory_entry(text, entry_id)
     lines = text.split("\n")
-    indent = " " * (len(lines[entry.line_of("id") - 1]) - len(lines[entry.line_of("id") - 1]
-                                                           .lstrip(" -")))
+    indent = " " * len(_prefix(lines[entry.line_of("id") - 1]))
     for key, value in (("status", "verified"), ("verified_on", today.isoformat())):
         if key in entry:
             number = entry.line_of(key) - 1
-            prefix = lines[number][: len(lines[number]) - len(lines[number].lstrip(" -"))]
-            lines[number] = f"{prefix}{key}: {value}"
+            lines[number] = f"{_prefix(lines[number])}{key}: {value}"
         else:
             lines.insert(entry.line_of("id"), f"{indent}{key}: {value}")
+    return "\n".join(lines)
+
+
+def _plain(value: object) -> object:
+    """Loaded YAML (LineDict, LineList) as plain dicts and lists, for yaml.safe_dump."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def directory_channels(text: str, entry_id: str) -> list[dict[str, object]]:
+    """The entry's channels as written in the file (an item that is not a mapping: empty)."""
+    _data, _index, entry = _directory_entry(text, entry_id)
+    raw = entry.get("channels")
+    if not isinstance(raw, list):
+        return []
+    return [_plain(c) if isinstance(c, dict) else {} for c in raw]  # type: ignore[misc]
+
+
+def _entry_last_line(data: yamlfile.LineDict, index: int, lines: Sequence[str]) -> int:
+    """The 1-based number of the entry's last line (comments and blank lines that follow it
+    belong to what comes next)."""
+    items: yamlfile.LineList = data["entries"]
+    if index + 1 < len(items):
+        after = items.item_lines[index + 1] - 1
+    else:
+        later = [n for n in data.key_lines.values() if n > data.line_of("entries")]
+        after = min(later) - 1 if later else len(lines)
+    return _trimmed(lines, items.item_lines[index], after)
+
+
+def _trimmed(lines: Sequence[str], first: int, last: int) -> int:
+    """`last`, moved up past blank and comment lines (never above `first`)."""
+    while last > first and (not lines[last - 1].strip()
+                            or lines[last - 1].lstrip().startswith("#")):
+        last -= 1
+    return last
+
+
+def _yaml_lines(value: object, indent: str) -> list[str]:
+    """`value` as yaml.safe_dump writes it (the directory files' style), indented."""
+    dumped = yaml.safe_dump(_plain(value), allow_unicode=True, sort_keys=False, width=100)
+    return [indent + line if line else line for line in dumped.rstrip("\n").split("\n")]
+
+
+def _written_channels(entry: yamlfile.LineDict, lines: Sequence[str], start: int, stop: int
+                      ) -> list[tuple[object, list[str]]]:
+    """Each channel of the block (lines `start`..`stop`) with its lines as written; none when
+    the list is not a block list under its key."""
+    raw = entry.get("channels")
+    if not isinstance(raw, yamlfile.LineList) or any(n <= start for n in raw.item_lines):
+        return []
+    ends = [n - 1 for n in raw.item_lines[1:]] + [stop]
+    return [(_plain(item), list(lines[first - 1:end]))
+            for item, first, end in zip(raw, raw.item_lines, ends, strict=True)]
+
+
+def channels_text(text: str, entry_id: str, channels: Sequence[Mapping[str, object]]) -> str:
+    """The directory file with this entry's `channels:` block replaced by `channels`; every
+    other line of the file is kept as it was, and so is every channel left as it was (a
+    changed or new one is rendered by yaml.safe_dump at the entry's indentation). An entry
+    without `channels:` gains one, before the first field that follows it in the loader's
+    order (else at the entry's end); without channels to write, it is left as it was."""
+    data, index, entry = _directory_entry(text, entry_id)
+    lines = text.split("\n")
+    last = _entry_last_line(data, index, lines)
+    if "channels" in entry:
+        start = entry.line_of("channels")
+        later = [n for n in entry.key_lines.values() if n > start]
+        stop = _trimmed(lines, start, min(later) - 1 if later else last)
+        prefix = _prefix(lines[start - 1])
+        written = _written_channels(entry, lines, start, stop)
+    elif not channels:
+        return text
+    else:
+        following = [entry.line_of(k) for k in AFTER_CHANNELS if k in entry
+                     and entry.line_of(k) != entry.line]
+        start = min(following) if following else last + 1
+        stop, written = start - 1, []
+        prefix = " " * len(_prefix(lines[entry.line - 1]))
+    block = [prefix + ("channels:" if channels else "channels: []")]
+    for channel in channels:
+        same = next((i for i, (old, _lines) in enumerate(written) if old == channel), None)
+        block += (written.pop(same)[1] if same is not None
+                  else _yaml_lines([channel], " " * len(prefix)))
+    lines[start - 1:stop] = block
     return "\n".join(lines)
 
 

@@ -22,8 +22,10 @@ from aiohttp import web
 from markupsafe import Markup
 
 from annuaire.admin import coverage_grid
+from annuaire.model import CHANNEL_TYPES, USES
+from annuaire.model import Entry as DirectoryEntry
 from annuaire.purposes import PURPOSES
-from bot.console import access, files
+from bot.console import access, channel_form, files
 from bot.console.access import Keys, Operator
 from bot.console.models import ADMIN, REFERENT
 from bot.services import Services
@@ -329,12 +331,21 @@ async def edit_submit(request: web.Request) -> web.Response:
         published = await files.publish_file(services, request.app[LOCK],
                                              operator_of(request), path, text, "modification")
         return page(request, "published.html", path=path, published=published)
+    checked = await _checked(request, path, current, text)
+    return page(request, "edit.html", status=422 if checked["errors"] else 200,
+                path=path, text=text, versions=[], **checked)
+
+
+async def _checked(request: web.Request, path: str, current: str, text: str
+                   ) -> dict[str, Any]:
+    """« Vérifier »: the validation of `/recharger` on a staged copy with `text` as `path`
+    (nothing written), and the diff with the file in service, for a page (`checked.html`)."""
+    services = request.app[SERVICES]
     findings = await asyncio.to_thread(files.stage, services.registry.root,
                                        services.registry.sets, {path: text})
-    return page(request, "edit.html", status=422 if files.errors_of(findings) else 200,
-                path=path, text=text, errors=files.errors_of(findings),
-                warnings=[f for f in findings if f.severity == "warning" and f.file == path],
-                diff=files.diff(current, text, path), previewed=True, versions=[])
+    return {"errors": files.errors_of(findings), "previewed": True,
+            "warnings": [f for f in findings if f.severity == "warning" and f.file == path],
+            "diff": files.diff(current, text, path)}
 
 
 async def restore(request: web.Request) -> web.Response:
@@ -384,22 +395,71 @@ async def department_page(request: web.Request) -> web.Response:
                 path=f"{files.ANNUAIRE_DIR}/{dept}.yaml")
 
 
-async def confirm_entry(request: web.Request) -> web.Response:
-    """A referent (or an admin) confirms a contact of their own département."""
+def _directory_entry(request: web.Request) -> tuple[str, DirectoryEntry, str]:
+    """The département, the entry of the URL (one of that département's) and its file."""
     dept = _department(request)
-    if not operator_of(request).keeps(dept):
-        raise web.HTTPForbidden(text="ce département n'est pas le vôtre")
-    services = request.app[SERVICES]
-    entry_id = request.match_info["entry"]
-    entry = services.content["annuaire"].get(entry_id)
+    entry = request.app[SERVICES].content["annuaire"].get(request.match_info["entry"])
     if entry is None or entry.department != dept:
         raise web.HTTPNotFound(text="entrée inconnue dans ce département")
-    path = f"{files.ANNUAIRE_DIR}/{Path(entry.file).name}"
+    return dept, entry, f"{files.ANNUAIRE_DIR}/{Path(entry.file).name}"
+
+
+async def confirm_entry(request: web.Request) -> web.Response:
+    """A referent (or an admin) confirms a contact of their own département."""
+    if not operator_of(request).keeps(_department(request)):
+        raise web.HTTPForbidden(text="ce département n'est pas le vôtre")
+    dept, entry, path = _directory_entry(request)
+    services = request.app[SERVICES]
     text = files.read(services.registry.root, path)
-    new = files.confirmed_directory_text(text, entry_id, services.clock.now().date())
+    new = files.confirmed_directory_text(text, entry.id, services.clock.now().date())
     await files.publish_file(services, request.app[LOCK], operator_of(request), path, new,
-                             "confirmation", entry_id)
+                             "confirmation", entry.id)
     raise see_other(request, f"/annuaire/{dept}")
+
+
+def _channels_page(request: web.Request, entry: DirectoryEntry, path: str, text: str,
+                   rows: list[channel_form.Row], status: int = 200,
+                   **checked: Any) -> web.Response:
+    return page(request, "channels.html", status=status, entry=entry, path=path, rows=rows,
+                digest=channel_form.digest(text),
+                types=list(CHANNEL_TYPES.items()), uses=list(USES.items()), **checked)
+
+
+async def channels_page(request: web.Request) -> web.Response:
+    """The entry form: each channel's type, value, uses, instructions, source, dates; one
+    empty row adds a channel (admins and validators: any département; a referent: theirs)."""
+    _dept, entry, path = _directory_entry(request)
+    text = files.read(request.app[SERVICES].registry.root, path)
+    return _channels_page(request, entry, path, text,
+                          channel_form.rows_of(files.directory_channels(text, entry.id)))
+
+
+async def channels_submit(request: web.Request) -> web.Response:
+    """`preview`: the entry's new `channels:` block in the file (every other line kept),
+    checked like the file editor's « Vérifier », with its diff; `publish`: the same text
+    published like the file editor's « Publier » (audited, versions kept)."""
+    _dept, entry, path = _directory_entry(request)
+    services, form = request.app[SERVICES], await request.post()
+    text = files.read(services.registry.root, path)
+    if str(form.get("digest", "")) != channel_form.digest(text):
+        raise files.Refused("Le fichier a changé depuis l'ouverture du formulaire : "
+                            "rouvrez-le.")
+    existing = files.directory_channels(text, entry.id)
+    rows = channel_form.rows_from_form(form, len(existing))
+    new = files.channels_text(text, entry.id, channel_form.channels_of(rows, existing))
+    if form.get("action") == "publish":
+        try:
+            published = await files.publish_file(services, request.app[LOCK],
+                                                 operator_of(request), path, new,
+                                                 "coordonnées corrigées", entry.id)
+        except files.Refused as exc:
+            return _channels_page(request, entry, path, text, rows, status=422,
+                                  errors=list(exc.findings), refused=exc.reason)
+        return page(request, "published.html", path=path, published=published,
+                    back=f"/annuaire/{entry.department}/{entry.id}")
+    checked = await _checked(request, path, text, new)
+    return _channels_page(request, entry, path, text, rows,
+                          status=422 if checked["errors"] else 200, **checked)
 
 
 async def journal(request: web.Request) -> web.Response:
@@ -627,6 +687,7 @@ def make_console(services: Services, config: ConsoleConfig) -> web.Application:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
                              autoescape=True, undefined=jinja2.StrictUndefined)
     env.filters["date_fr"] = _date_fr
+    env.globals["may_edit"] = files.may_edit
     env.filters["minutes"] = lambda value: "—" if value is None else minutes_fr(value)
     app[ENV] = env
     app.router.add_get("/", home, name="home")
@@ -644,6 +705,8 @@ def make_console(services: Services, config: ConsoleConfig) -> web.Application:
     app.router.add_get("/annuaire", directory_grid)
     app.router.add_get("/annuaire/{dept}", department_page)
     app.router.add_post("/annuaire/{dept}/{entry}/confirmer", confirm_entry)
+    app.router.add_get("/annuaire/{dept}/{entry}", channels_page)
+    app.router.add_post("/annuaire/{dept}/{entry}", channels_submit)
     app.router.add_get("/journal", journal)
     app.router.add_get("/statistiques", stats_page)
     app.router.add_get("/statistiques/rapport", stats_report)

@@ -1,0 +1,120 @@
+"""The directory entry form: an entry's channels as rows of a form, and back.
+
+Row `i` of the form is the entry's `i`-th channel in the file (the form carries a digest of
+the file it was read from, so the rows cannot drift from the channels); the last row is a new,
+optional channel. A channel keeps the fields the form does not show (its internal `notes`);
+an optional field left empty is removed. Nothing is judged here: the loader does that on the
+staged copy, so the form refuses exactly what the files refuse.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from multidict import MultiMapping
+
+from annuaire.model import USES
+
+FIELDS = ("type", "value", "uses", "instructions", "source", "source_date", "verified_on",
+          "hours")
+REQUIRED = ("type", "value", "uses", "source")  # written even when empty: the loader says so
+TEXTS = ("type", "value", "instructions", "source", "source_date", "verified_on", "hours")
+MAX_CHANNELS = 50
+
+
+@dataclass
+class Row:
+    """One channel as the form shows it (every value a string, as typed)."""
+
+    type: str = "phone"
+    value: str = ""
+    uses: list[str] = field(default_factory=list)
+    instructions: str = ""
+    source: str = ""
+    source_date: str = ""
+    verified_on: str = ""
+    hours: str = ""
+    delete: bool = False
+    new: bool = False
+
+    @property
+    def blank(self) -> bool:
+        """A new row left empty adds nothing."""
+        return not (self.value or self.uses or self.instructions or self.source
+                    or self.source_date or self.verified_on or self.hours)
+
+
+def digest(text: str) -> str:
+    """What the form remembers of the file it was read from."""
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _row(values: Mapping[str, str], uses: list[str], delete: bool = False,
+         new: bool = False) -> Row:
+    return Row(type=values["type"], value=values["value"], uses=uses,
+               instructions=values["instructions"], source=values["source"],
+               source_date=values["source_date"], verified_on=values["verified_on"],
+               hours=values["hours"], delete=delete, new=new)
+
+
+def rows_of(channels: Sequence[Mapping[str, object]]) -> list[Row]:
+    """The rows of the entry's channels, and an empty new one."""
+    rows = []
+    for channel in channels:
+        uses = channel.get("uses")
+        rows.append(_row({key: _text(channel.get(key)) for key in TEXTS},
+                         [str(u) for u in uses] if isinstance(uses, list) else []))
+    return [*rows, Row(new=True)]
+
+
+def rows_from_form(form: MultiMapping[object], count: int) -> list[Row]:
+    """The rows posted: `c<i>-<field>` for the `count` channels and the new one (uses in
+    the order of `USES`; an unknown one is kept for the loader to refuse)."""
+    rows = []
+    for index in range(count + 1):
+        name = f"c{index}-"
+        ticked = [str(u) for u in form.getall(name + "uses", [])]
+        rows.append(_row({key: " ".join(str(form.get(name + key, "")).split())
+                          for key in TEXTS},
+                         [u for u in USES if u in ticked] + [u for u in ticked if u not in USES],
+                         delete=bool(form.get(name + "delete")), new=index == count))
+    return rows
+
+
+def _date(value: str) -> dt.date | str:
+    """A valid date as a date (written bare), anything else as typed (the loader says why)."""
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        return value
+
+
+def channels_of(rows: Sequence[Row], existing: Sequence[Mapping[str, object]]
+                ) -> list[dict[str, object]]:
+    """The channels to write: each kept row over the channel it was read from."""
+    channels = []
+    for index, row in enumerate(rows):
+        if row.delete or (row.new and row.blank):
+            continue
+        channel = dict(existing[index]) if not row.new and index < len(existing) else {}
+        for key in FIELDS:
+            value: object = row.uses if key == "uses" else getattr(row, key)
+            if key == "verified_on" and value:
+                value = _date(str(value))
+            if value or key in REQUIRED:
+                channel[key] = value
+            else:
+                channel.pop(key, None)
+        channels.append(channel)
+    return channels
