@@ -117,3 +117,19 @@ def test_an_entrys_channels_block_is_rewritten_and_nothing_else(tmp_path: Path) 
     assert directory is not None, findings
     entry = directory.get("idfav-labri")
     assert entry is not None and entry.channels[0].verified_on == TODAY
+
+
+def test_who_may_edit_which_file() -> None:
+    """Admins and validators edit every file (the channel form and the raw editor agree); a
+    referent only their own département's directory file."""
+    from bot.console.files import may_edit
+
+    admin = Operator(1, "admin", "A")
+    validator = Operator(2, "validator", "V")
+    referent = Operator(3, "referent", "R", department="93")
+    entry, own, other = "knowledge/entries/crip.md", "annuaire/data/93.yaml", \
+        "annuaire/data/75.yaml"
+    assert all(may_edit(admin, p) for p in (entry, own, other))
+    assert all(may_edit(validator, p) for p in (entry, own, other))
+    assert may_edit(referent, own)
+    assert not may_edit(referent, other) and not may_edit(referent, entry)

@@ -57,12 +57,13 @@ def editable(path: str) -> bool:
 
 
 def may_edit(operator: Operator, path: str) -> bool:
-    """Admins edit every file; validators the entries and flows; a referent only the
-    directory file of their own département."""
+    """Admins and validators edit every file (the commission reviews all content, as the
+    directory's channel form lets them); a referent only the directory file of their own
+    département."""
     if not editable(path):
         return False
-    if path.startswith(ANNUAIRE_DIR + "/"):
-        return operator.keeps(Path(path).stem)
+    if path.startswith(ANNUAIRE_DIR + "/") and operator.keeps(Path(path).stem):
+        return True
     return operator.validates
 
 
