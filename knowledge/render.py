@@ -1,10 +1,11 @@
 """Knowledge replies as `vvs.ui.Reply`: answer cards, details, related entries, themes.
 
 Callback data (prefix `k`): `k:e:<id>` open an entry, `k:more:<id>` its details,
-`k:rel:<id>` related entries, `k:not:<id>` "not my question", `k:nr:<id>` « Cette fiche ne
-répond pas », `k:theme:<theme>` entries of a theme, `k:t` the themes; the editors' queue
-(`knowledge.queue`): `k:ed` / `k:ed:<id>` write a question for the editors (after an
-abstention / after « ne répond pas » on that sheet), `k:edok` send it, `k:edno` send nothing.
+`k:rel:<id>` related entries, `k:nr:<id>` « Cette fiche ne répond pas » (`k:not:<id>`, on
+cards sent before, opens the same screen), `k:theme:<theme>` entries of a theme, `k:t` the
+themes; the editors' queue (`knowledge.queue`): `k:ed` / `k:ed:<id>` write a question for
+the editors (after an abstention / after « ne répond pas » on that sheet), `k:edok` send it,
+`k:edno` send nothing.
 The referent contact button is `e:new:question` (escalation).
 """
 
@@ -81,10 +82,9 @@ def handle_callback(kb: KnowledgeBase, data: str,
         return replace(render_details(kb, entry), events=(EntryOpened(entry.id),))
     if action.kind == "rel":
         return render_related(kb, entry)
-    if action.kind == "not":
-        return render_not_mine(kb, entry, suggestions)
-    if action.kind == "nr":
-        return replace(render_not_helpful(entry), events=(QuestionNotHelpful(entry.id),))
+    if action.kind in ("nr", "not"):  # `not`: the same screen, from cards sent earlier
+        return replace(render_not_helpful(kb, entry, suggestions),
+                       events=(QuestionNotHelpful(entry.id),))
     return replace(render_entry(entry), events=(EntryOpened(entry.id),))
 
 
@@ -121,8 +121,7 @@ def render_entry(entry: Entry, alternatives: Sequence[Entry] = ()) -> Reply:
                     for other in alternatives]
     if entry.related:
         buttons.append(Button(_("Fiches liées"), f"{PREFIX}:rel:{entry.id}"))
-    buttons += [Button(_("Ce n'est pas ma question"), f"{PREFIX}:not:{entry.id}"),
-                Button(_("Cette fiche ne répond pas"), f"{PREFIX}:nr:{entry.id}"),
+    buttons += [Button(_("Cette fiche ne répond pas"), f"{PREFIX}:nr:{entry.id}"),
                 Button(_(THEMES[entry.theme]), f"{PREFIX}:theme:{entry.theme}")]
     return Reply(fit(lines, MESSAGE_MAX_CHARS - len(tail)) + tail, tuple((b,) for b in buttons))
 
@@ -165,15 +164,6 @@ def render_related(kb: KnowledgeBase, entry: Entry) -> Reply:
     return Reply(esc(text), (*entry_buttons(kb, ids), (theme_list_button(),)))
 
 
-def render_not_mine(kb: KnowledgeBase, entry: Entry, suggestions: Sequence[str] = ()) -> Reply:
-    """Other candidates (the search's suggestions, else related entries), and a referent."""
-    ids = [i for i in suggestions if i != entry.id and i in kb.entries]
-    ids = ids or [i for i in entry.related if i in kb.entries]
-    text = _("Voici d'autres fiches qui pourraient correspondre. Vous pouvez aussi "
-             "parcourir les thèmes ou être contacté par un référent.")
-    return Reply(esc(text), (*entry_buttons(kb, ids[:5]), *way_out()))
-
-
 def render_abstention(kb: KnowledgeBase, suggestions: Sequence[str]) -> Reply:
     """No sure answer: say so, offer the closest entries, the themes, to send the question
     to the editors, and a referent."""
@@ -192,13 +182,23 @@ def render_abstention(kb: KnowledgeBase, suggestions: Sequence[str]) -> Reply:
 
 
 # -- the editors' queue (knowledge.queue) --------------------------------------------------
-def render_not_helpful(entry: Entry) -> Reply:
-    """« Cette fiche ne répond pas »: thanks, and the offer to send the question to the
-    editors (nothing is kept unless the physician writes and confirms it)."""
-    text = _("Merci de l'avoir signalé. Les rédacteurs des fiches (commission VVS) "
-             "complètent les fiches à partir des questions restées sans réponse : voulez-vous "
-             "leur transmettre la vôtre ? Vous pouvez aussi être contacté par un référent.")
-    return Reply(esc(text), ((editors_button(entry.id),), (escalate_button(),)))
+def render_not_helpful(kb: KnowledgeBase, entry: Entry,
+                       suggestions: Sequence[str] = ()) -> Reply:
+    """« Cette fiche ne répond pas »: other candidates (the search's suggestions, else the
+    related entries), the offer to send the question to the editors (nothing is kept unless
+    the physician writes and confirms it), the themes and a referent."""
+    ids = [i for i in suggestions if i != entry.id and i in kb.entries]
+    ids = ids or [i for i in entry.related if i in kb.entries]
+    lines = [_("Merci de l'avoir signalé.")]
+    if ids:
+        lines.append(_("Voici d'autres fiches qui pourraient correspondre."))
+    lines.append(_("Les rédacteurs des fiches (commission VVS) complètent les fiches à partir "
+                   "des questions restées sans réponse : voulez-vous leur transmettre la "
+                   "vôtre ? Vous pouvez aussi parcourir les thèmes ou être contacté par un "
+                   "référent."))
+    themes, referent = way_out()
+    return Reply(esc(" ".join(lines)), (*entry_buttons(kb, ids[:4]),
+                                       (editors_button(entry.id),), themes, referent))
 
 
 def editors_button(entry_id: str | None = None) -> Button:
