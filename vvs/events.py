@@ -420,10 +420,10 @@ def event_row(event: Event, user_department: str | None = None) -> EventRow:
 
 async def record(session: AsyncSession, clock: Clock, event: Event, *,
                  user_key: str | None = None,
-                 user_department: str | None = None) -> EventRecord:
+                 user_department: str | None = None) -> None:
     """Record a typed event in the unit of work `session` belongs to."""
     row = event_row(event, user_department)
-    return await record_event(session, clock, row.kind, user_key=user_key,
+    await record_event(session, clock, row.kind, user_key=user_key,
                               department=row.department, category=row.category,
                               detail=row.detail, value=row.value)
 
@@ -448,18 +448,20 @@ async def record_event(
     category: str | None = None,
     detail: str | None = None,
     value: float | None = None,
-) -> EventRecord:
+) -> None:
     """Add one row to the unit of work `session` belongs to (use `record` with a typed
     event; this is the check every row goes through)."""
     if department is not None and department not in DEPARTMENTS:
         department = None
-    row = EventRecord(at=clock.now(), kind=_categorical("kind", kind) or kind,
-                      department=department, category=_categorical("category", category),
-                      detail=_categorical("detail", detail), value=value, user_key=user_key)
-    # a Core insert on the unit of work's connection: a turn's hot path skips the ORM's flush
-    await (await session.connection()).execute(
-        insert(EventRecord).values(**row.model_dump(exclude={"id"})))
-    return row
+    values = {"at": clock.now(), "kind": _categorical("kind", kind) or kind,
+              "department": department, "category": _categorical("category", category),
+              "detail": _categorical("detail", detail), "value": value, "user_key": user_key}
+    # a prebuilt Core insert on the unit of work's connection: a turn's hot path skips the
+    # ORM's flush and the statement's construction
+    await (await session.connection()).execute(_INSERT_EVENT, values)
+
+
+_INSERT_EVENT = insert(EventRecord)
 
 
 async def _anonymise(session: AsyncSession, user_key: str) -> int:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, or_, update
+from sqlalchemy import bindparam, delete, insert, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -33,6 +33,10 @@ from vvs.outbox import ADMIN_ALERT, OutboundMessage, OutboxWriter
 from vvs.privacy import ErasureStep
 
 log = logging.getLogger(__name__)
+# Built once (every update runs them): see vvs.state
+_INSERT = insert(InboxUpdate)
+_PROCESSED = insert(ProcessedUpdate)
+_DELETE = delete(InboxUpdate).where(col(InboxUpdate.update_id) == bindparam("u"))
 
 LABEL_INBOX = N_("les messages reçus de vous qui n'ont pas pu être traités")
 
@@ -76,9 +80,9 @@ class Inbox:
         now = self.clock.now()
         try:
             async with transaction(self.sessions) as session:
-                await session.exec(insert(InboxUpdate).values(
-                    update_id=update_id, payload=payload, user_key=user_key, received_at=now,
-                    attempts=0, locked_until=now + self.lease))
+                await (await session.connection()).execute(_INSERT, {
+                    "update_id": update_id, "payload": payload, "user_key": user_key,
+                    "received_at": now, "attempts": 0, "locked_until": now + self.lease})
         except IntegrityError:
             return False
         return True
@@ -86,13 +90,14 @@ class Inbox:
     async def claim(self, session: AsyncSession, update_id: int) -> bool:
         """In the turn's transaction: record the update as processed and delete its inbox row.
         False when it was processed already (the caller rolls back and calls `drop`)."""
-        try:  # the turn's first statement: a duplicate costs nothing else
-            await session.exec(insert(ProcessedUpdate).values(
-                update_id=update_id, processed_at=self.clock.now()))
+        conn = await session.connection()
+        try:  # a duplicate costs nothing else
+            await conn.execute(_PROCESSED, {"update_id": update_id,
+                                            "processed_at": self.clock.now()})
         except IntegrityError:
             await session.rollback()
             return False
-        await session.exec(delete(InboxUpdate).where(col(InboxUpdate.update_id) == update_id))
+        await conn.execute(_DELETE, {"u": update_id})
         return True
 
     async def drop(self, update_id: int) -> None:

@@ -41,6 +41,7 @@ from vvs.privacy import LABEL_OUTBOX, ErasureStep
 from vvs.ui import Button
 
 log = logging.getLogger(__name__)
+_INSERT_REPLY = insert(OutboxMessage).returning(col(OutboxMessage.id))
 
 
 class DeliveryError(Exception):
@@ -176,19 +177,20 @@ class Outbox(OutboxWriter):
         self._flusher: asyncio.Task[None] | None = None
 
     async def enqueue_claimed(self, session: AsyncSession, chat_id: int,
-                              message: OutboundMessage, *, user_key: str | None) -> OutboxMessage:
+                              message: OutboundMessage, *, user_key: str | None) -> int:
         """Add a turn's reply in the turn's transaction, leased to this process, which sends it
         right after the commit (`send_claimed`); if the process dies, the lease expires and the
         worker (of any replica) sends it."""
         now = self.clock.now()
-        msg = OutboxMessage(chat_id=chat_id, payload=message.to_payload(), next_attempt_at=now,
-                            created_at=now, user_key=user_key, purpose=REPLY,
-                            locked_until=now + self.lease)
-        # a Core insert on the turn's connection: every turn has one, the ORM's flush costs
+        values = {"chat_id": chat_id, "payload": message.to_payload(), "next_attempt_at": now,
+                  "created_at": now, "user_key": user_key, "purpose": REPLY,
+                  "locked_until": now + self.lease}
+        # a prebuilt Core insert on the turn's connection: every turn has one, and neither
+        # the ORM's flush nor building the statement again is needed
         conn = await session.connection()
-        msg.id = (await conn.execute(insert(OutboxMessage).values(
-            **msg.model_dump(exclude={"id"})).returning(col(OutboxMessage.id)))).scalar_one()
-        return msg
+        msg_id = (await conn.execute(_INSERT_REPLY, values)).scalar_one()
+        assert msg_id is not None  # RETURNING the new row's key
+        return msg_id
 
     async def send_claimed(self, msg_id: int, chat_id: int, message: OutboundMessage) -> bool:
         """The fast path: send a reply committed by `enqueue_claimed` now. Its completion is

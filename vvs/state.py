@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy import bindparam, delete, insert, select, text, update
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -33,8 +33,14 @@ from vvs.models import UserState
 from vvs.privacy import LABEL_STATE, ErasureStep
 
 log = logging.getLogger(__name__)
-_COLUMNS = (col(UserState.mode), col(UserState.data), col(UserState.language),
-            col(UserState.department), col(UserState.updated_at))
+# Built once: a turn executes them with its values (no statement to build, cache key to
+# compute or ORM path to take on every turn)
+_KEY = col(UserState.user_key) == bindparam("k")
+_SELECT = select(col(UserState.mode), col(UserState.data), col(UserState.language),
+                 col(UserState.department), col(UserState.updated_at)).where(_KEY)
+_INSERT = insert(UserState)
+_UPDATE = update(UserState).where(_KEY)
+_DELETE = delete(UserState).where(_KEY)
 
 IDLE = "idle"
 # `updated_at` of an unchanged state is rewritten at most this often: it drives the expiry
@@ -171,8 +177,7 @@ class StateStore:
         # Core statements on the turn's connection: the ORM's identity map and unit of work
         # cost more than the rest of a turn's SQL for this one hot row
         conn = await session.connection()
-        found = (await conn.execute(select(*_COLUMNS).where(col(UserState.user_key) == user_key))
-                 ).first()
+        found = (await conn.execute(_SELECT, {"k": user_key})).first()
         if found is None:
             return Conversation(user_key)
         row = Stored(*found)
@@ -209,8 +214,7 @@ class StateStore:
         conn = await session.connection()
         if conv.is_empty:
             if row is not None:
-                await conn.execute(delete(UserState).where(
-                    col(UserState.user_key) == conv.user_key))
+                await conn.execute(_DELETE, {"k": conv.user_key})
             return
         now = self.clock.now()
         data = encode(conv.state)
@@ -221,11 +225,10 @@ class StateStore:
                 and now - row.updated_at < STATE_TOUCH:
             return  # unchanged and recently touched: no write
         if row is None:
-            await conn.execute(insert(UserState).values(user_key=conv.user_key, updated_at=now,
-                                                     **values))
+            await conn.execute(_INSERT, {"user_key": conv.user_key, "updated_at": now,
+                                         **values})
         else:
-            await conn.execute(update(UserState).where(col(UserState.user_key) == conv.user_key)
-                               .values(updated_at=now, **values))
+            await conn.execute(_UPDATE, {"k": conv.user_key, "updated_at": now, **values})
 
 
 async def purge_expired(sessions: SessionFactory, clock: Clock, expiry: timedelta) -> int:

@@ -20,7 +20,6 @@ from vvs.emergency import detect_emergency, emergency_reply
 from vvs.errors import StaleAction
 from vvs.events import EmergencyDetected, Started
 from vvs.i18n import _, current_language, normalize, set_language, use_language
-from vvs.models import OutboxMessage
 from vvs.outbox import REPLY, OutboundMessage
 from vvs.state import Conversation
 from vvs.ui import Button, Reply
@@ -79,7 +78,7 @@ async def on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 # what the turn sends after its commit, in order: a committed reply row (sent at once), or a
 # reply's documents and venues (never stored: sent directly, announced again if that fails)
-Planned = tuple[OutboxMessage, OutboundMessage] | Reply
+Planned = tuple[int, OutboundMessage] | Reply
 
 
 async def _deliver(bot: Bot, services: Services, turn: Turn, plan: list[Planned]) -> None:
@@ -90,9 +89,8 @@ async def _deliver(bot: Bot, services: Services, turn: Turn, plan: list[Planned]
     failed_documents = False
     for item in plan:
         if isinstance(item, tuple):
-            row, message = item
-            assert row.id is not None
-            if not await services.outbox.send_claimed(row.id, turn.chat_id, message):
+            row_id, message = item
+            if not await services.outbox.send_claimed(row_id, turn.chat_id, message):
                 log.info("chat %s blocked the bot: replies dropped", turn.chat_id)
                 return
             continue
@@ -124,9 +122,9 @@ async def _plan(services: Services, turn: Turn) -> list[Planned]:
                 last = i == len(parts) - 1
                 message = OutboundMessage(part, reply.buttons if last else (), language,
                                           keyboard_of(reply) if last else "")
-                row = await services.outbox.enqueue_claimed(turn.session, turn.chat_id,
+                row_id = await services.outbox.enqueue_claimed(turn.session, turn.chat_id,
                                                             message, user_key=turn.user_key)
-                plan.append((row, message))
+                plan.append((row_id, message))
         if reply.documents or reply.venues:
             plan.append(replace(reply, text="", buttons=()))
     return plan
