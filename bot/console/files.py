@@ -154,7 +154,7 @@ def set_front_matter(text: str, updates: Mapping[str, object]) -> str:
     front = lines[1:end]
     for key, value in updates.items():
         starts = [i for i, line in enumerate(front) if TOP_KEY.match(line)]
-        mine = [i for i in starts if TOP_KEY.match(front[i]).group(1) == key]  # type: ignore[union-attr]
+        mine = [i for i in starts if (m := TOP_KEY.match(front[i])) and m.group(1) == key]
         rendered = f"{key}: {yaml_scalar(value)}"
         if mine:
             start = mine[0]
@@ -284,7 +284,8 @@ def directory_channels(text: str, entry_id: str) -> list[dict[str, object]]:
     raw = entry.get("channels")
     if not isinstance(raw, list):
         return []
-    return [_plain(c) if isinstance(c, dict) else {} for c in raw]  # type: ignore[misc]
+    return [{str(k): _plain(v) for k, v in c.items()} if isinstance(c, dict) else {}
+            for c in raw]
 
 
 def _entry_last_line(data: yamlfile.LineDict, index: int, lines: Sequence[str]) -> int:
