@@ -29,6 +29,7 @@ from vvs.i18n import current_language
 from vvs.models import Event as EventRecord
 from vvs.privacy import LABEL_EVENTS, ErasureStep
 
+_INSERT_EVENT = insert(EventRecord)  # built once: every turn records events
 _CATEGORICAL = re.compile(r"^[a-z0-9_.:-]{1,60}$")
 DEPARTMENTS = frozenset(
     {f"{n:02d}" for n in range(1, 96) if n != 20} | {"2A", "2B", "971", "972", "973", "974", "976"}
@@ -424,8 +425,8 @@ async def record(session: AsyncSession, clock: Clock, event: Event, *,
     """Record a typed event in the unit of work `session` belongs to."""
     row = event_row(event, user_department)
     await record_event(session, clock, row.kind, user_key=user_key,
-                              department=row.department, category=row.category,
-                              detail=row.detail, value=row.value)
+                       department=row.department, category=row.category, detail=row.detail,
+                       value=row.value)
 
 
 def _categorical(name: str, value: str | None) -> str | None:
@@ -459,9 +460,6 @@ async def record_event(
     # a prebuilt Core insert on the unit of work's connection: a turn's hot path skips the
     # ORM's flush and the statement's construction
     await (await session.connection()).execute(_INSERT_EVENT, values)
-
-
-_INSERT_EVENT = insert(EventRecord)
 
 
 async def _anonymise(session: AsyncSession, user_key: str) -> int:

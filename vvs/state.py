@@ -170,13 +170,12 @@ class StateStore:
         On PostgreSQL the user's turns are serialised across replicas by a transaction-level
         advisory lock, so two updates of one user never overwrite each other's state.
         """
-        if is_postgres(session):
-            connection = await session.connection()
-            await connection.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"),
-                                     {"k": user_key})
         # Core statements on the turn's connection: the ORM's identity map and unit of work
         # cost more than the rest of a turn's SQL for this one hot row
         conn = await session.connection()
+        if is_postgres(session):
+            await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"),
+                               {"k": user_key})
         found = (await conn.execute(_SELECT, {"k": user_key})).first()
         if found is None:
             return Conversation(user_key)

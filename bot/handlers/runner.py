@@ -123,7 +123,7 @@ async def _plan(services: Services, turn: Turn) -> list[Planned]:
                 message = OutboundMessage(part, reply.buttons if last else (), language,
                                           keyboard_of(reply) if last else "")
                 row_id = await services.outbox.enqueue_claimed(turn.session, turn.chat_id,
-                                                            message, user_key=turn.user_key)
+                                                               message, user_key=turn.user_key)
                 plan.append((row_id, message))
         if reply.documents or reply.venues:
             plan.append(replace(reply, text="", buttons=()))
