@@ -103,14 +103,14 @@ async def compose(settings: Settings, *, clock: Clock | None = None,
                    base_url or settings.telegram_api_base_url, base_file_url=base_file_url,
                    rate_limit=rate_limit and settings.bot_rate_limit)
     scheduler = JobScheduler(clock)
-    job_handlers = {**escalations.job_handlers(), stats.RETENTION_JOB: stats.retention_job(
-        clock, settings.event_retention_months,
-        lambda session, at, key: scheduler.schedule(session, stats.RETENTION_JOB, at,
-                                                    dedupe_key=key)),
+    job_handlers = {
+        **escalations.job_handlers(),
+        stats.RETENTION_JOB: stats.retention_job(
+            clock, settings.event_retention_months,
+            scheduler.scheduler_for(stats.RETENTION_JOB)),
         editors_queue.PURGE_JOB: editors_queue.purge_job(
             clock, timedelta(days=settings.question_retention_days),
-            lambda session, at, key: scheduler.schedule(session, editors_queue.PURGE_JOB, at,
-                                                        dedupe_key=key))}
+            scheduler.scheduler_for(editors_queue.PURGE_JOB))}
     delivery = Outbox(sessions, clock, make_sender(bot), hooks=escalations.outbox_hooks(),
                       alert_chat_ids=settings.admin_ids)
     received = inbox.Inbox(sessions, clock, delivery, alert_chat_ids=tuple(settings.admin_ids))

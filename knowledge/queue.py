@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -35,6 +35,7 @@ from vvs.errors import VVSError
 from vvs.events import QuestionToEditors, record
 from vvs.i18n import N_
 from vvs.identity import Finding, detect_identity
+from vvs.jobs import JobHandler, Scheduler
 from vvs.privacy import ErasureStep
 
 EDITORS = "k_editors"  # the conversation mode while a question for the editors is written
@@ -92,13 +93,13 @@ def owner_of(key: bytes, user_key: str) -> str:
     return hmac.new(key, _OWNER_LABEL + user_key.encode(), hashlib.sha256).hexdigest()
 
 
-def check(text: str) -> str:
-    """The text as it would be kept (spaces collapsed), or an error: Empty, TooLong, or
-    IdentityInText when the identity detector flags it."""
+def check(text: str, limit: int = MAX_TEXT) -> str:
+    """The text as it would be kept (spaces collapsed), or an error: Empty, TooLong (over
+    `limit` characters), or IdentityInText when the identity detector flags it."""
     cleaned = " ".join(text.split())
     if not cleaned:
         raise Empty()
-    if len(cleaned) > MAX_TEXT:
+    if len(cleaned) > limit:
         raise TooLong(str(len(cleaned)))
     findings = detect_identity(cleaned)
     if findings:
@@ -163,10 +164,6 @@ async def purge(session: AsyncSession, now: datetime, retention: timedelta) -> i
     result = await session.exec(delete(EditorQuestion).where(
         col(EditorQuestion.received_on) <= now - retention))
     return result.rowcount or 0
-
-
-JobHandler = Callable[[AsyncSession, dict[str, Any]], Awaitable[None]]
-Scheduler = Callable[[AsyncSession, datetime, str], Awaitable[Any]]
 
 
 def next_purge_run(now: datetime) -> tuple[datetime, str]:

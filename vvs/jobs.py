@@ -25,6 +25,8 @@ from vvs.models import Job
 log = logging.getLogger(__name__)
 
 JobHandler = Callable[[AsyncSession, dict[str, Any]], Awaitable[None]]
+# schedule(session, run_at, dedupe_key): how a recurring job's handler schedules its next run
+Scheduler = Callable[[AsyncSession, datetime, str], Awaitable[object]]
 
 
 async def claim_jobs(
@@ -69,6 +71,14 @@ class JobScheduler:
         session.add(job)
         session.info[QUEUED] = True
         return job
+
+    def scheduler_for(self, kind: str) -> Scheduler:
+        """`schedule` bound to `kind`, for a recurring job that schedules its next run."""
+        async def schedule(session: AsyncSession, run_at: datetime, dedupe_key: str
+                           ) -> Job | None:
+            return await self.schedule(session, kind, run_at, dedupe_key=dedupe_key)
+
+        return schedule
 
     async def cancel(self, session: AsyncSession, dedupe_key: str) -> None:
         """Mark a pending job done without running it (e.g. a reminder no longer needed)."""

@@ -13,7 +13,7 @@ import bisect
 import math
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -29,7 +29,7 @@ from vvs.clock import Clock
 from vvs.db import is_postgres
 from vvs.events import COUNT_VALUE_KINDS, DURATION_KINDS
 from vvs.i18n import _, current_language
-from vvs.jobs import JobHandler
+from vvs.jobs import JobHandler, Scheduler
 from vvs.models import Event, EventMonth, EventMonthPeople
 
 ALL = "*"  # every département together (distinct physicians are not additive)
@@ -268,6 +268,13 @@ async def aggregated_months(session: AsyncSession, first: date, last: date
     return dict(out)
 
 
+def whole_days(start: date, end: date) -> tuple[datetime, datetime]:
+    """The period from `start` to `end` included, in whole UTC days, as the [begin, finish)
+    bounds `read_period` takes."""
+    begin = datetime(start.year, start.month, start.day, tzinfo=UTC)
+    return begin, datetime(end.year, end.month, end.day, tzinfo=UTC) + timedelta(days=1)
+
+
 async def read_period(session: AsyncSession, start: datetime, end: datetime) -> Period:
     """Raw events in [start, end), plus the aggregated months that overlap it (whole)."""
     first, last = month_of(start), month_of(end - timedelta(microseconds=1))
@@ -342,9 +349,6 @@ async def _store(session: AsyncSession, month: date, summary: Summary) -> None:
         seen.sessions += summary.sessions.get(department, 0)
         session.add(seen)
     await session.flush()
-
-
-Scheduler = Callable[[AsyncSession, datetime, str], Awaitable[object]]
 
 
 def next_retention_run(now: datetime) -> tuple[datetime, str]:
