@@ -19,7 +19,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +30,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from vvs.content import Snapshot
 from vvs.departements import IDF_DEPARTMENTS
-from vvs.stats import ALL, NONE, Durations, Period, Summary, read_period
+from vvs.stats import ALL, NONE, Durations, Period, Summary, read_period, whole_days
 
 if TYPE_CHECKING:  # matplotlib is imported when a chart is drawn
     from matplotlib.figure import Figure
@@ -668,8 +668,7 @@ async def build_report(session: AsyncSession, start: date, end: date, *, labels:
     """Read the period [start, end] (whole days, UTC) and build every table."""
     from vvs.models import ContentPublication
 
-    begin = datetime(start.year, start.month, start.day, tzinfo=UTC)
-    finish = datetime(end.year, end.month, end.day, tzinfo=UTC) + timedelta(days=1)
+    begin, finish = whole_days(start, end)
     period = await read_period(session, begin, finish)
     before = await read_period(session, _years_back(begin), _years_back(finish))
     at = col(ContentPublication.at)

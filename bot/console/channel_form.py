@@ -16,12 +16,13 @@ from dataclasses import dataclass, field
 
 from multidict import MultiMapping
 
+from annuaire.loader import CHANNEL_FIELDS
 from annuaire.model import USES
 
-FIELDS = ("type", "value", "uses", "instructions", "source", "source_date", "verified_on",
-          "hours")
+# the loader's channel fields but the internal `notes` (kept as they are, never shown)
+FIELDS = tuple(f for f in CHANNEL_FIELDS if f != "notes")
 REQUIRED = ("type", "value", "uses", "source")  # written even when empty: the loader says so
-TEXTS = ("type", "value", "instructions", "source", "source_date", "verified_on", "hours")
+TEXTS = tuple(f for f in FIELDS if f != "uses")  # one text input each
 MAX_CHANNELS = 50
 
 

@@ -26,6 +26,7 @@ import yaml
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from annuaire.loader import FIELDS as DIRECTORY_FIELDS
 from bot.console.access import Operator, audit
 from bot.console.models import ContentRevision
 from bot.content_service import publish
@@ -229,9 +230,8 @@ def with_question(text: str, question: str, existing: Sequence[str]) -> str:
 
 # -- directory files ---------------------------------------------------------------------------
 # The loader's order of an entry's fields: a new `channels:` block goes before the first of
-# these the entry has (else at its end).
-AFTER_CHANNELS = ("website", "hours", "lat", "lon", "geo_precision", "audience", "source",
-                  "verified_on", "status", "notes", "caution")
+# those that follow it which the entry has (else at its end).
+AFTER_CHANNELS = DIRECTORY_FIELDS[DIRECTORY_FIELDS.index("channels") + 1:]
 
 
 def _directory_entry(text: str, entry_id: str

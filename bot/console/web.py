@@ -37,8 +37,9 @@ from knowledge.render import render_details, render_entry
 from report.annual import Report, build_report, csv_text, labels_of, minutes_fr, render_html
 from vvs.db import transaction
 from vvs.departements import IDF_DEPARTMENT_NAMES, IDF_DEPARTMENTS
-from vvs.identity import KIND_LABELS, detect_identity
+from vvs.identity import KIND_LABELS
 from vvs.settings import Settings
+from vvs.stats import whole_days
 
 log = logging.getLogger(__name__)
 
@@ -593,17 +594,18 @@ async def reword_question(request: web.Request) -> web.Response:
     async with services.sessions() as session:
         if await editors_queue.get(session, question_id) is None:
             raise web.HTTPNotFound(text="question inconnue ou déjà traitée")
-    question = " ".join(str(form.get("question", "")).split())
-    if not question:
+    try:  # the queue's own check, with the length of a sample question
+        question = editors_queue.check(str(form.get("question", "")), QUESTION_MAX)
+    except editors_queue.Empty:
         raise files.Refused("Écrivez la question reformulée, telle qu'elle figurera dans la "
-                            "fiche.")
-    if len(question) > QUESTION_MAX:
-        raise files.Refused(f"La question reformulée dépasse {QUESTION_MAX} caractères.")
-    findings = detect_identity(question)
-    if findings:
-        kinds = ", ".join(KIND_LABELS[f.kind] for f in findings)
+                            "fiche.") from None
+    except editors_queue.TooLong:
+        raise files.Refused(f"La question reformulée dépasse {QUESTION_MAX} caractères."
+                            ) from None
+    except editors_queue.IdentityInText as exc:
+        kinds = ", ".join(KIND_LABELS[f.kind] for f in exc.findings)
         raise files.Refused(f"La question reformulée semble contenir {kinds} : une fiche est "
-                            "publique, reformulez sans ces éléments.")
+                            "publique, reformulez sans ces éléments.") from None
     path = f"{files.KNOWLEDGE_DIR}/{form.get('entry', '')}.md"
     if not files.editable(path) or services.content["knowledge"].get(
             str(form.get("entry", ""))) is None:
@@ -655,11 +657,10 @@ async def escalations_page(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     start, end, _publish = _period(request)
     config = services.escalations.config
+    begin, finish = whole_days(start, end)
     async with services.sessions() as session:
         figures = await escalation_figures(
-            session, services.clock.now(), departments=departments,
-            start=dt.datetime(start.year, start.month, start.day, tzinfo=dt.UTC),
-            end=dt.datetime(end.year, end.month, end.day, tzinfo=dt.UTC) + timedelta(days=1),
+            session, services.clock.now(), departments=departments, start=begin, end=finish,
             reminder=config.reminder, regional=config.regional)
     return page(request, "escalations.html", figures=figures, start=start, end=end,
                 names=IDF_DEPARTMENT_NAMES, categories=CATEGORIES,
