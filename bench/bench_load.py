@@ -62,6 +62,9 @@ SESSION: tuple[tuple[str, str], ...] = (
     ("text", "umj paris"),                   # kind + place: the nearest UMJs, 3 a page
     ("label", "Plus de résultats"),
 )
+# The probe the issue describes: one knowledge question, over and over (`--probe question`).
+QUESTION: tuple[tuple[str, str], ...] = (("text", "secret médical et signalement"),)
+PROBES = {"journey": SESSION, "question": QUESTION, "command": (("cmd", "/confidentialite"),)}
 
 
 # ----------------------------------------------------------------------------- server side
@@ -304,8 +307,9 @@ class Driver:
     """Simulated physicians against the stand-in; each user waits for its whole answer."""
 
     def __init__(self, api: Any, echo: bool, expected: list[int] | None,
-                 quiet: float = 1.0) -> None:
+                 quiet: float = 1.0, session: tuple[tuple[str, str], ...] = SESSION) -> None:
         self.api, self.echo, self.expected = api, echo, expected
+        self.session = session
         self.quiet = quiet  # calibration: a step is over after this long without a call
         self.calls: dict[int, list[float]] = {}
         self.signals: dict[int, asyncio.Event] = {}
@@ -359,7 +363,7 @@ class Driver:
                    timeout: float = 60.0) -> Step | None:
         """Send one update of the session and wait for `need` calls to the chat (or, when
         calibrating, for `quiet` seconds without a new one)."""
-        kind, value = SESSION[index % len(SESSION)]
+        kind, value = self.session[index % len(self.session)]
         calls, signal_ = self.calls[uid], self.signals[uid]
         start = len(calls)
         signal_.clear()
@@ -396,10 +400,11 @@ class Driver:
         """How many calls each step of two sessions makes (the bot's answers are fixed)."""
         self.watch(uid)
         counts = []
-        for index in range(2 * len(SESSION)):
+        session = self.session
+        for index in range(2 * len(session)):
             before = len(self.calls[uid])
             if await self.step(uid, index, None) is None:
-                raise RuntimeError(f"calibration: no answer to {SESSION[index % len(SESSION)]}")
+                raise RuntimeError(f"calibration: no answer to {session[index % len(session)]}")
             counts.append(len(self.calls[uid]) - before)
         return counts
 
@@ -416,8 +421,8 @@ class Driver:
                 if self.expected is None:
                     need = 1
                 else:
-                    first = index < len(SESSION)
-                    need = self.expected[index % len(SESSION) + (0 if first else len(SESSION))]
+                    size = len(self.session)
+                    need = self.expected[index % size + (0 if index < size else size)]
                 step = await self.step(uid, index, need)
                 if step is None:  # resynchronise: let the late answers arrive, then go on
                     await asyncio.sleep(1.0)
@@ -513,12 +518,14 @@ class Config:
         return [f"{server.url}/telegram/webhook" for server in self.servers]
 
     async def start(self, api: Any, workdir: Path, first_uid: int, quiet: float,
+                    session: tuple[tuple[str, str], ...],
                     profile: Path | None = None) -> None:
         for replica in range(self.replicas):  # one after the other: the first one migrates
             name = re.sub(r"\W+", "_", f"{self.name}-{replica}")
             self.servers.append(await start_server(self.kind, api.base_url, workdir, name,
                                                    self.db, profile))
-        self.driver = Driver(api, echo=self.kind == "echo", expected=None, quiet=quiet)
+        self.driver = Driver(api, echo=self.kind == "echo", expected=None, quiet=quiet,
+                             session=session)
         self.next_uid = first_uid
         if self.kind != "echo":
             api.serve_webhook(self.targets, secret_token=SECRET)
@@ -640,6 +647,7 @@ async def main(args: argparse.Namespace) -> int:
     from bot.fakeapi import FakeBotAPI
 
     levels = [1, 3] if args.smoke else args.users
+    session = PROBES[args.probe]
     warmup, seconds = (0.5, 1.5) if args.smoke else (args.warmup, args.seconds)
     quiet = 0.5 if args.smoke else 1.0
     pg = None if args.smoke else (args.pg or os.environ.get("TEST_POSTGRES_URL"))
@@ -669,13 +677,15 @@ async def main(args: argparse.Namespace) -> int:
                                           await _createdb(pg, db_name)))
                     made.append(db_name)
             async with FakeBotAPI(token=TOKEN) as api, aiohttp.ClientSession() as http:
-                print(f"closed loop, session of {len(SESSION)} updates; warm-up {warmup} s, "
+                print(f"closed loop, {args.probe}: session of {len(session)} updates; "
+                      f"warm-up {warmup} s, "
                       f"window {seconds} s per level; configurations interleaved at each "
                       "level; rate limiter off; 127.0.0.1 only", flush=True)
                 print(f"load average at start: {_loadavg()}", flush=True)
                 try:
                     for index, config in enumerate(configs):
-                        await config.start(api, workdir, (index + 1) * 100_000, quiet)
+                        await config.start(api, workdir, (index + 1) * 100_000, quiet,
+                                           session)
                     for users in levels:
                         for config in configs:
                             level = await config.measure(api, users, warmup, seconds, http)
@@ -691,7 +701,8 @@ async def main(args: argparse.Namespace) -> int:
                     profiled = Config("bot SQLite (profiled)", "bot", 1,
                                       f"sqlite:///{workdir / 'profiled.db'}")
                     try:
-                        await profiled.start(api, workdir, 900_000, quiet, profile=path)
+                        await profiled.start(api, workdir, 900_000, quiet, session,
+                                             profile=path)
                         await profiled.measure(api, args.profile_users, warmup, seconds, http)
                     finally:
                         await profiled.stop()
@@ -742,6 +753,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     serve.add_argument("--data", default=".")
     serve.add_argument("--profile", default="")
     parser.add_argument("--smoke", action="store_true", help="a run of seconds (CI)")
+    parser.add_argument("--probe", choices=sorted(PROBES), default="journey",
+                        help="realistic sessions, or one knowledge question over and over")
     parser.add_argument("--users", type=int, nargs="+", default=[1, 5, 20, 100])
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--seconds", type=float, default=12.0)

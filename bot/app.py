@@ -118,7 +118,7 @@ async def _post_shutdown(application: App) -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await task
     services: Services = application.bot_data["services"]
-    await services.outbox.flush()  # record the replies sent by the fast path
+    await services.outbox.settle()  # record the replies sent by the fast path
     await services.outbox.close()
     await scrub_wal(services.engine)
 

@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.services import Services
 from vvs.content import ReloadResult
-from vvs.db import transaction
+from vvs.db import released, transaction
 from vvs.models import ContentPublication, ContentVersion
 
 log = logging.getLogger(__name__)
@@ -23,7 +23,8 @@ async def publish(services: Services, *, actor_key: str | None, origin: str,
                   session: AsyncSession | None = None) -> ReloadResult:
     """Reload from CONTENT_DIR; on success record the version for the other replicas (in
     `session`, the turn's, when a command publishes: one transaction per turn)."""
-    result = await asyncio.to_thread(services.registry.reload)
+    async with released(services.sessions, session):  # the others' turns go on meanwhile
+        result = await asyncio.to_thread(services.registry.reload)
     if session is not None:
         await _record(session, services, result, actor_key, origin)
         return result

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from annuaire.gazetteer import Place
+from knowledge.search import SearchResult
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,8 @@ class Intent:
     """The readings of a text, best first; empty when none is plausible."""
 
     readings: tuple[Reading, ...] = ()
+    # the knowledge search of the text (read once: the answer shows it)
+    search: SearchResult | None = None
 
     @property
     def best(self) -> Reading | None:

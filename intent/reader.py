@@ -70,19 +70,22 @@ FLOOR = 0.35
 OFFER_GAP = 0.25
 MAX_READINGS = 3
 
+HINTS = 3  # the knowledge search's best entries a procedure reading looks at
+
 # One-word kind phrases ("crip", "tribunal"): a leftover word one edit away is that word.
 KIND_TERMS = tuple(sorted({p for phrases in KIND_WORDS.values() for p in phrases
                            if " " not in p and len(p) >= 4}))
 
 
 def read(text: str, knowledge: KnowledgeBase, directory: Directory | None,
-         flows: Mapping[str, Flow] | None) -> Intent:
-    """The readings of `text`, best first (empty when none is plausible)."""
+         flows: Mapping[str, Flow] | None, top: int = HINTS) -> Intent:
+    """The readings of `text`, best first (empty when none is plausible). The knowledge
+    search (its best `top` entries) is kept with them: an answer needs it again."""
     spelt = _spelt(text, knowledge)
     padded = f" {spelt} "
     asks = "?" in text or any(f" {c} " in padded for c in QUESTION_CUES)
     contact = bool(CONTACT_CUES & set(spelt.split()))
-    result = knowledge.search(text, 3)
+    result = knowledge.search(text, max(top, HINTS))
     readings: list[Reading] = []
     if result.answered:
         score = result.results[0][1] * (CONTACT_FACTOR if contact and not asks else 1.0)
@@ -93,9 +96,9 @@ def read(text: str, knowledge: KnowledgeBase, directory: Directory | None,
             readings.append(found)
     if flows:
         wish = _wish(padded)
-        readings += _procedures(spelt, result.results, flows, wish, asks,
+        readings += _procedures(spelt, result.results[:HINTS], flows, wish, asks,
                                 knowledge.index.tables)
-    return Intent(_ranked(readings))
+    return Intent(_ranked(readings), result)
 
 
 def _spelt(text: str, knowledge: KnowledgeBase) -> str:

@@ -32,7 +32,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
@@ -180,11 +180,24 @@ def stem(word: str) -> str:
     return str(_stemmer.stemWord(word))
 
 
+class _Unaccented(dict[int, str]):
+    """`str.translate` table: a character → its NFKD decomposition without combining marks
+    (what `unicodedata` gives, computed once per character instead of once per call)."""
+
+    def __missing__(self, code: int) -> str:
+        decomposed = unicodedata.normalize("NFKD", chr(code))
+        self[code] = "".join(c for c in decomposed if not unicodedata.combining(c))
+        return self[code]
+
+
+_UNACCENTED = _Unaccented()
+
+
 def fold(text: str) -> str:
     """Lowercase, strip accents, keep article numbers (`R.4127-44` → `r4127_44`)."""
     text = text.lower().replace("œ", "oe").replace("æ", "ae").replace("’", "'")
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c))
+    if not text.isascii():
+        text = text.translate(_UNACCENTED)
     text = _ARTICLE.sub(lambda m: " " + m.group(1) + m.group(2) + " ", text)
     text = _NUMBER_DASH.sub(r"\1_", text)
     return _NON_WORD.sub(" ", text.replace("-", " ")).strip()
@@ -216,6 +229,10 @@ class Cue:
     stems: tuple[str, ...]
     unless: frozenset[str] = frozenset()
 
+    @cached_property
+    def needs(self) -> frozenset[str]:
+        return frozenset(self.stems)
+
     @staticmethod
     def parse(item: str | dict[str, Any]) -> Cue:
         """`"concept"` or `{cue: "concept", unless: [words...]}`."""
@@ -234,6 +251,16 @@ class Tables:
     max_span: int
     out_of_scope: tuple[Cue, ...]
     cue_words: frozenset[str] = frozenset()  # folded words of the cues (typo targets too)
+    # each cue under its first stem: a question is checked against the cues it may hold
+    cues_by_stem: Mapping[str, tuple[Cue, ...]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.cues_by_stem and self.out_of_scope:
+            index: dict[str, list[Cue]] = {}
+            for cue in self.out_of_scope:
+                index.setdefault(cue.stems[0], []).append(cue)
+            object.__setattr__(self, "cues_by_stem",
+                               MappingProxyType({k: tuple(v) for k, v in index.items()}))
 
     @staticmethod
     def load(synonyms: Path = SYNONYMS_FILE, out_of_scope: Path = OUT_OF_SCOPE_FILE) -> Tables:
@@ -567,8 +594,9 @@ class SearchIndex:
         sequences = [[t for u in units for t in u.alternatives[0]],
                      *(list(alt) for u in units for alt in u.alternatives[1:])]
         words = {t for seq in sequences for t in seq}
-        for cue in self.tables.out_of_scope:
-            if cue.unless & words or not set(cue.stems) <= words:
+        index = self.tables.cues_by_stem
+        for cue in (c for word in words for c in index.get(word, ())):
+            if cue.unless & words or not cue.needs <= words:
                 continue
             if any(_in_order(cue.stems, seq) for seq in sequences):
                 return True

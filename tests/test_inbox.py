@@ -16,8 +16,9 @@ from sqlalchemy.exc import OperationalError
 from telegram import Update
 
 from annuaire.loader import AnnuaireSet
-from bot.compose import compose
+from bot.compose import compose, composed
 from bot.fakeapi import FakeBotAPI
+from bot.lifecycle import started
 from bot.web import SECRET_HEADER
 from knowledge.loader import KnowledgeSet
 from tests.botharness import TOKEN, Chat, make_settings, running_bot, texts, webhook_server
@@ -89,6 +90,62 @@ async def test_update_acknowledged_then_process_killed_is_processed_after_restar
             assert await _count(second, ProcessedUpdate) == 1
             answers = [m for m in api.sent_messages(DOCTOR) if "CRIP" in m.plain]
             assert len(answers) == 1
+
+
+@contextmanager
+def statements_on(services, table: str) -> Iterator[list[str]]:
+    """The SQL statements run meanwhile that name `table`."""
+    seen: list[str] = []
+
+    def before(_conn, _cursor, statement, *_args) -> None:
+        if table in statement:
+            seen.append(statement.split(None, 1)[0].upper())
+
+    engine = services.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+
+
+async def test_webhook_answers_once_the_turn_committed_and_never_writes_the_inbox(
+        db, tmp_path: Path) -> None:
+    """The 200 goes once the turn's claim is committed: that claim is what is durable, so
+    an update whose turn succeeds is never written to the inbox (one transaction less)."""
+    settings = make_settings(db.url, tmp_path)
+    async with FakeBotAPI(token=TOKEN) as api, composed(
+            settings, content_sets=[KnowledgeSet()], token=TOKEN, base_url=api.base_url,
+            updater=False) as services, started(services.application, polling=False):
+        with statements_on(services, "inbox_update") as inbox_statements:
+            assert await _post(services.application, _update(701)) == 200
+            # when Telegram hears 200, the update is processed and its claim committed
+            assert await _count(services, ProcessedUpdate) == 1
+            await api.wait_for(lambda c: "CRIP" in str(c.params.get("text", "")),
+                               chat_id=DOCTOR, since=0, timeout=10)
+        assert inbox_statements == []
+        assert await _count(services, InboxUpdate) == 0
+
+
+async def test_webhook_turn_failing_is_stored_before_the_200_then_answered_once(
+        db, tmp_path: Path) -> None:
+    settings = make_settings(db.url, tmp_path)
+    async with FakeBotAPI(token=TOKEN) as api, composed(
+            settings, content_sets=[KnowledgeSet()], token=TOKEN, base_url=api.base_url,
+            updater=False) as services, started(services.application, polling=False):
+        with failing(services, "user_state", times=1) as failures:
+            assert await _post(services.application, _update(702)) == 200
+            assert failures == [1]
+            async with services.sessions() as session:  # stored, its failure recorded
+                row = await session.get(InboxUpdate, 702)
+                assert row is not None and row.attempts == 1
+                assert row.last_error == "OperationalError"
+        await api.wait_for(lambda c: "CRIP" in str(c.params.get("text", "")),
+                           chat_id=DOCTOR, since=0, timeout=10)
+        await asyncio.sleep(2.5)  # past every backoff: nothing else comes
+        assert sum("CRIP" in m.plain for m in api.sent_messages(DOCTOR)) == 1
+        assert "une erreur s'est produite" not in texts(api.sent_messages(DOCTOR))
+        assert await _count(services, InboxUpdate) == 0
 
 
 async def test_turn_failing_once_is_retried_and_answered_once(db, tmp_path: Path) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import contextvars
 import weakref
 from collections.abc import AsyncIterator
@@ -12,20 +11,28 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.dialects import registry
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from vvs import sqlite_inline
 
 SessionFactory = async_sessionmaker[AsyncSession]
 # `session.info` key set when a transaction adds work for the background worker (an outbox
 # row, a job): the caller wakes the worker after the commit, and only then
 QUEUED = "vvs.queued"
 POOL_RECYCLE_SECONDS = 300
+registry.register(f"sqlite.{sqlite_inline.DRIVER}", "vvs.sqlite_inline", "Dialect")
 
 
 def make_engine(url: str) -> AsyncEngine:
-    """Create the async engine; SQLite gets WAL, `synchronous=NORMAL`, `secure_delete` and a
-    busy timeout so writers wait."""
+    """Create the async engine; SQLite gets WAL, `synchronous=NORMAL`, `secure_delete`, and
+    its statements run inline on the event loop (`vvs.sqlite_inline`: every writer holds
+    `sqlite_writer`)."""
     if url.startswith("sqlite"):
+        url = make_url(url).set(drivername=f"sqlite+{sqlite_inline.DRIVER}").render_as_string(
+            hide_password=False)
         path = url.split(":///", 1)[1] if ":///" in url else ""
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -33,8 +40,7 @@ def make_engine(url: str) -> AsyncEngine:
         # lock, and the lock's holder may need one more (an inbox insert takes the lock,
         # then a connection); with a capped pool, enough queued turns starved the holder and
         # nobody was answered. The turns (64 at most) and the lock bound the count anyway.
-        engine = create_async_engine(url, connect_args={"timeout": 30}, pool_size=20,
-                                     max_overflow=-1)
+        engine = create_async_engine(url, pool_size=20, max_overflow=-1)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     # No pre-ping (a round trip at every checkout): a connection the server dropped (a
@@ -53,7 +59,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA secure_delete=ON")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={int(sqlite_inline.BUSY_TIMEOUT_SECONDS * 1000)}")
     cursor.close()
 
 
@@ -63,11 +69,19 @@ async def scrub_wal(engine: AsyncEngine) -> bool:
     `secure_delete` zeroes a deleted row in the database file, but the WAL still holds the
     page versions written before the deletion until a checkpoint and a truncation; the worker
     calls this every few seconds so a processed update's raw text does not linger there.
-    True when the log was emptied (another connection reading can make it wait a turn)."""
+    True when the log was emptied (another connection reading can make it wait a turn).
+
+    The checkpoint does not wait (`busy_timeout=0`): it would wait for readers and a writer
+    of this process with the whole event loop (`vvs.sqlite_inline`)."""
     if engine.dialect.name != "sqlite":
         return True
+    wait = int(sqlite_inline.BUSY_TIMEOUT_SECONDS * 1000)
     async with engine.connect() as conn:
-        busy = (await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")).first()
+        await conn.exec_driver_sql("PRAGMA busy_timeout=0")
+        try:
+            busy = (await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")).first()
+        finally:
+            await conn.exec_driver_sql(f"PRAGMA busy_timeout={wait}")
     return busy is not None and busy[0] == 0
 
 
@@ -76,23 +90,16 @@ def make_session_factory(engine: AsyncEngine) -> SessionFactory:
 
 
 @asynccontextmanager
-async def transaction(sessions: SessionFactory, *,
-                      writer: bool = True) -> AsyncIterator[AsyncSession]:
-    """One unit of work: commit on success, roll back on any error.
-
-    On SQLite the whole unit holds the process's writer lock (`sqlite_writer`), unless
-    `writer=False`: the caller then takes it itself around its writes (the turn does, so
-    its handlers run without holding it)."""
-    async with contextlib.AsyncExitStack() as stack:
-        if writer:
-            await stack.enter_async_context(sqlite_writer(sessions))
-        async with sessions() as session:
-            try:
-                yield session
-                await session.commit()
-            except BaseException:
-                await session.rollback()
-                raise
+async def transaction(sessions: SessionFactory) -> AsyncIterator[AsyncSession]:
+    """One unit of work: commit on success, roll back on any error. On SQLite the whole unit
+    holds the process's writer lock (`sqlite_writer`)."""
+    async with sqlite_writer(sessions), sessions() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
 
 
 _WRITER_LOCKS: weakref.WeakKeyDictionary[Any, asyncio.Lock] = weakref.WeakKeyDictionary()
@@ -101,20 +108,16 @@ _HOLDING: contextvars.ContextVar[bool] = contextvars.ContextVar("vvs_sqlite_writ
 
 
 @asynccontextmanager
-async def sqlite_writer(sessions: SessionFactory,
-                        session: AsyncSession | None = None) -> AsyncIterator[None]:
-    """SQLite: one writing transaction at a time in this process, first come first served.
-
-    SQLite lets one writer in and makes the others sleep and poll in its busy handler, which
-    serves them unfairly (seconds of tail latency under load); an asyncio lock queues them
-    instead. Re-entrant within a task. When `session` has already begun writing (it holds
-    SQLite's lock), the lock is not taken: waiting for it could wait on a writer that waits
-    for us. PostgreSQL: nothing to do (row locks)."""
+async def sqlite_writer(sessions: SessionFactory) -> AsyncIterator[None]:
+    """SQLite: one writing transaction at a time in this process, first come first served,
+    held from the transaction's start to its end. Its statements run on the event loop
+    (`vvs.sqlite_inline`): a writer waiting in SQLite's busy handler would stop the loop, and
+    with it the writer it waits for. An asyncio lock queues writers instead (fairly, where
+    SQLite's busy handler served them by chance). Re-entrant within a task: a transaction
+    opened inside another must commit before the outer one writes. PostgreSQL: nothing to
+    do (row locks)."""
     engine = sessions.kw.get("bind")
     if engine is None or engine.dialect.name != "sqlite" or _HOLDING.get():
-        yield
-        return
-    if session is not None and await _writing(session):
         yield
         return
     lock = _WRITER_LOCKS.setdefault(engine.sync_engine, asyncio.Lock())
@@ -124,6 +127,36 @@ async def sqlite_writer(sessions: SessionFactory,
             yield
         finally:
             _HOLDING.reset(token)
+
+
+@asynccontextmanager
+async def released(sessions: SessionFactory,
+                   session: AsyncSession | None = None) -> AsyncIterator[None]:
+    """A slow await inside a unit of work (a content reload in a thread): the other writers
+    of this process go in meanwhile. Only while `session` has written nothing (SQLite's own
+    lock is then free, and its reads took no snapshot to keep); else the lock is kept."""
+    engine = sessions.kw.get("bind")
+    lock = _WRITER_LOCKS.get(engine.sync_engine) if engine is not None else None
+    if lock is None or not _HOLDING.get() or (session is not None and await _writing(session)):
+        yield
+        return
+    lock.release()
+    token = _HOLDING.set(False)
+    try:
+        yield
+    finally:
+        _HOLDING.reset(token)
+        # the unit of work releases the lock when it ends: it must hold it again, even if
+        # this task is cancelled meanwhile
+        waiter = asyncio.ensure_future(lock.acquire())
+        cancelled = False
+        while not waiter.done():
+            try:
+                await asyncio.shield(waiter)
+            except asyncio.CancelledError:
+                cancelled = True
+        if cancelled:
+            raise asyncio.CancelledError
 
 
 async def _writing(session: AsyncSession) -> bool:

@@ -87,9 +87,11 @@ class Inbox:
             return False
         return True
 
-    async def claim(self, session: AsyncSession, update_id: int) -> bool:
-        """In the turn's transaction: record the update as processed and delete its inbox row.
-        False when it was processed already (the caller rolls back and calls `drop`)."""
+    async def claim(self, session: AsyncSession, update_id: int, *, stored: bool = True
+                    ) -> bool:
+        """In the turn's transaction: record the update as processed and delete its inbox row
+        (if `stored`: a webhook update whose turn commits before the 200 has none). False
+        when it was processed already (the caller rolls back and calls `drop`)."""
         conn = await session.connection()
         try:  # a duplicate costs nothing else
             await conn.execute(_PROCESSED, {"update_id": update_id,
@@ -97,7 +99,8 @@ class Inbox:
         except IntegrityError:
             await session.rollback()
             return False
-        await conn.execute(_DELETE, {"u": update_id})
+        if stored:
+            await conn.execute(_DELETE, {"u": update_id})
         return True
 
     async def drop(self, update_id: int) -> None:

@@ -118,6 +118,10 @@ DeadHook = Callable[[AsyncSession, OutboxMessage, str], Awaitable[None]]
 LEASE = timedelta(seconds=15)
 ADMIN_ALERT = "admin_alert"
 INLINE_WAIT = 10.0  # a longer flood wait leaves the reply to the worker
+# The fast path's completions are recorded this long after the first of a batch: one
+# deletion for the replies of many turns, well within the lease (a reply sent and not yet
+# recorded is resent, labelled, only if the process dies in that window)
+FLUSH_DELAY = 0.2
 REPLY = "reply"  # a turn's answer: no hooks; a blocked chat drops it without an alert
 
 
@@ -254,7 +258,11 @@ class Outbox(OutboxWriter):
 
     def _schedule_flush(self) -> None:
         if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self.flush())
+            self._flusher = asyncio.create_task(self._flush_soon())
+
+    async def _flush_soon(self) -> None:
+        await asyncio.sleep(FLUSH_DELAY)
+        await self.flush()
 
     async def flush(self) -> None:
         """Delete the replies the fast path delivered (their payload goes with them)."""
@@ -273,8 +281,16 @@ class Outbox(OutboxWriter):
                     return
                 await asyncio.sleep(0.2 * failures)
 
+    async def settle(self) -> None:
+        """Wait for the fast path's sends in flight, then record what they delivered (at
+        shutdown, and for tests that look at the table)."""
+        while self._in_flight:
+            await asyncio.sleep(0.01)
+        await self.flush()
+
     async def deliver_due(self, limit: int = 50) -> int:
         """Try every due message once; return how many were delivered."""
+        await self.flush()  # the fast path's deliveries first: never taken for due ones
         now = self.clock.now()
         async with transaction(self.sessions) as session:
             ids = await self._claim(session, now, limit)

@@ -176,6 +176,9 @@ async def effacer(turn: Turn) -> None:
 
 async def erase_confirmed(turn: Turn) -> None:
     """Run every registered erasure step and say what was erased."""
+    # the replies already delivered are not "waiting to be sent": record them first (the
+    # turn has written nothing yet, so this transaction of its own goes first)
+    await turn.services.outbox.flush()
     report = await erase_user(turn.session, turn.user_key, turn.services.erasure)
     turn.conv.forget()  # its row is gone: the turn saves nothing back
     erased = [f"• {_(label)}" for label, count in report if count]

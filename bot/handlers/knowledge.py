@@ -30,6 +30,7 @@ from knowledge.render import (
     render_search,
     render_themes,
 )
+from knowledge.search import SearchResult
 from vvs.errors import StaleAction
 from vvs.i18n import N_, _
 from vvs.identity import detect_identity, identity_warning
@@ -84,10 +85,12 @@ async def ask(turn: Turn) -> None:
     answer(turn)
 
 
-def answer(turn: Turn, *others: tuple[Button, ...]) -> None:
+def answer(turn: Turn, *others: tuple[Button, ...], result: SearchResult | None = None) -> None:
     """The knowledge answer to `turn.text` (the identity check is the caller's), with the
-    `others` rows (the text's other plausible readings) before the way back."""
-    result = _kb(turn).search(turn.text, top=TOP)
+    `others` rows (the text's other plausible readings) before the way back; `result`, the
+    search of the text when the caller made it (its best TOP entries at least)."""
+    if result is None:
+        result = _kb(turn).search(turn.text, top=TOP)
     ids = [entry_id for entry_id, _score in result.results]
     if turn.conv.mode == IDLE:
         turn.conv.set_mode(IDLE, Suggestions(tuple(ids[1:] if result.answered else ids)))

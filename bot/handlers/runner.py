@@ -14,8 +14,9 @@ from bot.handlers import common
 from bot.handlers.render import edit_keyboard, keyboard_of, send_reply, split_text
 from bot.handlers.router import Router
 from bot.handlers.turn import Turn
+from bot.intake import InboxQueue, is_turn
 from bot.services import Services
-from vvs.db import QUEUED, sqlite_writer, transaction
+from vvs.db import QUEUED, transaction
 from vvs.emergency import detect_emergency, emergency_reply
 from vvs.errors import StaleAction
 from vvs.events import EmergencyDetected, Started
@@ -34,15 +35,6 @@ def services_of(context: ContextTypes.DEFAULT_TYPE) -> Services:
     return services
 
 
-def is_turn(update: Update) -> bool:
-    """Whether an update is a user's message or button press (what the inbox keeps): edits,
-    membership changes, join requests, channel posts and bots are ignored."""
-    if update.message is None and update.callback_query is None:
-        return False
-    user, chat = update.effective_user, update.effective_chat
-    return user is not None and chat is not None and not user.is_bot
-
-
 async def on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Entry point for every update from a user."""
     services = services_of(context)
@@ -55,15 +47,24 @@ async def on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if update.callback_query:  # stop the spinner (a retried turn finds it answered)
         with contextlib.suppress(TelegramError):
             await update.callback_query.answer()
+    queue = context.application.update_queue
+    intake = queue if isinstance(queue, InboxQueue) else None
+    # a webhook request waiting for this turn: the update was never stored
+    stored = intake is None or not intake.pending(update.update_id)
     try:
-        outcome = await _run_turn(update, services, services.router)
+        outcome = await _run_turn(update, services, services.router, stored=stored)
     except Exception as exc:
+        if intake is not None and intake.settle(update.update_id, exc):
+            return  # the webhook stores it: retried from the inbox in a moment
         if await services.inbox.failed(update.update_id, exc):
             raise  # parked: the error handler tells the user
         return  # retried from the inbox in a moment; the user is not told twice
+    if intake is not None:
+        intake.settle(update.update_id)  # committed: the webhook answers 200 now
     if outcome is None:
         log.info("update %s already processed", update.update_id)
-        await services.inbox.drop(update.update_id)
+        if stored:
+            await services.inbox.drop(update.update_id)
         return
     turn, plan = outcome
     if turn.flood_warning:
@@ -130,14 +131,14 @@ async def _plan(services: Services, turn: Turn) -> list[Planned]:
     return plan
 
 
-async def _run_turn(update: Update, services: Services,
-                    router: Router) -> tuple[Turn, list[Planned]] | None:
+async def _run_turn(update: Update, services: Services, router: Router, *,
+                    stored: bool) -> tuple[Turn, list[Planned]] | None:
     """The whole turn in one transaction: run the handlers, record the events, save the
     state, add the replies as outbox rows, claim the update (None when it was processed
-    already: all of it is rolled back) and delete its inbox row."""
+    already: all of it is rolled back) and delete its inbox row (when `stored`)."""
     user, chat = update.effective_user, update.effective_chat
     assert user is not None and chat is not None
-    async with transaction(services.sessions, writer=False) as session:
+    async with transaction(services.sessions) as session:
         user_key = services.user_key(user.id)
         allowed, warn = services.flood.allow(user_key)
         if not allowed:  # the update is consumed (claimed, inbox row deleted), unanswered
@@ -148,10 +149,9 @@ async def _run_turn(update: Update, services: Services,
                     turn.flood_warning = _(
                         "Vous envoyez beaucoup de messages à la fois : je mets de côté les "
                         "suivants quelques secondes. Renvoyez votre message dans un instant.")
-            async with sqlite_writer(services.sessions, session):
-                if not await services.inbox.claim(session, update.update_id):
-                    return None
-                await session.commit()
+            if not await services.inbox.claim(session, update.update_id, stored=stored):
+                return None
+            await session.commit()
             return turn, []
         conv = await services.state.load(session, user_key)
         set_language(conv.language or normalize(user.language_code))
@@ -172,13 +172,11 @@ async def _run_turn(update: Update, services: Services,
         if private:  # (a conversation erased during the turn is not saved: see forget)
             await services.state.save(session, conv)
         plan = await _plan(services, turn)
-        # last, so that on SQLite the write lock is taken as late as possible (a slow
-        # handler such as /recharger does not hold it); a duplicate rolls everything back
-        async with sqlite_writer(services.sessions, session):
-            if not await services.inbox.claim(session, update.update_id):
-                return None
-            turn.queued = bool(session.info.get(QUEUED))
-            await session.commit()
+        # a duplicate rolls everything back
+        if not await services.inbox.claim(session, update.update_id, stored=stored):
+            return None
+        turn.queued = bool(session.info.get(QUEUED))
+        await session.commit()
     return turn, plan
 
 

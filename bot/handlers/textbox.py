@@ -32,7 +32,7 @@ def _read(turn: Turn) -> Intent:
     if kb is None:
         return Intent()
     return read(turn.text, kb, content.get("annuaire", Directory),
-                flows.flows_in_service(turn).flows)
+                flows.flows_in_service(turn).flows, top=knowledge.TOP)
 
 
 async def at_menu(turn: Turn) -> None:
@@ -60,7 +60,8 @@ async def _act(turn: Turn, intent: Intent) -> None:
     best = intent.best
     if intent.unsure and isinstance(best, QuestionReading):
         # a question first: its answer, the other readings one tap away
-        knowledge.answer(turn, *((_button(turn, r),) for r in intent.readings[1:]))
+        knowledge.answer(turn, *((_button(turn, r),) for r in intent.readings[1:]),
+                         result=intent.search)
     elif intent.unsure:
         _offer(turn, intent.readings)
     elif isinstance(best, DirectoryReading):
@@ -68,7 +69,7 @@ async def _act(turn: Turn, intent: Intent) -> None:
     elif isinstance(best, ProcedureReading):
         _offer(turn, (best,))
     else:  # a question, or nothing plausible: the knowledge answer or its abstention
-        knowledge.answer(turn)
+        knowledge.answer(turn, result=intent.search)
 
 
 def _offer(turn: Turn, readings: tuple[Reading, ...]) -> None:
