@@ -393,7 +393,8 @@ class SearchIndex:
         self.fuzzy_owner: list[int] = []
         for n, entry in enumerate(entries):
             for text in (entry.title, *entry.questions):
-                self.fuzzy_choices.append(fuzzy_text(analyse(text, tables)))
+                # words sorted once here: `ratio` on sorted words is `token_sort_ratio`
+                self.fuzzy_choices.append(_sorted_words(fuzzy_text(analyse(text, tables))))
                 self.fuzzy_owner.append(n)
         self.fuzzy_owner_arr = np.array(self.fuzzy_owner, dtype=np.int64)
         self._build_neighbours(entries)
@@ -583,7 +584,7 @@ class SearchIndex:
         out = np.zeros(len(self.ids))
         if not text or not self.fuzzy_choices:
             return out
-        sims = process.cdist([text], self.fuzzy_choices, scorer=fuzz.token_sort_ratio,
+        sims = process.cdist([_sorted_words(text)], self.fuzzy_choices, scorer=fuzz.ratio,
                              dtype=np.float32)[0] / 100.0
         np.maximum.at(out, self.fuzzy_owner_arr, sims)
         return out
@@ -621,6 +622,11 @@ class SearchIndex:
         alternatives = tuple(self.ids[i] for i in order[1 : 1 + MAX_ALTERNATIVES]
                              if score[i] > floor)
         return SearchResult(True, results, alternatives)
+
+
+def _sorted_words(text: str) -> str:
+    """What rapidfuzz's `token_sort_ratio` compares: the words in order, one space apart."""
+    return " ".join(sorted(text.split()))
 
 
 def _in_order(cue: tuple[str, ...], seq: list[str]) -> bool:
