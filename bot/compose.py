@@ -21,11 +21,11 @@ from typing import Any, TypedDict, Unpack
 
 from sqlalchemy.exc import IntegrityError
 from telegram.ext import AIORateLimiter, ExtBot
-from telegram.request import HTTPXRequest
 
 from bot.app import build_application
 from bot.demo import DEMO_TOKEN
 from bot.handlers import build_router
+from bot.http import AiohttpRequest
 from bot.intake import InboxQueue
 from bot.sender import make_sender
 from bot.services import Services
@@ -72,8 +72,8 @@ def make_bot(token: str, base_url: str, *, base_file_url: str | None = None,
     """The Bot API client. `rate_limit=False` only for benchmarks of our own processing
     against the stand-in: Telegram itself caps a bot at about 30 messages a second."""
     extra: dict[str, Any] = {"base_file_url": base_file_url} if base_file_url else {}
-    return ExtBot(token, base_url=base_url, request=HTTPXRequest(connection_pool_size=POOL_SIZE),
-                  get_updates_request=HTTPXRequest(connection_pool_size=1),
+    return ExtBot(token, base_url=base_url, request=AiohttpRequest(POOL_SIZE),
+                  get_updates_request=AiohttpRequest(1),
                   rate_limiter=AIORateLimiter(max_retries=0) if rate_limit else None, **extra)
 
 
