@@ -200,8 +200,10 @@ class SearchIndex:
 
 
 def search(directory: Directory, query: str, kind: str | None = None,
-           department: str | None = None, top: int = 5) -> list[Hit]:
-    """Best entries for a free-text query, best first, with a score in [0, 1]."""
+           department: str | None = None, top: int = 5,
+           min_score: float = MIN_SCORE) -> list[Hit]:
+    """Best entries for a free-text query, best first, with a score in [0, 1] of at least
+    `min_score`."""
     index = directory.index
     folded = normalize(query)
     words = folded.split()
@@ -227,11 +229,16 @@ def search(directory: Directory, query: str, kind: str | None = None,
                                        axis=0)
         total += PLACE_WEIGHT
     score = np.where(keep & (text > 0), score / total, -1.0)
-    return _rerank(index, folded, score, top)
+    return _rerank(index, folded, score, top, max(min_score, MIN_SCORE))
 
 
-def _rerank(index: SearchIndex, folded: str, score: np.ndarray, top: int) -> list[Hit]:
-    """Blend the best candidates' scores with a whole-phrase similarity; keep the top."""
+def _rerank(index: SearchIndex, folded: str, score: np.ndarray, top: int,
+            min_score: float) -> list[Hit]:
+    """Blend the best candidates' scores with a whole-phrase similarity; keep the top. A
+    candidate that could not reach `min_score` even with a perfect phrase is left out
+    before the (costly) phrase similarity: the same hits, fewer comparisons."""
+    reachable = (1 - PHRASE_WEIGHT) * score + PHRASE_WEIGHT >= min_score
+    score = np.where(reachable, score, -1.0)
     count = min(RERANK, int((score > 0).sum()))
     if count == 0:
         return []
@@ -240,7 +247,7 @@ def _rerank(index: SearchIndex, folded: str, score: np.ndarray, top: int) -> lis
         folded, cand)
     order = np.argsort(-blended, kind="stable")[:top]
     return [Hit(index.entries[int(cand[i])], float(blended[i])) for i in order
-            if blended[i] >= MIN_SCORE]
+            if blended[i] >= min_score]
 
 
 def detect_kinds(folded: str) -> set[str]:

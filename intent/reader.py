@@ -135,7 +135,7 @@ def _directory(text: str, spelt: str, directory: Directory, asks: bool,
             explained |= set(left)
     entry_id = None
     if not kinds or place is None:  # a resource's name ("maison des femmes saint denis")
-        hits = search(directory, text, top=1)
+        hits = search(directory, text, top=1, min_score=NAME_SURE)
         if hits and hits[0].score is not None and hits[0].score >= NAME_SURE:
             named = set(normalize(" ".join((hits[0].entry.name, *hits[0].entry.aliases)))
                         .split())
