@@ -52,21 +52,32 @@ async def _count(services, model) -> int:
 
 
 @contextmanager
+def listening(services, before) -> Iterator[None]:
+    """`before(statement, parameters)` called before every SQL statement meanwhile."""
+
+    def hook(_conn, _cursor, statement, parameters, *_args) -> None:
+        before(statement, parameters)
+
+    engine = services.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", hook)
+    try:
+        yield
+    finally:
+        event.remove(engine, "before_cursor_execute", hook)
+
+
+@contextmanager
 def failing(services, table: str, times: int) -> Iterator[list[int]]:
     """Make the next `times` statements touching `table` fail as a lost database would."""
     failures: list[int] = []
 
-    def before(conn, cursor, statement, parameters, context, executemany) -> None:
+    def before(statement, parameters) -> None:
         if table in statement and len(failures) < times:
             failures.append(1)
             raise OperationalError(statement, parameters, Exception("database unavailable"))
 
-    engine = services.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", before)
-    try:
+    with listening(services, before):
         yield failures
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
 
 
 async def test_update_acknowledged_then_process_killed_is_processed_after_restart(
@@ -97,16 +108,12 @@ def statements_on(services, table: str) -> Iterator[list[str]]:
     """The SQL statements run meanwhile that name `table`."""
     seen: list[str] = []
 
-    def before(_conn, _cursor, statement, *_args) -> None:
+    def before(statement, _parameters) -> None:
         if table in statement:
             seen.append(statement.split(None, 1)[0].upper())
 
-    engine = services.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", before)
-    try:
+    with listening(services, before):
         yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
 
 
 async def test_webhook_answers_once_the_turn_committed_and_never_writes_the_inbox(
