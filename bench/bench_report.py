@@ -91,7 +91,7 @@ def synthetic_year(physicians: int, seed: int = 14) -> list[dict]:
 
 async def main(physicians: int, db_path: Path) -> None:
     db_path.unlink(missing_ok=True)
-    engine = make_engine(f"sqlite+aiosqlite:///{db_path}")
+    engine = make_engine(f"sqlite+vvsinline:///{db_path}")
     sessions = make_session_factory(engine)
     try:
         await upgrade(engine)

@@ -20,7 +20,7 @@ TOKEN = "123456:TEST-TOKEN"
 def make_settings(db_url: str, tmp_path: Path, **overrides: object) -> Settings:
     """Settings for a test: explicit values only, nothing read from the environment."""
     values: dict[str, object] = {
-        "telegram_bot_token": TOKEN, "database_url": db_url.replace("+aiosqlite", "")
+        "telegram_bot_token": TOKEN, "database_url": db_url.replace("+vvsinline", "")
         .replace("+asyncpg", ""), "data_dir": tmp_path / "data", "pseudonym_key": "k" * 32,
         "admin_ids": "900", "flood_burst": 1000,
     }

@@ -59,6 +59,42 @@ def _without_worker_rounds(seen: list[str]) -> list[str]:
     return kept
 
 
+async def test_a_question_through_the_webhook_is_one_transaction(db, tmp_path: Path) -> None:
+    """The webhook's update is never stored when its turn commits: a question is the turn's
+    transaction alone (4 statements, + the advisory lock on PostgreSQL), and the delivered
+    replies are deleted later in batches."""
+    from bot.compose import composed
+    from bot.fakeapi import FakeBotAPI
+    from bot.lifecycle import started
+    from tests.botharness import TOKEN, webhook_server
+
+    secret = "s3cret-" + "w" * 24
+    settings = make_settings(db.url, tmp_path, bot_mode="webhook", webhook_secret=secret,
+                             webhook_url="https://example.org/telegram/webhook")
+    async with FakeBotAPI(token=TOKEN) as api, \
+            composed(settings, content_sets=[KnowledgeSet()], token=TOKEN,
+                     base_url=api.base_url, updater=False) as services, \
+            started(services.application, polling=False), \
+            webhook_server(services.application, secret) as url:
+        api.serve_webhook([url], secret_token=secret)
+        api.send_text(4243, QUESTIONS[0])
+        await api.wait_for("sendMessage", chat_id=4243, timeout=10)
+        await asyncio.sleep(1.2)  # the worker's start-up rounds are over
+        with echo(services.engine) as seen:
+            for question in QUESTIONS:
+                since = len(api.calls)
+                api.send_text(4243, question)
+                await api.wait_for("sendMessage", chat_id=4243, timeout=5, since=since)
+            await services.outbox.settle()
+        seen = _without_worker_rounds(seen)
+        turns = [s for s in seen if not s.startswith("DELETE FROM outbox")]
+        print(f"{db.kind}: {seen}")
+        assert not any("inbox" in s for s in seen)
+        assert turns.count("COMMIT") <= len(QUESTIONS) + 1  # the turns (+ the batched delete)
+        statements = [s for s in turns if s != "COMMIT"]
+        assert len(statements) <= len(QUESTIONS) * (5 if db.kind == "postgres" else 4)
+
+
 async def test_a_question_costs_two_transactions_and_few_statements(db, tmp_path: Path) -> None:
     async with running_bot(make_settings(db.url, tmp_path),
                            content_sets=[KnowledgeSet()]) as (api, services):

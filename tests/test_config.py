@@ -23,7 +23,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("url, expected", [
-    ("sqlite:///data/vvs.db", "sqlite+aiosqlite:///data/vvs.db"),
+    ("sqlite:///data/vvs.db", "sqlite+vvsinline:///data/vvs.db"),
     ("postgresql://u:p@h:5432/db", "postgresql+asyncpg://u:p@h:5432/db"),
     ("postgres://u@h/db", "postgresql+asyncpg://u@h/db"),
     ("postgresql+asyncpg://u@h/db", "postgresql+asyncpg://u@h/db"),

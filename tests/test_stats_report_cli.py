@@ -26,7 +26,7 @@ class _Db:
 
 
 async def _fill(path: Path) -> None:
-    db = _Db(f"sqlite+aiosqlite:///{path}")
+    db = _Db(f"sqlite+vvsinline:///{path}")
     try:
         await upgrade(db.engine)
         await scenario(db, FakeClock())

@@ -17,6 +17,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from vvs.errors import ConfigError
+from vvs.sqlite_inline import DRIVER as SQLITE_DRIVER
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TELEGRAM_API = "https://api.telegram.org/bot"
@@ -191,11 +192,12 @@ def _on_loopback(url: str) -> bool:
 
 
 def async_database_url(url: str) -> str:
-    """Choose the async driver for a plain URL (aiosqlite, asyncpg)."""
+    """Choose the async driver for a plain URL: SQLite's statements run inline on the event
+    loop (`vvs.sqlite_inline`), PostgreSQL goes through asyncpg."""
     scheme, _, rest = url.partition("://")
     base = scheme.split("+")[0]
     if base == "sqlite":
-        return f"sqlite+aiosqlite://{rest}"
+        return f"sqlite+{SQLITE_DRIVER}://{rest}"
     if base in {"postgresql", "postgres"}:
         return f"postgresql+asyncpg://{rest}"
     raise ConfigError(f"DATABASE_URL: unsupported scheme {scheme!r}")
