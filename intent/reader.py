@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
@@ -36,7 +37,7 @@ from annuaire.text import normalize
 from bot.flows.model import Flow
 from intent.model import DirectoryReading, Intent, ProcedureReading, QuestionReading, Reading
 from knowledge.model import KnowledgeBase
-from knowledge.search import STOP_WORDS, Tables, analyse, fold, texting
+from knowledge.search import STOP_WORDS, Tables, Unit, analyse, fold, texting
 from vvs.departements import IDF_DEPARTMENTS
 
 # Grammar cues, matched on the folded text with texting forms spelt out (" koi " → " quoi ").
@@ -186,14 +187,20 @@ def _wish(padded: str) -> bool:
 def _procedures(spelt: str, results: tuple[tuple[str, float], ...], flows: Mapping[str, Flow],
                 wish: bool, asks: bool, tables: Tables) -> list[ProcedureReading]:
     """Flows named by their title, or voted for by the entries of a wish to act."""
-    votes = flow_votes(flows)
+    known = _flows_known(flows, tables)
     scores: dict[str, float] = defaultdict(float)
-    for flow_id, flow in flows.items():
-        if _names_title(spelt, flow.title, tables):
+    said: set[tuple[str, ...]] | None = None  # the text's concepts, read once if needed
+    for flow_id, title in known.titles.items():
+        if fuzz.partial_ratio(title.folded, spelt) >= TITLE_MATCH:
             scores[flow_id] = TITLE_SCORE
+        elif title.words >= 2:
+            if said is None:
+                said = {alt for u in analyse(spelt, tables) for alt in u.alternatives}
+            if all(said.intersection(u.alternatives) for u in title.units):
+                scores[flow_id] = TITLE_SCORE
     if wish:
         for entry_id, score in results:
-            for flow_id, share in votes.get(entry_id, {}).items():
+            for flow_id, share in known.votes.get(entry_id, {}).items():
                 scores[flow_id] = max(scores[flow_id], score * share + ACTION_BONUS)
     # inside a question, a procedure comes after the answer about the same entry
     factor = -2 * ACTION_BONUS if asks else 0.0
@@ -201,16 +208,40 @@ def _procedures(spelt: str, results: tuple[tuple[str, float], ...], flows: Mappi
             if s > 0]
 
 
-def _names_title(spelt: str, title: str, tables: Tables) -> bool:
-    """The flow's title is typed in the text: nearly verbatim, or every concept of a title of
-    two or more words, acronyms included ("une ip" names « Information préoccupante »)."""
-    if fuzz.partial_ratio(fold(title), spelt) >= TITLE_MATCH:
-        return True
-    title_units = analyse(title, tables)
-    if sum(len(u.alternatives[0]) for u in title_units) < 2:
-        return False
-    said = {alt for u in analyse(spelt, tables) for alt in u.alternatives}
-    return all(said.intersection(u.alternatives) for u in title_units)
+@dataclass(frozen=True)
+class _Title:
+    """A flow's title as the text is matched against it: typed nearly verbatim (`folded`),
+    or, for a title of two or more words, every concept of it (`units`, acronyms included:
+    "une ip" names « Information préoccupante »)."""
+
+    folded: str
+    units: tuple[Unit, ...]
+    words: int
+
+
+@dataclass(frozen=True)
+class _Known:
+    """What the reader needs of a flows snapshot, computed once per snapshot."""
+
+    flows: Mapping[str, Flow]
+    tables: Tables
+    titles: dict[str, _Title]
+    votes: dict[str, dict[str, float]]
+
+
+_KNOWN: list[_Known] = []  # the snapshot in service (content is swapped whole)
+
+
+def _flows_known(flows: Mapping[str, Flow], tables: Tables) -> _Known:
+    if _KNOWN and _KNOWN[0].flows is flows and _KNOWN[0].tables is tables:
+        return _KNOWN[0]
+    titles = {}
+    for flow_id, flow in flows.items():
+        units = tuple(analyse(flow.title, tables))
+        titles[flow_id] = _Title(fold(flow.title), units,
+                                 sum(len(u.alternatives[0]) for u in units))
+    _KNOWN[:] = [_Known(flows, tables, titles, flow_votes(flows))]
+    return _KNOWN[0]
 
 
 def flow_votes(flows: Mapping[str, Flow]) -> dict[str, dict[str, float]]:

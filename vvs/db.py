@@ -107,6 +107,11 @@ _HOLDING: contextvars.ContextVar[bool] = contextvars.ContextVar("vvs_sqlite_writ
                                                                default=False)
 
 
+def holding_writer() -> bool:
+    """Whether this task holds the SQLite writer lock (what every write must do there)."""
+    return _HOLDING.get()
+
+
 @asynccontextmanager
 async def sqlite_writer(sessions: SessionFactory) -> AsyncIterator[None]:
     """SQLite: one writing transaction at a time in this process, first come first served,
