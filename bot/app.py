@@ -129,9 +129,7 @@ async def background_worker(services: Services, tick: float = 1.0) -> None:
     while True:
         try:
             await services.outbox.deliver_due()
-            queue = services.application.update_queue
-            if isinstance(queue, InboxQueue):
-                await queue.requeue(services.application.bot)
+            await services.intake.requeue(services.application.bot)
             await services.jobs.run_due()
             loops += 1
             if loops % max(1, int(services.settings.content_poll_seconds / tick)) == 0:

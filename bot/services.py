@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Bot
 from telegram.ext import Application
 
+from bot.intake import InboxQueue
 from escalation.service import EscalationService
 from vvs.clock import Clock
 from vvs.content import ContentRegistry, Snapshot
@@ -46,6 +47,7 @@ class Services:
     bot: Bot
     outbox: Outbox
     inbox: Inbox
+    intake: InboxQueue  # the application's update queue (the webhook's door, `requeue`)
     jobs: JobQueue
     router: Router
     application: App

@@ -14,7 +14,7 @@ from bot.handlers import common
 from bot.handlers.render import edit_keyboard, keyboard_of, send_reply, split_text
 from bot.handlers.router import Router
 from bot.handlers.turn import Turn
-from bot.intake import InboxQueue, is_turn
+from bot.intake import is_turn
 from bot.services import Services
 from vvs.db import QUEUED, transaction
 from vvs.emergency import detect_emergency, emergency_reply
@@ -47,20 +47,17 @@ async def on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if update.callback_query:  # stop the spinner (a retried turn finds it answered)
         with contextlib.suppress(TelegramError):
             await update.callback_query.answer()
-    queue = context.application.update_queue
-    intake = queue if isinstance(queue, InboxQueue) else None
     # a webhook request waiting for this turn: the update was never stored
-    stored = intake is None or not intake.pending(update.update_id)
+    stored = not services.intake.pending(update.update_id)
     try:
         outcome = await _run_turn(update, services, services.router, stored=stored)
     except Exception as exc:
-        if intake is not None and intake.settle(update.update_id, exc):
+        if services.intake.settle(update.update_id, exc):
             return  # the webhook stores it: retried from the inbox in a moment
         if await services.inbox.failed(update.update_id, exc):
             raise  # parked: the error handler tells the user
         return  # retried from the inbox in a moment; the user is not told twice
-    if intake is not None:
-        intake.settle(update.update_id)  # committed: the webhook answers 200 now
+    services.intake.settle(update.update_id)  # committed: the webhook answers 200 now
     if outcome is None:
         log.info("update %s already processed", update.update_id)
         if stored:
