@@ -12,7 +12,6 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.dialects import registry
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -27,12 +26,11 @@ registry.register(f"sqlite.{sqlite_inline.DRIVER}", "vvs.sqlite_inline", "Dialec
 
 
 def make_engine(url: str) -> AsyncEngine:
-    """Create the async engine; SQLite gets WAL, `synchronous=NORMAL`, `secure_delete`, and
-    its statements run inline on the event loop (`vvs.sqlite_inline`: every writer holds
-    `sqlite_writer`)."""
+    """Create the async engine for a URL of `vvs.settings.async_database_url`; SQLite gets
+    WAL, `synchronous=NORMAL`, `secure_delete`, and its statements run inline on the event
+    loop (`vvs.sqlite_inline`: every writer holds `sqlite_writer`; its busy timeout is the
+    driver's)."""
     if url.startswith("sqlite"):
-        url = make_url(url).set(drivername=f"sqlite+{sqlite_inline.DRIVER}").render_as_string(
-            hide_password=False)
         path = url.split(":///", 1)[1] if ":///" in url else ""
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -59,7 +57,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA secure_delete=ON")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute(f"PRAGMA busy_timeout={int(sqlite_inline.BUSY_TIMEOUT_SECONDS * 1000)}")
     cursor.close()
 
 

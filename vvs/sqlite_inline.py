@@ -172,14 +172,7 @@ class Dialect(SQLiteDialect_aiosqlite):
 
     driver = DRIVER
     supports_statement_cache = True
-    has_terminate = True
 
     @classmethod
     def import_dbapi(cls) -> Any:
         return _Module()
-
-    def get_driver_connection(self, connection: Any) -> Any:
-        return connection.driver_connection
-
-    def do_terminate(self, dbapi_connection: Any) -> None:
-        dbapi_connection.terminate()
