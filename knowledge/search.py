@@ -251,16 +251,14 @@ class Tables:
     max_span: int
     out_of_scope: tuple[Cue, ...]
     cue_words: frozenset[str] = frozenset()  # folded words of the cues (typo targets too)
-    # each cue under its first stem: a question is checked against the cues it may hold
-    cues_by_stem: Mapping[str, tuple[Cue, ...]] = field(default_factory=dict)
 
-    def __post_init__(self) -> None:
-        if not self.cues_by_stem and self.out_of_scope:
-            index: dict[str, list[Cue]] = {}
-            for cue in self.out_of_scope:
-                index.setdefault(cue.stems[0], []).append(cue)
-            object.__setattr__(self, "cues_by_stem",
-                               MappingProxyType({k: tuple(v) for k, v in index.items()}))
+    @cached_property
+    def cues_by_stem(self) -> Mapping[str, tuple[Cue, ...]]:
+        """Each cue under its first stem: a question is checked against the cues it may hold."""
+        index: dict[str, list[Cue]] = {}
+        for cue in self.out_of_scope:
+            index.setdefault(cue.stems[0], []).append(cue)
+        return MappingProxyType({k: tuple(v) for k, v in index.items()})
 
     @staticmethod
     def load(synonyms: Path = SYNONYMS_FILE, out_of_scope: Path = OUT_OF_SCOPE_FILE) -> Tables:
