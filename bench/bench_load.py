@@ -64,7 +64,7 @@ SESSION: tuple[tuple[str, str], ...] = (
 )
 # The probe the issue describes: one knowledge question, over and over (`--probe question`).
 QUESTION: tuple[tuple[str, str], ...] = (("text", "secret médical et signalement"),)
-PROBES = {"journey": SESSION, "question": QUESTION, "command": (("cmd", "/confidentialite"),)}
+PROBES = {"journey": SESSION, "question": QUESTION}
 
 
 # ----------------------------------------------------------------------------- server side

@@ -50,19 +50,26 @@ async def running_bot(settings: Settings, clock: Clock | None = None,
 
 
 @asynccontextmanager
-async def webhook_server(application, secret: str) -> AsyncIterator[str]:
-    """Our webhook server (bot.web) for `application` on a free loopback port; its URL."""
+async def served(app) -> AsyncIterator[str]:
+    """An aiohttp application served on a free loopback port; its base URL."""
     from aiohttp import web
 
-    from bot.web import WEBHOOK_PATH, make_web_app
-
-    runner = web.AppRunner(make_web_app(application, secret))
+    runner = web.AppRunner(app)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()
     try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}{WEBHOOK_PATH}"
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
     finally:
         await runner.cleanup()
+
+
+@asynccontextmanager
+async def webhook_server(application, secret: str) -> AsyncIterator[str]:
+    """Our webhook server (bot.web) for `application` on a free loopback port; its URL."""
+    from bot.web import WEBHOOK_PATH, make_web_app
+
+    async with served(make_web_app(application, secret)) as base:
+        yield base + WEBHOOK_PATH
 
 
 class Chat:

@@ -32,6 +32,7 @@ from telegram.ext import (
 )
 
 from bot.fakeapi import SECRET_HEADER, FakeBotAPI, html_to_text
+from tests.botharness import served
 
 TOKEN = "123456:TEST-TOKEN"
 USER = 4242
@@ -323,13 +324,8 @@ async def test_webhook_delivery_carries_the_secret(bot: Bot, api: FakeBotAPI) ->
 
     app = web.Application()
     app.router.add_post("/hook", endpoint)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        port = runner.addresses[0][1]
-        await bot.set_webhook(f"http://127.0.0.1:{port}/hook", secret_token="s3cret")
+    async with served(app) as base:
+        await bot.set_webhook(f"{base}/hook", secret_token="s3cret")
         update_id = api.send_text(USER, "par webhook")
         async with asyncio.timeout(5):
             await arrived.wait()
@@ -337,8 +333,6 @@ async def test_webhook_delivery_carries_the_secret(bot: Bot, api: FakeBotAPI) ->
             await bot.get_updates(timeout=0)
         info = await bot.get_webhook_info()
         await bot.delete_webhook()
-    finally:
-        await runner.cleanup()
     secret, body = received[0]
     assert secret == "s3cret" and body["update_id"] == update_id
     assert Update.de_json(body, bot).message.text == "par webhook"

@@ -15,6 +15,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import NetworkError, TimedOut
 
 from bot.http import AiohttpRequest
+from tests.botharness import served
 
 TOKEN = "123:HTTP"
 
@@ -33,13 +34,8 @@ async def server(handler) -> AsyncIterator[str]:
 
     app = web.Application()
     app.router.add_post(f"/bot{TOKEN}/{{method}}", route)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}/bot"
-    finally:
-        await runner.cleanup()
+    async with served(app) as base:
+        yield base + "/bot"
 
 
 def _ok(result: object) -> web.Response:
