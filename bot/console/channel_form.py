@@ -43,9 +43,8 @@ class Row:
 
     @property
     def blank(self) -> bool:
-        """A new row left empty adds nothing."""
-        return not (self.value or self.uses or self.instructions or self.source
-                    or self.source_date or self.verified_on or self.hours)
+        """A new row left empty adds nothing (its type has a default: it says nothing)."""
+        return not (self.uses or any(getattr(self, key) for key in TEXTS if key != "type"))
 
 
 def digest(text: str) -> str:
@@ -63,10 +62,8 @@ def _text(value: object) -> str:
 
 def _row(values: Mapping[str, str], uses: list[str], delete: bool = False,
          new: bool = False) -> Row:
-    return Row(type=values["type"], value=values["value"], uses=uses,
-               instructions=values["instructions"], source=values["source"],
-               source_date=values["source_date"], verified_on=values["verified_on"],
-               hours=values["hours"], delete=delete, new=new)
+    """A row from the text fields (`TEXTS`, named as the row's attributes) and the uses."""
+    return Row(**{key: values[key] for key in TEXTS}, uses=uses, delete=delete, new=new)
 
 
 def rows_of(channels: Sequence[Mapping[str, object]]) -> list[Row]:
