@@ -102,6 +102,9 @@ class SearchIndex:
         self.serving = _serving_index(entries)
         self.broad = np.asarray([len(e.serves) > BROAD_SERVES for e in entries], dtype=bool)
         self.located = _located_index(entries, gazetteer)
+        # every word of a name or an alias: a text sharing too few of them names nothing
+        self.name_words = frozenset(w for e in entries
+                                    for w in normalize(" ".join((e.name, *e.aliases))).split())
 
     @classmethod
     def build(cls, entries: tuple[Entry, ...]) -> SearchIndex:

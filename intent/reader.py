@@ -135,7 +135,11 @@ def _directory(text: str, spelt: str, directory: Directory, asks: bool,
             place = matches[0].place
             explained |= set(left)
     entry_id = None
-    if not kinds or place is None:  # a resource's name ("maison des femmes saint denis")
+    # a resource's name ("maison des femmes saint denis"): searched only when enough of the
+    # text's words are words of some name (the test below, on the best hit, needs as much)
+    could = {i for i in content if words[i] in directory.index.name_words}
+    if (not kinds or place is None) and could - explained and len(could) >= 2 \
+            and len(could) * 2 >= len(content):
         hits = search(directory, text, top=1, min_score=NAME_SURE)
         if hits and hits[0].score is not None and hits[0].score >= NAME_SURE:
             named = set(normalize(" ".join((hits[0].entry.name, *hits[0].entry.aliases)))
