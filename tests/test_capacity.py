@@ -61,8 +61,9 @@ def _without_worker_rounds(seen: list[str]) -> list[str]:
 
 async def test_a_question_through_the_webhook_is_one_transaction(db, tmp_path: Path) -> None:
     """The webhook's update is never stored when its turn commits: a question is the turn's
-    transaction alone (4 statements, + the advisory lock on PostgreSQL, + the state row when
-    it changed), and the delivered replies are deleted later in batches."""
+    transaction alone (4 statements, + the state row when it changed; on PostgreSQL the
+    user's advisory lock is taken by the state's read), and the delivered replies are
+    deleted later in batches."""
     from bot.compose import composed
     from bot.fakeapi import FakeBotAPI
     from bot.lifecycle import started
@@ -95,7 +96,7 @@ async def test_a_question_through_the_webhook_is_one_transaction(db, tmp_path: P
         updates = [s for s in turns if s.startswith("UPDATE user_state")]
         assert len(updates) <= len(QUESTIONS)
         statements = [s for s in turns if s != "COMMIT" and s not in updates]
-        assert len(statements) <= len(QUESTIONS) * (5 if db.kind == "postgres" else 4)
+        assert len(statements) <= len(QUESTIONS) * 4
 
 
 async def test_a_question_costs_two_transactions_and_few_statements(db, tmp_path: Path) -> None:
@@ -121,7 +122,7 @@ async def test_a_question_costs_two_transactions_and_few_statements(db, tmp_path
         print(f"{db.kind}: {per_update:.1f} statements and "
               f"{seen.count('COMMIT') / len(QUESTIONS):.1f} commits per question: {seen}")
         assert sum(s.startswith("SELECT user_state") for s in statements) == len(QUESTIONS)
-        assert per_update <= (9 if db.kind == "postgres" else 8)  # + the advisory lock
+        assert per_update <= 8  # on PostgreSQL too: the state's read takes the user's lock
         assert seen.count("COMMIT") <= 3 * len(QUESTIONS)
 
 

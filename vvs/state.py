@@ -36,8 +36,14 @@ log = logging.getLogger(__name__)
 # Built once: a turn executes them with its values (no statement to build, cache key to
 # compute or ORM path to take on every turn)
 _KEY = col(UserState.user_key) == bindparam("k")
-_SELECT = select(col(UserState.mode), col(UserState.data), col(UserState.language),
-                 col(UserState.department), col(UserState.updated_at)).where(_KEY)
+_COLUMNS = (col(UserState.mode), col(UserState.data), col(UserState.language),
+            col(UserState.department), col(UserState.updated_at))
+_SELECT = select(*_COLUMNS).where(_KEY)
+# PostgreSQL: the same row read under the user's advisory lock, in one round trip (the
+# function of migration 0007 takes the lock, then reads with a fresh snapshot)
+_SELECT_LOCKED = text(
+    "SELECT user_state.mode, user_state.data, user_state.language, user_state.department, "
+    "user_state.updated_at FROM vvs_locked_state(:k) AS user_state").columns(*_COLUMNS)
 _INSERT = insert(UserState)
 _UPDATE = update(UserState).where(_KEY)
 _DELETE = delete(UserState).where(_KEY)
@@ -168,15 +174,14 @@ class StateStore:
         """Read the user's state, dropping a mode that has expired or that no longer reads.
 
         On PostgreSQL the user's turns are serialised across replicas by a transaction-level
-        advisory lock, so two updates of one user never overwrite each other's state.
+        advisory lock, so two updates of one user never overwrite each other's state; the
+        read takes it (`vvs_locked_state`, migration 0007: one round trip, not two).
         """
         # Core statements on the turn's connection: the ORM's identity map and unit of work
         # cost more than the rest of a turn's SQL for this one hot row
         conn = await session.connection()
-        if is_postgres(session):
-            await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"),
-                               {"k": user_key})
-        found = (await conn.execute(_SELECT, {"k": user_key})).first()
+        query = _SELECT_LOCKED if is_postgres(session) else _SELECT
+        found = (await conn.execute(query, {"k": user_key})).first()
         if found is None:
             return Conversation(user_key)
         row = Stored(*found)
