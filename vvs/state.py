@@ -36,8 +36,8 @@ log = logging.getLogger(__name__)
 # Built once: a turn executes them with its values (no statement to build, cache key to
 # compute or ORM path to take on every turn)
 _KEY = col(UserState.user_key) == bindparam("k")
-_COLUMNS = (col(UserState.mode), col(UserState.data), col(UserState.language),
-            col(UserState.department), col(UserState.updated_at))
+_STATE = UserState.__table__.c  # type: ignore[attr-defined]  # SQLModel's table
+_COLUMNS = (_STATE.mode, _STATE.data, _STATE.language, _STATE.department, _STATE.updated_at)
 _SELECT = select(*_COLUMNS).where(_KEY)
 # PostgreSQL: the same row read under the user's advisory lock, in one round trip (the
 # function of migration 0007 takes the lock, then reads with a fresh snapshot)
