@@ -20,14 +20,14 @@ from datetime import timedelta
 from typing import Any, TypedDict, Unpack
 
 from sqlalchemy.exc import IntegrityError
-from telegram.ext import AIORateLimiter, ExtBot
+from telegram.ext import AIORateLimiter
 
 from bot.app import build_application
 from bot.demo import DEMO_TOKEN
 from bot.handlers import build_router
 from bot.http import AiohttpRequest
 from bot.intake import InboxQueue
-from bot.sender import make_sender
+from bot.sender import OutboxBot, make_sender
 from bot.services import Services
 from escalation.service import EscalationConfig, EscalationService
 from knowledge import queue as editors_queue
@@ -68,11 +68,11 @@ def default_content_sets() -> list[ContentSet]:
 
 
 def make_bot(token: str, base_url: str, *, base_file_url: str | None = None,
-             rate_limit: bool = True) -> ExtBot[Any]:
+             rate_limit: bool = True) -> OutboxBot:
     """The Bot API client. `rate_limit=False` only for benchmarks of our own processing
     against the stand-in: Telegram itself caps a bot at about 30 messages a second."""
     extra: dict[str, Any] = {"base_file_url": base_file_url} if base_file_url else {}
-    return ExtBot(token, base_url=base_url, request=AiohttpRequest(POOL_SIZE),
+    return OutboxBot(token, base_url=base_url, request=AiohttpRequest(POOL_SIZE),
                   get_updates_request=AiohttpRequest(1),
                   rate_limiter=AIORateLimiter(max_retries=0) if rate_limit else None, **extra)
 

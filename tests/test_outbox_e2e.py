@@ -99,3 +99,30 @@ async def test_blocked_user_is_dead_lettered_and_admins_alerted(
     assert len(dead) == 1 and dead[0].payload is None
     alerts = api.sent_messages(ADMIN)
     assert len(alerts) == 1 and "non délivrable" in alerts[0].plain
+
+
+async def test_a_message_goes_out_in_html_without_preview_and_its_id_is_kept(
+        db, tmp_path: Path, clock: FakeClock) -> None:
+    """The outbox's own `sendMessage` (it reads only the new message's id from the answer):
+    the request a PTB `send_message` would make, and the id the escalations need."""
+    from sqlmodel import select
+
+    from vvs.models import OutboxMessage
+    from vvs.ui import Button
+
+    async with FakeBotAPI(token=TOKEN) as api, \
+            bound_services(db, tmp_path, clock, api) as services:
+        api.send_text(CHAT, "bonjour")  # the chat exists; its message takes an id
+        async with transaction(services.sessions) as session:
+            await services.outbox.enqueue(session, CHAT, OutboundMessage(
+                "<b>Prise en charge</b>", ((Button("Voir", "esc:v:1"),),)))
+        assert await services.outbox.deliver_due() == 1
+        call = api.calls_to("sendMessage")[-1]
+        assert call.params["parse_mode"] == "HTML"
+        assert call.params["link_preview_options"] == {"is_disabled": True}
+        assert call.params["reply_markup"] == {"inline_keyboard": [
+            [{"text": "Voir", "callback_data": "esc:v:1"}]]}
+        assert call.message is not None and call.message.message_id > 1
+        async with services.sessions() as session:
+            row = (await session.exec(select(OutboxMessage))).one()
+        assert row.status == "sent" and row.sent_message_id == call.message.message_id
