@@ -395,6 +395,8 @@ class SearchIndex:
                 self.fuzzy_choices.append(_sorted_words(fuzzy_text(analyse(text, tables))))
                 self.fuzzy_owner.append(n)
         self.fuzzy_owner_arr = np.array(self.fuzzy_owner, dtype=np.int64)
+        # each entry's texts are contiguous (title first): its first text's position
+        self.fuzzy_starts = np.flatnonzero(np.diff(self.fuzzy_owner_arr, prepend=-1))
         self._build_neighbours(entries)
 
     def _words(self, entries: Sequence[Entry]) -> dict[str, str]:
@@ -471,9 +473,12 @@ class SearchIndex:
         weights = (1 + np.log(np.fromiter(counts.values(), dtype=np.float32, count=len(counts)))
                    ) * self.knn_idf[cols]
         norm = math.sqrt(float((weights ** 2).sum()) + unknown * self.knn_max_idf ** 2)
-        sims = self.knn_rows[:, cols] @ (weights / norm)
-        np.maximum.at(out, self.fuzzy_owner_arr, sims)
-        return out
+        return self._per_entry(self.knn_rows[:, cols] @ (weights / norm))
+
+    def _per_entry(self, sims: np.ndarray) -> np.ndarray:
+        """The best of each entry's texts (never below 0): `reduceat` over the contiguous
+        runs, a tenth of the time of `np.maximum.at`."""
+        return np.maximum(np.maximum.reduceat(sims, self.fuzzy_starts), 0).astype(np.float64)
 
     def corrections(self, text: str) -> dict[str, str]:
         """Unknown words (typos) → the closest word of the base, when close enough.
@@ -579,13 +584,11 @@ class SearchIndex:
 
     def _fuzzy(self, text: str) -> np.ndarray:
         """Best similarity (0..1) of the question with each entry's title and questions."""
-        out = np.zeros(len(self.ids))
         if not text or not self.fuzzy_choices:
-            return out
+            return np.zeros(len(self.ids))
         sims = process.cdist([_sorted_words(text)], self.fuzzy_choices, scorer=fuzz.ratio,
                              dtype=np.float32)[0] / 100.0
-        np.maximum.at(out, self.fuzzy_owner_arr, sims)
-        return out
+        return self._per_entry(sims)
 
     def off_topic(self, units: list[Unit]) -> bool:
         """True when a cue appears in the question (in order, at most one word between its
