@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import contextlib
 import cProfile
+import functools
 import hmac
 import json
 import logging
@@ -80,6 +81,7 @@ class _ErrorCount(logging.Handler):
         self.count += 1
 
 
+@functools.lru_cache(maxsize=1024)  # the same few statements: counting must cost the bot little
 def _statement_kind(statement: str) -> str:
     """`VERB table` of a statement (`LOCK` for an advisory lock), for the per-update table."""
     text = " ".join(statement.split())
