@@ -11,6 +11,7 @@ The referent contact button is `e:new:question` (escalation).
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from collections.abc import Sequence
@@ -108,6 +109,14 @@ def render_entry(entry: Entry, alternatives: Sequence[Entry] = ()) -> Reply:
     `alternatives` (when the search was unsure) follow as « Vouliez-vous plutôt : », one
     button each that opens the entry's card (`k:e:<id>`); the card is shortened, never them.
     """
+    return _card(entry, tuple(alternatives), current_language())
+
+
+# A card depends only on its entries (compared by value: an edited entry is another key) and
+# the language; the most asked ones are built once (the date and the sources' formatting
+# cost about as much as the search's fuzzy matching)
+@functools.lru_cache(maxsize=256)
+def _card(entry: Entry, alternatives: tuple[Entry, ...], _language: str) -> Reply:
     lines = [f"<b>{esc(title(entry))}</b>", *draft_banner(entry)]
     lines += ["", *markdown_lines(entry.summary), "", *source_lines(entry), "",
               "<i>" + esc(_("Mis à jour le {date}").format(

@@ -49,6 +49,22 @@ def test_answer_card_content_and_buttons(kb: KnowledgeBase) -> None:
                             "k:nr:info-preoccupante", "k:theme:mineur"]
 
 
+def test_a_card_follows_its_entry_and_the_language(kb: KnowledgeBase) -> None:
+    """Cards are built once per entry and language: an edited entry, or another language,
+    is another card."""
+    from vvs.i18n import use_language
+
+    entry = kb.entries["secret-medical"]
+    first = render_entry(entry).text
+    edited = dataclasses.replace(entry, summary="Un **autre** résumé.")
+    assert "Un <b>autre</b> résumé." in render_entry(edited).text
+    assert render_entry(entry).text == first
+    with use_language("en"):
+        english = render_entry(entry).text
+    assert english != first and "Updated" in english and "Mis à jour" in first
+    assert render_entry(entry).text == first
+
+
 def test_validated_entry_has_no_draft_mention(kb: KnowledgeBase) -> None:
     assert "en cours de validation" not in render_entry(kb.entries["secret-medical"]).text
 
