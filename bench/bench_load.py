@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import cProfile
 import functools
+import gc
 import hmac
 import json
 import logging
@@ -105,11 +106,21 @@ async def _serve(args: argparse.Namespace) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
 
+    gc_cpu, gc_started = [0.0], [0.0]
+
+    def on_gc(phase: str, _info: dict[str, int]) -> None:
+        if phase == "start":
+            gc_started[0] = time.process_time()
+        else:
+            gc_cpu[0] += time.process_time() - gc_started[0]
+
+    gc.callbacks.append(on_gc)
+
     async def stats(_request: web.Request) -> web.Response:
         times = os.times()
         return web.json_response({"statements": sum(kinds.values()), "kinds": dict(kinds),
                                   "commits": commits[0], "checkouts": checkouts[0],
-                                  "errors": errors.count,
+                                  "errors": errors.count, "gc": gc_cpu[0],
                                   "cpu": times.user + times.system})
 
     async def run(web_app: web.Application) -> None:
@@ -302,6 +313,7 @@ class Level:
     statements_per_update: float = 0.0
     commits_per_update: float = 0.0
     checkouts_per_update: float = 0.0
+    gc_ms_per_update: float = 0.0  # the servers' CPU in Python's cyclic garbage collector
     statements: dict[str, float] = field(default_factory=dict)
 
 
@@ -474,6 +486,7 @@ async def measure(config: str, servers: list[Server], driver: Driver, users: int
     level.driver_cpu_ms_per_update = (now.user + now.system - own.user - own.system) \
         * 1e3 / total
     level.statements_per_update = delta("statements") / total
+    level.gc_ms_per_update = delta("gc") * 1e3 / total
     level.commits_per_update = delta("commits") / total
     level.checkouts_per_update = delta("checkouts") / total if "checkouts" in after[0] else 0
     kinds: Counter[str] = Counter()
@@ -663,7 +676,8 @@ async def main(args: argparse.Namespace) -> int:
               f"updates/s  median {level.median_ms:7.1f} ms  p99 {level.p99_ms:7.1f} ms  "
               f"{level.statements_per_update:4.1f} stmt  {level.commits_per_update:3.1f} "
               f"commits  {level.cpu_ms_per_update:5.1f} ms CPU "
-              f"(driver {level.driver_cpu_ms_per_update:3.1f})  "
+              f"(driver {level.driver_cpu_ms_per_update:3.1f}, GC "
+              f"{level.gc_ms_per_update:3.1f})  "
               f"RSS {level.rss_mib:.0f} MiB{errors}", flush=True)
 
     made: list[str] = []
