@@ -73,8 +73,9 @@ def make_bot(token: str, base_url: str, *, base_file_url: str | None = None,
     against the stand-in: Telegram itself caps a bot at about 30 messages a second."""
     extra: dict[str, Any] = {"base_file_url": base_file_url} if base_file_url else {}
     return OutboxBot(token, base_url=base_url, request=AiohttpRequest(POOL_SIZE),
-                  get_updates_request=AiohttpRequest(1),
-                  rate_limiter=AIORateLimiter(max_retries=0) if rate_limit else None, **extra)
+                     get_updates_request=AiohttpRequest(1),
+                     rate_limiter=AIORateLimiter(max_retries=0) if rate_limit else None,
+                     **extra)
 
 
 async def compose(settings: Settings, *, clock: Clock | None = None,
