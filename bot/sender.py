@@ -10,7 +10,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import ExtBot
 
-from bot.handlers.render import Markup, outbound_markup, retry_after_seconds
+from bot.handlers.render import outbound_markup, retry_after_seconds
 from vvs.i18n import _, use_language
 from vvs.outbox import MaybeSent, OutboundMessage, Permanent, RetryLater, Sender
 
@@ -22,8 +22,10 @@ class OutboxBot(ExtBot[Any]):
     answer (the chat, the sender, the keyboard again): about a tenth of a turn's CPU, for an
     id, the only thing the outbox keeps. Same request, defaults, rate limiter and errors."""
 
-    async def send_text(self, chat_id: int, text: str, reply_markup: Markup | None) -> int:
-        """`sendMessage` in HTML without link previews; the new message's id."""
+    async def send_text(self, chat_id: int, text: str,
+                        reply_markup: dict[str, Any] | None) -> int:
+        """`sendMessage` in HTML without link previews (`reply_markup` as the Bot API's JSON
+        object); the new message's id."""
         result = await self._post("sendMessage", {
             "chat_id": chat_id, "text": text, "parse_mode": ParseMode.HTML,
             "reply_markup": reply_markup, "link_preview_options": NO_PREVIEW})

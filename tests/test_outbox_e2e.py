@@ -126,3 +126,18 @@ async def test_a_message_goes_out_in_html_without_preview_and_its_id_is_kept(
         async with services.sessions() as session:
             row = (await session.exec(select(OutboxMessage))).one()
         assert row.status == "sent" and row.sent_message_id == call.message.message_id
+
+
+def test_an_outbound_keyboard_is_in_its_message_language() -> None:
+    """The outbox's markup is built once per keyboard and language: each language its own."""
+    from bot.handlers.render import outbound_markup
+
+    french = outbound_markup(OutboundMessage("x", (), "fr", "location"))
+    english = outbound_markup(OutboundMessage("x", (), "en", "location"))
+    assert french is not None and english is not None
+    assert french["keyboard"][0][0] == {"text": "📍 Partager ma position",
+                                        "request_location": True}
+    assert english["keyboard"][0][0] == {"text": "📍 Share my location",
+                                         "request_location": True}
+    assert outbound_markup(OutboundMessage("y", (), "fr", "location")) == french
+    assert outbound_markup(OutboundMessage("x")) is None
