@@ -64,6 +64,11 @@ class Hit:
         return data
 
 
+def name_words(entry: Entry) -> frozenset[str]:
+    """The normalised words of the entry's name and aliases."""
+    return frozenset(normalize(" ".join((entry.name, *entry.aliases))).split())
+
+
 @dataclass(frozen=True)
 class Competence:
     """Entries competent for a place; `certain` is False when the caller must choose."""
@@ -103,8 +108,7 @@ class SearchIndex:
         self.broad = np.asarray([len(e.serves) > BROAD_SERVES for e in entries], dtype=bool)
         self.located = _located_index(entries, gazetteer)
         # every word of a name or an alias: a text sharing too few of them names nothing
-        self.name_words = frozenset(w for e in entries
-                                    for w in normalize(" ".join((e.name, *e.aliases))).split())
+        self.name_words = frozenset().union(*(name_words(e) for e in entries))
 
     @classmethod
     def build(cls, entries: tuple[Entry, ...]) -> SearchIndex:

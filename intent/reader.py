@@ -32,7 +32,7 @@ from rapidfuzz.distance import OSA
 from annuaire.gazetteer import Place
 from annuaire.model import KIND_WORDS, NOT_KIND_PHRASES, Directory
 from annuaire.search import STOPWORDS as DIRECTORY_STOPWORDS
-from annuaire.search import detect_kinds, search
+from annuaire.search import detect_kinds, name_words, search
 from annuaire.text import normalize
 from bot.flows.model import Flow
 from intent.model import DirectoryReading, Intent, ProcedureReading, QuestionReading, Reading
@@ -142,8 +142,7 @@ def _directory(text: str, spelt: str, directory: Directory, asks: bool,
             and len(could) * 2 >= len(content):
         hits = search(directory, text, top=1, min_score=NAME_SURE)
         if hits and hits[0].score is not None and hits[0].score >= NAME_SURE:
-            named = set(normalize(" ".join((hits[0].entry.name, *hits[0].entry.aliases)))
-                        .split())
+            named = name_words(hits[0].entry)
             named_here = {i for i in content if words[i] in named}
             # one shared word ("aide") is not a name; most of the text must be the name
             if (named_here - explained and len(named_here) >= 2

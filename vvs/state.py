@@ -42,8 +42,8 @@ _SELECT = select(*_COLUMNS).where(_KEY)
 # PostgreSQL: the same row read under the user's advisory lock, in one round trip (the
 # function of migration 0007 takes the lock, then reads with a fresh snapshot)
 _SELECT_LOCKED = text(
-    "SELECT user_state.mode, user_state.data, user_state.language, user_state.department, "
-    "user_state.updated_at FROM vvs_locked_state(:k) AS user_state").columns(*_COLUMNS)
+    "SELECT " + ", ".join(f"user_state.{c.name}" for c in _COLUMNS)
+    + " FROM vvs_locked_state(:k) AS user_state").columns(*_COLUMNS)
 _INSERT = insert(UserState)
 _UPDATE = update(UserState).where(_KEY)
 _DELETE = delete(UserState).where(_KEY)
