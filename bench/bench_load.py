@@ -714,8 +714,8 @@ async def main(args: argparse.Namespace) -> int:
                         await config.stop()
                 if args.profile_users and not args.smoke:
                     path = workdir / "bot.prof"
-                    profiled = Config("bot SQLite (profiled)", "bot", 1,
-                                      f"sqlite:///{workdir / 'profiled.db'}")
+                    profiled = Config("bot (profiled)", "bot", 1,
+                                      await _profiled_db(args, pg, workdir, made))
                     try:
                         await profiled.start(api, workdir, 900_000, quiet, session,
                                              profile=path)
@@ -752,6 +752,17 @@ async def main(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+async def _profiled_db(args: argparse.Namespace, pg: str | None, workdir: Path,
+                       made: list[str]) -> str:
+    """The database of the profiled run: SQLite, or a fresh PostgreSQL one (`--profile-db`)."""
+    if args.profile_db == "pg" and pg:
+        db_name = f"vvs_load_{os.getpid()}_profiled"
+        url = await _createdb(pg, db_name)
+        made.append(db_name)
+        return url
+    return f"sqlite:///{workdir / 'profiled.db'}"
+
+
 def _loadavg() -> str:
     """The machine's load average (1, 5, 15 min): the figures are only as quiet as it is."""
     with contextlib.suppress(OSError):
@@ -760,7 +771,8 @@ def _loadavg() -> str:
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     allow_abbrev=False)
     sub = parser.add_subparsers(dest="command")
     serve = sub.add_parser("serve", help="internal: one server process")
     serve.add_argument("--kind", choices=("bot", "echo"), required=True)
@@ -776,6 +788,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=12.0)
     parser.add_argument("--pg", help="a PostgreSQL URL whose server may create databases")
     parser.add_argument("--profile-users", type=int, default=20)
+    parser.add_argument("--profile-db", choices=("sqlite", "pg"), default="sqlite",
+                        help="the database of the profiled run (pg: needs --pg)")
     parser.add_argument("--keep-profile", type=Path, help="keep the cProfile data there")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--chart", type=Path)

@@ -16,11 +16,13 @@ through these meanings.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import assert_never
+from typing import Any, assert_never
 
 from sqlalchemy import insert, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -423,10 +425,17 @@ async def record(session: AsyncSession, clock: Clock, event: Event, *,
                  user_key: str | None = None,
                  user_department: str | None = None) -> None:
     """Record a typed event in the unit of work `session` belongs to."""
+    await insert_events(await session.connection(), [
+        typed_values(clock, event, user_key=user_key, user_department=user_department)])
+
+
+def typed_values(clock: Clock, event: Event, *, user_key: str | None = None,
+                 user_department: str | None = None) -> dict[str, Any]:
+    """The checked `event` row of a typed event (what `record` writes; a turn writes its
+    events together with its replies, `vvs.inbox.Inbox.finish`)."""
     row = event_row(event, user_department)
-    await record_event(session, clock, row.kind, user_key=user_key,
-                       department=row.department, category=row.category, detail=row.detail,
-                       value=row.value)
+    return event_values(clock, row.kind, user_key=user_key, department=row.department,
+                        category=row.category, detail=row.detail, value=row.value)
 
 
 def _categorical(name: str, value: str | None) -> str | None:
@@ -437,6 +446,25 @@ def _categorical(name: str, value: str | None) -> str | None:
         # the message must not echo the value: it could be text a user typed
         raise ValueError(f"event {name} must be a short code (got {len(value)} characters)")
     return value
+
+
+def event_values(
+    clock: Clock,
+    kind: str,
+    *,
+    user_key: str | None = None,
+    department: str | None = None,
+    category: str | None = None,
+    detail: str | None = None,
+    value: float | None = None,
+) -> dict[str, Any]:
+    """One `event` row's values, checked: the check every row goes through (short codes
+    only, a known département or none)."""
+    if department is not None and department not in DEPARTMENTS:
+        department = None
+    return {"at": clock.now(), "kind": _categorical("kind", kind) or kind,
+            "department": department, "category": _categorical("category", category),
+            "detail": _categorical("detail", detail), "value": value, "user_key": user_key}
 
 
 async def record_event(
@@ -451,15 +479,18 @@ async def record_event(
     value: float | None = None,
 ) -> None:
     """Add one row to the unit of work `session` belongs to (use `record` with a typed
-    event; this is the check every row goes through)."""
-    if department is not None and department not in DEPARTMENTS:
-        department = None
-    values = {"at": clock.now(), "kind": _categorical("kind", kind) or kind,
-              "department": department, "category": _categorical("category", category),
-              "detail": _categorical("detail", detail), "value": value, "user_key": user_key}
-    # a prebuilt Core insert on the unit of work's connection: a turn's hot path skips the
-    # ORM's flush and the statement's construction
-    await (await session.connection()).execute(_INSERT_EVENT, values)
+    event)."""
+    await insert_events(await session.connection(), [event_values(
+        clock, kind, user_key=user_key, department=department, category=category,
+        detail=detail, value=value)])
+
+
+async def insert_events(conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert checked rows (`event_values`) on a unit of work's connection."""
+    # a prebuilt Core insert: a turn's hot path skips the ORM's flush and the statement's
+    # construction
+    for row in rows:
+        await conn.execute(_INSERT_EVENT, row)
 
 
 async def _anonymise(session: AsyncSession, user_key: str) -> int:

@@ -3,8 +3,9 @@
 - `store` inserts the raw update (its own short transaction) before the webhook answers 200
   and before polling confirms the offset: a process killed afterwards loses nothing.
 - The turn claims the update id (`processed_update`) and deletes the inbox row in its own
-  transaction (`claim`): the raw update never outlives its processing, and a redelivered or
-  reposted update finds the claim and does nothing.
+  transaction (`claim`, with the turn's other writes: `vvs.turnend`): the raw update never
+  outlives its processing, and a redelivered or reposted update finds the claim and does
+  nothing.
 - A turn that fails leaves the row; `failed` records the error class and a short backoff,
   and the worker (`due`) hands the row back to the application; after `max_attempts` the row
   is parked, the admins are alerted with the update id and the error class only, and it is
@@ -20,7 +21,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, or_, update
+from sqlalchemy import (
+    bindparam,
+    delete,
+    insert,
+    or_,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -87,11 +94,11 @@ class Inbox:
             return False
         return True
 
-    async def claim(self, session: AsyncSession, update_id: int, *, stored: bool = True
-                    ) -> bool:
+    async def claim(self, session: AsyncSession, update_id: int, *, stored: bool) -> bool:
         """In the turn's transaction: record the update as processed and delete its inbox row
-        (if `stored`: a webhook update whose turn commits before the 200 has none). False
-        when it was processed already (the caller rolls back and calls `drop`)."""
+        (if `stored`: a webhook update whose turn commits before the 200 has none). False,
+        the turn rolled back, when it was processed already (the caller then calls `drop`).
+        A turn's end calls this with its other writes (`vvs.turnend`)."""
         conn = await session.connection()
         try:  # a duplicate costs nothing else
             await conn.execute(_PROCESSED, {"update_id": update_id,

@@ -30,6 +30,7 @@ from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import delete, insert, or_, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -137,6 +138,19 @@ class OutboxHooks:
         object.__setattr__(self, "on_dead", MappingProxyType(dict(self.on_dead)))
 
 
+async def insert_claimed(conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]
+                         ) -> list[int]:
+    """Insert a turn's replies (`Outbox.claimed_values`) on its connection; their ids."""
+    # a prebuilt Core insert: every turn has one, and neither the ORM's flush nor building
+    # the statement again is needed
+    ids = []
+    for row in rows:
+        msg_id = (await conn.execute(_INSERT_REPLY, row)).scalar_one()
+        assert msg_id is not None  # RETURNING the new row's key
+        ids.append(msg_id)
+    return ids
+
+
 class OutboxWriter:
     """Enqueue in the caller's transaction (what domain code needs of the outbox)."""
 
@@ -180,24 +194,18 @@ class Outbox(OutboxWriter):
         self._done: list[int] = []  # sent by the fast path, not yet recorded
         self._flusher: asyncio.Task[None] | None = None
 
-    async def enqueue_claimed(self, session: AsyncSession, chat_id: int,
-                              message: OutboundMessage, *, user_key: str | None) -> int:
-        """Add a turn's reply in the turn's transaction, leased to this process, which sends it
-        right after the commit (`send_claimed`); if the process dies, the lease expires and the
-        worker (of any replica) sends it."""
+    def claimed_values(self, chat_id: int, message: OutboundMessage, *,
+                       user_key: str | None) -> dict[str, Any]:
+        """The row of a turn's reply, leased to this process, which sends it right after the
+        turn commits (`send_claimed`); if the process dies, the lease expires and the worker
+        (of any replica) sends it. The turn writes it (`vvs.inbox.Inbox.finish`)."""
         now = self.clock.now()
-        values = {"chat_id": chat_id, "payload": message.to_payload(), "next_attempt_at": now,
-                  "created_at": now, "user_key": user_key, "purpose": REPLY,
-                  "locked_until": now + self.lease}
-        # a prebuilt Core insert on the turn's connection: every turn has one, and neither
-        # the ORM's flush nor building the statement again is needed
-        conn = await session.connection()
-        msg_id = (await conn.execute(_INSERT_REPLY, values)).scalar_one()
-        assert msg_id is not None  # RETURNING the new row's key
-        return msg_id
+        return {"chat_id": chat_id, "payload": message.to_payload(), "next_attempt_at": now,
+                "created_at": now, "user_key": user_key, "purpose": REPLY,
+                "locked_until": now + self.lease}
 
     async def send_claimed(self, msg_id: int, chat_id: int, message: OutboundMessage) -> bool:
-        """The fast path: send a reply committed by `enqueue_claimed` now. Its completion is
+        """The fast path: send a reply committed with `claimed_values` now. Its completion is
         recorded in a batch shortly after (one transaction for many replies). False when the
         chat can never be reached (blocked bot): the caller stops sending to it."""
         for attempt in (1, 2):  # one retry at once for an answer the user is waiting for

@@ -24,6 +24,7 @@ from typing import Any, NamedTuple, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import bindparam, delete, insert, select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -210,29 +211,51 @@ class StateStore:
             log.info("state of mode %r does not read (%s): back to idle", mode, exc)
             return None
 
-    async def save(self, session: AsyncSession, conv: Conversation) -> None:
-        """Write the state back (one row per user); keep no row when there is nothing to keep."""
+    def changes(self, conv: Conversation) -> StateWrite | None:
+        """What saving `conv` writes (one row per user, none when there is nothing to keep);
+        None when nothing changed since it was loaded and it was touched recently."""
         if conv.forgotten:
-            return
+            return None
         row = conv.stored
-        conn = await session.connection()
         if conv.is_empty:
-            if row is not None:
-                await conn.execute(_DELETE, {"k": conv.user_key})
-            return
+            return StateWrite(conv.user_key, None, exists=True) if row is not None else None
         now = self.clock.now()
         data = encode(conv.state)
-        values = {"mode": conv.mode, "data": data, "language": conv.language,
-                  "department": conv.department}
         if row is not None and (row.mode, row.data, row.language, row.department) == (
                 conv.mode, data, conv.language, conv.department) \
                 and now - row.updated_at < STATE_TOUCH:
-            return  # unchanged and recently touched: no write
-        if row is None:
-            await conn.execute(_INSERT, {"user_key": conv.user_key, "updated_at": now,
-                                         **values})
-        else:
-            await conn.execute(_UPDATE, {"k": conv.user_key, "updated_at": now, **values})
+            return None  # unchanged and recently touched: no write
+        return StateWrite(conv.user_key, {
+            "user_key": conv.user_key, "mode": conv.mode, "data": data,
+            "language": conv.language, "department": conv.department, "updated_at": now},
+            exists=row is not None)
+
+    async def save(self, session: AsyncSession, conv: Conversation) -> None:
+        """Write the state back in the caller's unit of work (a turn writes `changes` with
+        its end instead: `vvs.turnend`)."""
+        write = self.changes(conv)
+        if write is not None:
+            await apply(await session.connection(), write)
+
+
+@dataclass(frozen=True)
+class StateWrite:
+    """A conversation's row to write (`values`), or to delete (`values` None)."""
+
+    user_key: str
+    values: dict[str, Any] | None
+    exists: bool  # the row is there: an update, not an insert
+
+
+async def apply(conn: AsyncConnection, write: StateWrite) -> None:
+    """Write a `StateWrite` on a unit of work's connection (one statement)."""
+    if write.values is None:
+        await conn.execute(_DELETE, {"k": write.user_key})
+    elif write.exists:
+        values = {key: value for key, value in write.values.items() if key != "user_key"}
+        await conn.execute(_UPDATE, {"k": write.user_key, **values})
+    else:
+        await conn.execute(_INSERT, write.values)
 
 
 async def purge_expired(sessions: SessionFactory, clock: Clock, expiry: timedelta) -> int:

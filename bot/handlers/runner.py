@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from dataclasses import replace
+from typing import Any
 
 from telegram import Bot, Update
 from telegram.error import Forbidden, TelegramError
@@ -16,13 +17,15 @@ from bot.handlers.router import Router
 from bot.handlers.turn import Turn
 from bot.intake import is_turn
 from bot.services import Services
+from vvs import turnend
 from vvs.db import QUEUED, transaction
 from vvs.emergency import detect_emergency, emergency_reply
 from vvs.errors import StaleAction
 from vvs.events import EmergencyDetected, Started
 from vvs.i18n import _, current_language, normalize, set_language, use_language
 from vvs.outbox import REPLY, OutboundMessage
-from vvs.state import Conversation
+from vvs.state import Conversation, StateWrite
+from vvs.turnend import TurnEnd
 from vvs.ui import Button, Reply
 
 log = logging.getLogger(__name__)
@@ -108,31 +111,46 @@ async def _deliver(bot: Bot, services: Services, turn: Turn, plan: list[Planned]
         services.wake.set()
 
 
-async def _plan(services: Services, turn: Turn) -> list[Planned]:
-    """In the turn's transaction: each reply's text as outbox rows (split to Telegram's
-    limit, the keyboard on the last part), its documents and venues kept in memory."""
-    plan: list[Planned] = []
+def _pieces(turn: Turn) -> list[OutboundMessage | Reply]:
+    """What the turn sends, in order: each reply's text as messages (split to Telegram's
+    limit, the keyboard on the last part), then its documents and venues (kept in memory)."""
+    pieces: list[OutboundMessage | Reply] = []
     language = current_language()
     for reply in turn.replies:
         if reply.text:
             parts = split_text(reply.text)
             for i, part in enumerate(parts):
                 last = i == len(parts) - 1
-                message = OutboundMessage(part, reply.buttons if last else (), language,
-                                          keyboard_of(reply) if last else "")
-                row_id = await services.outbox.enqueue_claimed(turn.session, turn.chat_id,
-                                                               message, user_key=turn.user_key)
-                plan.append((row_id, message))
+                pieces.append(OutboundMessage(part, reply.buttons if last else (), language,
+                                              keyboard_of(reply) if last else ""))
         if reply.documents or reply.venues:
-            plan.append(replace(reply, text="", buttons=()))
-    return plan
+            pieces.append(replace(reply, text="", buttons=()))
+    return pieces
+
+
+async def _finish(services: Services, turn: Turn, update_id: int, *, stored: bool,
+                  state: StateWrite | None, events: list[dict[str, Any]]
+                  ) -> list[Planned] | None:
+    """Write the turn's end (claim, state, events, the replies' texts as outbox rows leased
+    to this process); the plan of what to send after the commit, or None for a duplicate."""
+    pieces = _pieces(turn)
+    replies = [services.outbox.claimed_values(turn.chat_id, piece, user_key=turn.user_key)
+               for piece in pieces if isinstance(piece, OutboundMessage)]
+    ids = await turnend.write(turn.session, services.inbox, TurnEnd(
+        update_id, stored, state, events, replies))
+    if ids is None:
+        return None
+    row_ids = iter(ids)
+    return [(next(row_ids), piece) if isinstance(piece, OutboundMessage) else piece
+            for piece in pieces]
 
 
 async def _run_turn(update: Update, services: Services, router: Router, *,
                     stored: bool) -> tuple[Turn, list[Planned]] | None:
     """The whole turn in one transaction: run the handlers, record the events, save the
-    state, add the replies as outbox rows, claim the update (None when it was processed
-    already: all of it is rolled back) and delete its inbox row (when `stored`)."""
+    state, then claim the update, delete its inbox row (when `stored`) and write the events
+    and the replies' outbox rows together (None when it was processed already: all of it is
+    rolled back)."""
     user, chat = update.effective_user, update.effective_chat
     assert user is not None and chat is not None
     async with transaction(services.sessions) as session:
@@ -146,7 +164,8 @@ async def _run_turn(update: Update, services: Services, router: Router, *,
                     turn.flood_warning = _(
                         "Vous envoyez beaucoup de messages à la fois : je mets de côté les "
                         "suivants quelques secondes. Renvoyez votre message dans un instant.")
-            if not await services.inbox.claim(session, update.update_id, stored=stored):
+            if await turnend.write(session, services.inbox,
+                                   TurnEnd(update.update_id, stored)) is None:
                 return None
             await session.commit()
             return turn, []
@@ -165,12 +184,13 @@ async def _run_turn(update: Update, services: Services, router: Router, *,
                 "refermée. Vous pouvez la reprendre depuis le menu."
             ), ((Button(_("Menu principal"), "m:menu"),),)))
         await _dispatch(turn, update, router)
-        await turn.record_events()
-        if private:  # (a conversation erased during the turn is not saved: see forget)
-            await services.state.save(session, conv)
-        plan = await _plan(services, turn)
+        events = turn.event_rows()
+        # (a group's turn never saves; a conversation erased during the turn neither)
+        state = services.state.changes(conv) if private else None
         # a duplicate rolls everything back
-        if not await services.inbox.claim(session, update.update_id, stored=stored):
+        plan = await _finish(services, turn, update.update_id, stored=stored, state=state,
+                             events=events)
+        if plan is None:
             return None
         turn.queued = bool(session.info.get(QUEUED))
         await session.commit()

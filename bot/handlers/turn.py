@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.services import Services
-from vvs.events import Event, record
+from vvs.events import Event, typed_values
 from vvs.state import Conversation
 from vvs.ui import Reply
 
@@ -86,9 +86,9 @@ class Turn:
             return state.department
         return self.conv.department
 
-    async def record_events(self) -> None:
-        """Record the turn's events in its unit of work (the runner calls this once), after
-        asking the mode the turn left what leaving it meant."""
+    def event_rows(self) -> list[dict[str, Any]]:
+        """The turn's events as checked rows, which the runner writes with the turn's end
+        (once), after asking the mode the turn left what leaving it meant."""
         mode, state = self.entered
         if state is not None and (self.conv.mode != mode or self.conv.state is not state):
             leave = self.router.leave.get(mode)
@@ -96,7 +96,7 @@ class Turn:
                 leave(self, state)
         # erased during this turn (/effacer): its events are no longer the user's
         user_key = None if self.conv.forgotten else self.user_key
-        for event in self.events:
-            await record(self.session, self.services.clock, event, user_key=user_key,
-                         user_department=self.department)
+        rows = [typed_values(self.services.clock, event, user_key=user_key,
+                             user_department=self.department) for event in self.events]
         self.events.clear()
+        return rows
