@@ -467,22 +467,10 @@ def event_values(
             "detail": _categorical("detail", detail), "value": value, "user_key": user_key}
 
 
-async def record_event(
-    session: AsyncSession,
-    clock: Clock,
-    kind: str,
-    *,
-    user_key: str | None = None,
-    department: str | None = None,
-    category: str | None = None,
-    detail: str | None = None,
-    value: float | None = None,
-) -> None:
+async def record_event(session: AsyncSession, clock: Clock, kind: str, **fields: Any) -> None:
     """Add one row to the unit of work `session` belongs to (use `record` with a typed
-    event)."""
-    await insert_events(await session.connection(), [event_values(
-        clock, kind, user_key=user_key, department=department, category=category,
-        detail=detail, value=value)])
+    event); `fields` are those of `event_values`."""
+    await insert_events(await session.connection(), [event_values(clock, kind, **fields)])
 
 
 async def insert_events(conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> None:
