@@ -563,7 +563,7 @@ class Config:
             await server.stop()
 
 
-def profile_summary(path: Path, top: int = 14) -> list[str]:
+def profile_summary(path: Path, what: str, top: int = 14) -> list[str]:
     """The top functions by own time, and own time grouped by package."""
     stats = pstats.Stats(str(path))
     total = sum(v[2] for v in stats.stats.values())  # type: ignore[attr-defined]
@@ -574,7 +574,7 @@ def profile_summary(path: Path, top: int = 14) -> list[str]:
         groups[_package(filename)] += tt
         rows.append((tt, ct, f"{_short(filename)}:{line}({name})"))
     lines = ["CPU time of the event-loop thread by package (cProfile with process_time, "
-             "bot under 20 physicians, SQLite; C functions apart):"]
+             f"{what}; C functions apart):"]
     lines += [f"  {pkg:28s} {t / total * 100:5.1f} %" for pkg, t in groups.most_common(12)]
     lines.append(f"top {top} functions by own time:")
     lines += [f"  {tt / total * 100:5.1f} %  cum {ct:7.2f}s  {where}"
@@ -722,7 +722,9 @@ async def main(args: argparse.Namespace) -> int:
                         await profiled.measure(api, args.profile_users, warmup, seconds, http)
                     finally:
                         await profiled.stop()
-                    profile_lines = profile_summary(path)
+                    profile_lines = profile_summary(path, (
+                        f"bot under {args.profile_users} physicians, "
+                        + ("PostgreSQL" if args.profile_db == "pg" and pg else "SQLite")))
                     if args.keep_profile:
                         shutil.copyfile(path, args.keep_profile)
         finally:
