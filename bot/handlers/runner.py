@@ -147,10 +147,10 @@ async def _finish(services: Services, turn: Turn, update_id: int, *, stored: boo
 
 async def _run_turn(update: Update, services: Services, router: Router, *,
                     stored: bool) -> tuple[Turn, list[Planned]] | None:
-    """The whole turn in one transaction: run the handlers, record the events, save the
-    state, then claim the update, delete its inbox row (when `stored`) and write the events
-    and the replies' outbox rows together (None when it was processed already: all of it is
-    rolled back)."""
+    """The whole turn in one transaction: run the handlers, then write the turn's end —
+    claim the update, delete its inbox row (when `stored`), save the state, record the
+    events and add the replies as outbox rows (`vvs.turnend`; None when the update was
+    processed already: all of it is rolled back)."""
     user, chat = update.effective_user, update.effective_chat
     assert user is not None and chat is not None
     async with transaction(services.sessions) as session:
