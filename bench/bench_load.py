@@ -7,7 +7,7 @@ realistic sessions in a closed loop (each waits for the bot's whole answer befor
 update): the main menu, a procedure to its outcome, questions, a directory search. Measured
 per level of 1, 5, 20 and 100 physicians: updates/s, median and p99 from the webhook request
 to the first reply, errors, memory, CPU, SQL statements and commits per update (SQLAlchemy
-events), as ratios to the echo bot driven the same way in the same run; on SQLite and on
+events, and the turns' raw statements on PostgreSQL: `vvs.db.listen_statements`), as ratios to the echo bot driven the same way in the same run; on SQLite and on
 PostgreSQL, one and two replicas (two processes sharing the database); then a cProfile of
 the bot under 20 physicians. PTB's rate limiter is off (`compose(rate_limit=False)`): this
 measures our processing, not Telegram's ~30 messages/s cap. Everything listens on 127.0.0.1.
@@ -152,6 +152,7 @@ async def _serve(args: argparse.Namespace) -> None:
     from bot.compose import composed
     from bot.lifecycle import started
     from bot.web import make_web_app
+    from vvs.db import listen_statements
     from vvs.settings import Settings
 
     settings = Settings(  # type: ignore[call-arg]
@@ -161,20 +162,18 @@ async def _serve(args: argparse.Namespace) -> None:
         flood_burst=1_000_000, flood_rate_per_second=1_000_000.0)
     async with composed(settings, token=TOKEN, base_url=args.api, updater=False,
                         rate_limit=False) as services:
-        sync_engine = services.engine.sync_engine
-
-        def on_statement(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        def on_statement(statement: str) -> None:
             kinds[_statement_kind(statement)] += 1
 
-        def on_commit(_conn: Any) -> None:
+        def on_commit() -> None:
             commits[0] += 1
 
         def on_checkout(*_args: Any) -> None:  # a pre-ping, when the engine pings
             checkouts[0] += 1
 
-        event.listen(sync_engine, "before_cursor_execute", on_statement)
-        event.listen(sync_engine, "commit", on_commit)
-        event.listen(sync_engine.pool, "checkout", on_checkout)
+        # SQLAlchemy's statements and the turns' raw ones on PostgreSQL (`vvs.turnend`)
+        listen_statements(services.engine, on_statement, on_commit)
+        event.listen(services.engine.sync_engine.pool, "checkout", on_checkout)
         async with started(services.application, polling=False):
             await run(make_web_app(services.application, SECRET))
 

@@ -6,17 +6,18 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import event, func, select
+import pytest
+from sqlalchemy import delete, func, select, text
 from sqlmodel import select as select_rows
 
-from vvs import turnend
-from vvs.db import transaction
+from vvs.db import listen_statements, transaction
+from vvs.errors import StateMoved
 from vvs.events import event_values
 from vvs.inbox import Inbox
 from vvs.models import Event, InboxUpdate, OutboxMessage, ProcessedUpdate, UserState
 from vvs.outbox import REPLY, OutboundMessage, Outbox
 from vvs.state import Conversation, StateStore
-from vvs.turnend import TurnEnd
+from vvs.turnend import TurnEnd, turn_unit
 from vvs.ui import Button
 
 KEY = "k" * 64
@@ -49,21 +50,19 @@ async def test_a_turns_end_writes_claim_state_events_and_replies_in_order(db, cl
                            detail="secret_medical", user_key=KEY),
               event_values(clock, "start", value=1.5)]
     statements: list[str] = []
-
-    def seen(_conn, _cursor, statement, *_args) -> None:
-        statements.append(statement.split()[0].upper())
-
-    event.listen(db.engine.sync_engine, "before_cursor_execute", seen)
+    stop = listen_statements(db.engine, lambda s: statements.append(s.split()[0].upper()),
+                             lambda: statements.append("COMMIT"))
     try:
-        async with transaction(db.sessions) as session:
-            ids = await turnend.write(session, inbox, TurnEnd(
+        async with turn_unit(db.sessions) as unit:
+            ids = await unit.end(inbox, TurnEnd(
                 7, False, store.changes(conv), events, _replies(outbox, 3)))
     finally:
-        event.remove(db.engine.sync_engine, "before_cursor_execute", seen)
+        stop()
     assert ids is not None and len(ids) == 3 and ids == sorted(ids)
-    # PostgreSQL: one statement for the whole end; SQLite: one per row (claim, state, 2
-    # events, 3 replies)
-    assert statements == (["WITH"] if db.kind == "postgres" else ["INSERT"] * 7)
+    # PostgreSQL: one statement for the whole end, its own transaction; SQLite: one per row
+    # (claim, state, 2 events, 3 replies)
+    assert statements == (["WITH", "COMMIT"] if db.kind == "postgres"
+                          else ["INSERT"] * 7 + ["COMMIT"])
     async with db.sessions() as session:
         rows = {row.id: row for row in (await session.exec(select_rows(OutboxMessage))).all()}
         assert [rows[i].payload["text"] for i in ids] == [
@@ -86,10 +85,10 @@ async def test_a_turns_end_writes_claim_state_events_and_replies_in_order(db, cl
 
 async def test_a_processed_update_writes_nothing(db, clock) -> None:
     outbox, inbox, store = _parts(db, clock)
-    async with transaction(db.sessions) as session:
-        assert await turnend.write(session, inbox, TurnEnd(8, False)) == []
-    async with transaction(db.sessions) as session:
-        again = await turnend.write(session, inbox, TurnEnd(
+    async with turn_unit(db.sessions) as unit:
+        assert await unit.end(inbox, TurnEnd(8, False)) == []
+    async with turn_unit(db.sessions) as unit:
+        again = await unit.end(inbox, TurnEnd(
             8, False, store.changes(Conversation(KEY, language="en")),
             [event_values(clock, "start")], _replies(outbox, 2)))
     assert again is None
@@ -100,21 +99,162 @@ async def test_a_processed_update_writes_nothing(db, clock) -> None:
 
 async def test_a_turns_end_updates_or_deletes_the_state_and_the_inbox_row(db, clock) -> None:
     _outbox, inbox, store = _parts(db, clock)
-    async with transaction(db.sessions) as session:
-        await turnend.write(session, inbox, TurnEnd(
-            1, False, store.changes(Conversation(KEY, language="fr"))))
-    async with transaction(db.sessions) as session:
-        conv = await store.load(session, KEY)
+    async with turn_unit(db.sessions) as unit:
+        await unit.end(inbox, TurnEnd(1, False, store.changes(Conversation(KEY, language="fr"))))
+    async with turn_unit(db.sessions) as unit:
+        conv = await unit.load(store, KEY)
         conv.department = "75"
-        await turnend.write(session, inbox, TurnEnd(2, False, store.changes(conv)))
+        await unit.end(inbox, TurnEnd(2, False, store.changes(conv)))
     async with db.sessions() as session:
         state = await session.get(UserState, KEY)
         assert state is not None and (state.language, state.department) == ("fr", "75")
     await inbox.store(3, {"update_id": 3}, KEY)
-    async with transaction(db.sessions) as session:
-        conv = await store.load(session, KEY)
+    async with turn_unit(db.sessions) as unit:
+        conv = await unit.load(store, KEY)
         conv.language = conv.department = None  # nothing left to keep: the row goes
-        await turnend.write(session, inbox, TurnEnd(3, True, store.changes(conv)))
+        await unit.end(inbox, TurnEnd(3, True, store.changes(conv)))
     assert await _count(db, UserState) == 0
     assert await _count(db, InboxUpdate) == 0
     assert await _count(db, ProcessedUpdate) == 3
+
+
+# PostgreSQL: optimistic concurrency. The state is read without a lock; the end writes only
+# if the row is still at the version read, and otherwise undoes everything it wrote.
+
+def _postgres_only(db) -> None:
+    if db.kind != "postgres":
+        pytest.skip("SQLite's turn holds the writer lock from its read to its commit")
+
+
+async def _write_meanwhile(db, clock, **values: object) -> None:
+    """Another replica's turn for the same user, committed between a turn's read and end."""
+    async with transaction(db.sessions) as session:
+        row = await session.get(UserState, KEY)
+        if row is None:
+            session.add(UserState(user_key=KEY, mode="idle", data={}, updated_at=clock.now(),
+                                  **values))
+            return
+        for name, value in values.items():
+            setattr(row, name, value)
+
+
+@pytest.mark.parametrize("write", ["update", "delete", "none"])
+async def test_postgres_a_turn_whose_state_moved_is_undone(db, clock, write) -> None:
+    _postgres_only(db)
+    outbox, inbox, store = _parts(db, clock)
+    await _write_meanwhile(db, clock, language="fr")
+    with pytest.raises(StateMoved):
+        async with turn_unit(db.sessions) as unit:
+            conv = await unit.load(store, KEY)
+            await _write_meanwhile(db, clock, department="75")
+            if write == "update":
+                conv.department = "93"
+            elif write == "delete":
+                conv.language = None
+            await unit.end(inbox, TurnEnd(9, False, store.changes(conv),
+                                          [event_values(clock, "start")], _replies(outbox, 2)))
+    for model in (Event, OutboxMessage, ProcessedUpdate):
+        assert await _count(db, model) == 0  # the claim, the events, the replies: undone
+    async with db.sessions() as session:
+        state = await session.get(UserState, KEY)
+        assert state is not None and (state.language, state.department) == ("fr", "75")
+    async with turn_unit(db.sessions) as unit:  # run again: it reads the other turn's write
+        conv = await unit.load(store, KEY)
+        assert conv.department == "75"
+        conv.department = "93"
+        assert await unit.end(inbox, TurnEnd(9, False, store.changes(conv))) == []
+    async with db.sessions() as session:
+        assert (await session.get(UserState, KEY)).department == "93"
+
+
+async def test_postgres_a_row_created_meanwhile_is_not_overwritten(db, clock) -> None:
+    _postgres_only(db)
+    _outbox, inbox, store = _parts(db, clock)
+    with pytest.raises(StateMoved):
+        async with turn_unit(db.sessions) as unit:
+            conv = await unit.load(store, KEY)  # no row yet
+            await _write_meanwhile(db, clock, language="en")
+            conv.language = "fr"
+            await unit.end(inbox, TurnEnd(10, False, store.changes(conv)))
+    async with db.sessions() as session:
+        assert (await session.get(UserState, KEY)).language == "en"
+    assert await _count(db, ProcessedUpdate) == 0
+
+
+async def test_postgres_a_turns_session_commits_with_its_end_and_locks_the_user(
+        db, clock) -> None:
+    """A handler that uses the session: its writes commit with the end or not at all, and
+    the user's advisory lock is held meanwhile (such turns stay serialised across
+    replicas)."""
+    _postgres_only(db)
+    outbox, inbox, store = _parts(db, clock)
+
+    async def locked_elsewhere() -> bool:
+        async with db.engine.begin() as conn:  # a transaction's lock: gone at its end
+            return not (await conn.execute(
+                text("SELECT pg_try_advisory_xact_lock(hashtext(:k))"), {"k": KEY})).scalar()
+
+    async with turn_unit(db.sessions) as unit:
+        conv = await unit.load(store, KEY)
+        assert not await locked_elsewhere()  # no lock while only the state was read
+        unit.session.add(Event(at=clock.now(), kind="session-write"))
+        await unit.session.flush()
+        assert await locked_elsewhere()
+        conv.language = "fr"
+        await unit.end(inbox, TurnEnd(11, False, store.changes(conv)))
+    assert await _count(db, Event) == 1 and await _count(db, ProcessedUpdate) == 1
+    with pytest.raises(StateMoved):
+        async with turn_unit(db.sessions) as unit:
+            conv = await unit.load(store, KEY)
+            unit.session.add(Event(at=clock.now(), kind="session-write"))
+            await unit.session.flush()
+            await _write_meanwhile(db, clock, department="75")
+            conv.language = "en"
+            await unit.end(inbox, TurnEnd(12, False, store.changes(conv),
+                                          replies=_replies(outbox, 1)))
+    assert await _count(db, Event) == 1  # the session's write went with the end
+    assert await _count(db, OutboxMessage) == 0 and await _count(db, ProcessedUpdate) == 1
+
+
+async def test_postgres_a_state_erased_by_the_turn_itself_is_not_a_conflict(db, clock) -> None:
+    _postgres_only(db)
+    _outbox, inbox, store = _parts(db, clock)
+    await _write_meanwhile(db, clock, language="fr")
+    async with turn_unit(db.sessions) as unit:
+        conv = await unit.load(store, KEY)
+        await unit.session.execute(delete(UserState).where(UserState.user_key == KEY))
+        conv.forget()  # what `/effacer` does
+        await unit.end(inbox, TurnEnd(13, False, store.changes(conv), check_state=False))
+    assert await _count(db, UserState) == 0 and await _count(db, ProcessedUpdate) == 1
+
+
+async def test_a_turn_whose_state_moved_runs_again_on_the_new_state(db, tmp_path) -> None:
+    """End to end: another replica writes the user's state while the bot's turn runs (a
+    language chosen elsewhere); on PostgreSQL the turn is undone and runs again, so the
+    physician gets one answer, in the language now stored. SQLite reads the state in the
+    turn's transaction, under the writer lock: it never takes this path."""
+    from tests.botharness import Chat, make_settings, running_bot, texts
+
+    async with running_bot(make_settings(db.url, tmp_path)) as (api, services):
+        chat = Chat(api, 4711, language="fr")
+        key = services.user_key(4711)
+        original, reads = services.state.read, []
+
+        async def read_then_written_elsewhere(conn, user_key: str):
+            conv = await original(conn, user_key)
+            reads.append(conv.language)
+            if len(reads) == 1:
+                async with transaction(services.sessions) as session:
+                    session.add(UserState(user_key=key, mode="idle", data={}, language="en",
+                                          updated_at=services.clock.now()))
+            return conv
+
+        services.state.read = read_then_written_elsewhere  # type: ignore[method-assign]
+        sent = await chat.command("/start")
+        if db.kind == "postgres":
+            assert reads[:2] == [None, "en"]  # (then the sentinel's turn)
+            assert "not an emergency line" in texts(sent)
+            assert "pas une ligne d'urgence" not in texts(sent)  # the undone turn sent nothing
+            assert len([m for m in sent if "emergency" in m.plain]) == 1
+        else:
+            assert reads == []  # SQLite reads through the session

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -164,6 +164,53 @@ async def released(sessions: SessionFactory,
 async def _writing(session: AsyncSession) -> bool:
     raw = await (await session.connection()).get_raw_connection()
     return bool(getattr(raw.driver_connection, "in_transaction", False))
+
+
+# Statements a unit of work runs on its raw driver connection, outside SQLAlchemy
+# (`vvs.turnend`), announced to the listeners of their engine as SQLAlchemy's own are to its
+# events: `listen_statements` sees both (the tests' SQL echo and fault injection, the load
+# benchmark's counts)
+_RAW_LISTENERS: weakref.WeakKeyDictionary[
+    Any, list[tuple[Callable[[str], None], Callable[[], None]]]] = weakref.WeakKeyDictionary()
+
+
+def before_raw(engine: Any, statement: str) -> None:
+    """Announce a statement about to run on a raw connection of `engine` (a sync engine);
+    a listener may raise, as one of SQLAlchemy's `before_cursor_execute` may."""
+    for on_statement, _on_commit in _RAW_LISTENERS.get(engine, ()):
+        on_statement(statement)
+
+
+def committed_raw(engine: Any) -> None:
+    """Announce that a raw statement that writes committed on its own (autocommit)."""
+    for _on_statement, on_commit in _RAW_LISTENERS.get(engine, ()):
+        on_commit()
+
+
+def listen_statements(engine: AsyncEngine, on_statement: Callable[[str], None],
+                      on_commit: Callable[[], None]) -> Callable[[], None]:
+    """Call `on_statement` before every statement the engine runs, SQLAlchemy's and its units
+    of work's raw ones, and `on_commit` at every commit (an autocommit statement that writes
+    counts as one); returns the function that stops listening."""
+    sync = engine.sync_engine
+
+    def statement(_conn: Any, _cursor: Any, text: str, *_rest: Any) -> None:
+        on_statement(text)
+
+    def commit(_conn: Any) -> None:
+        on_commit()
+
+    pair = (on_statement, on_commit)
+    event.listen(sync, "before_cursor_execute", statement)
+    event.listen(sync, "commit", commit)
+    _RAW_LISTENERS.setdefault(sync, []).append(pair)
+
+    def stop() -> None:
+        event.remove(sync, "before_cursor_execute", statement)
+        event.remove(sync, "commit", commit)
+        _RAW_LISTENERS[sync].remove(pair)
+
+    return stop
 
 
 def is_postgres(engine_or_session: object) -> bool:

@@ -30,3 +30,8 @@ class StaleAction(VVSError):
 
 class NotAllowed(VVSError):
     """The user may not perform this action (e.g. a non-referent pressing 'take')."""
+
+
+class StateMoved(VVSError):
+    """PostgreSQL: the user's state changed between a turn's read and its end (another
+    replica's turn, a retried update): the turn was undone; run it again."""

@@ -45,6 +45,11 @@ _SELECT = select(*_COLUMNS).where(_KEY)
 _SELECT_LOCKED = text(
     "SELECT " + ", ".join(f"user_state.{c.name}" for c in _COLUMNS)
     + " FROM vvs_locked_state(:k) AS user_state").columns(*_COLUMNS)
+# PostgreSQL, on a turn's own connection, outside any transaction: the row and its version
+# (`xmin`, the id of the transaction that wrote it), which the turn's end compares
+# (`vvs.turnend`): no lock is held while the handlers run
+PG_READ = ("SELECT " + ", ".join(c.name for c in _COLUMNS)
+           + ", xmin::text FROM user_state WHERE user_key = $1")
 _INSERT = insert(UserState)
 _UPDATE = update(UserState).where(_KEY)
 _DELETE = delete(UserState).where(_KEY)
@@ -68,6 +73,7 @@ class Stored(NamedTuple):
     language: str | None
     department: str | None
     updated_at: datetime
+    version: str | None = None  # PostgreSQL: the row's `xmin` (`StateStore.read`)
 
 
 @dataclass
@@ -183,9 +189,20 @@ class StateStore:
         conn = await session.connection()
         query = _SELECT_LOCKED if is_postgres(session) else _SELECT
         found = (await conn.execute(query, {"k": user_key})).first()
-        if found is None:
+        return self.conversation(user_key, None if found is None else Stored(*found))
+
+    async def read(self, conn: Any, user_key: str) -> Conversation:
+        """PostgreSQL: read the user's state with its version on a raw asyncpg connection,
+        outside any transaction and without a lock; the turn's end writes only if the row
+        is still at that version (`vvs.turnend`)."""
+        found = await conn.fetchrow(PG_READ, user_key)
+        return self.conversation(user_key, None if found is None else Stored(*found))
+
+    def conversation(self, user_key: str, row: Stored | None) -> Conversation:
+        """The conversation a stored row holds (none: a new one), its mode dropped when it
+        expired or no longer reads."""
+        if row is None:
             return Conversation(user_key)
-        row = Stored(*found)
         conv = Conversation(user_key, row.mode, None, row.language, row.department,
                             exists=True, stored=row)
         if conv.mode != IDLE and self.clock.now() - row.updated_at > self.expiry:

@@ -1,68 +1,96 @@
-"""The end of a turn, in its transaction: the claim of its update (and its inbox row's
-deletion), the conversation's state, the turn's events and its replies as outbox rows
-leased to this process.
+"""A turn's unit of work: the read of the user's state, the session its handlers may use,
+and its end — the claim of its update (and its inbox row's deletion), the conversation's
+state, the turn's events and its replies as outbox rows leased to this process.
 
-PostgreSQL writes them in one statement (data-modifying CTEs, which all run to completion):
-with the state's locked read, a turn costs two statements whatever it writes, instead of one
-round trip to the server per table. The rows go as JSON arrays, so the statement's text is
-the same whatever their number and is prepared once per connection. SQLite, whose statements
-run inline on the event loop and cost no round trip, writes one statement per row.
+SQLite (`SessionUnit`): the turn is one transaction, holding the process's writer lock from
+the state's read to the end's commit; its statements run inline on the event loop and cost
+no round trip, so the end writes one statement per row.
+
+PostgreSQL (`PgUnit`): optimistic concurrency, two round trips for a turn whose handlers
+use no session. The state is read outside any transaction with its version (`xmin`,
+`StateStore.read`), no lock is held while the handlers run, and the end is one statement
+(data-modifying CTEs) that writes the state only if the row is still at that version and
+raises otherwise (migration 0008): the claim, the events and the replies are then undone
+with it, and the runner runs the turn again on the new state. Without a handler's session
+the statement is its own transaction; a handler that uses `unit.session` opens a
+transaction on the same connection, which takes the user's advisory lock first (the
+previous serialisation of such turns across replicas) and commits with the end. The rows
+go as JSON arrays, so the statement's text is the same whatever their number and is
+prepared once per connection (asyncpg's statement cache).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from functools import partial
+from typing import Any, Protocol
 
-from sqlalchemy import BigInteger, Boolean, DateTime, String, bindparam, text
+import asyncpg
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from vvs.db import is_postgres
+from vvs.db import QUEUED, SessionFactory, before_raw, committed_raw, transaction
+from vvs.errors import StateMoved
 from vvs.events import insert_events
 from vvs.inbox import Inbox
 from vvs.outbox import insert_claimed
-from vvs.state import StateWrite, apply
+from vvs.state import PG_READ, Conversation, StateStore, StateWrite, apply
 
-# A processed update inserts no claim (`claimed` 0): the caller rolls the whole turn back.
-# At most one of `saved` and `dropped` has a row (`StateWrite`).
-_END = text("""
+# $1 update id, $2 now, $3 an inbox row to delete, $4 the state's row (a JSON array of one
+# or none), $5 the user whose row goes, $6 events, $7 replies, $8 the user whose state the
+# turn read (NULL: no check), $9 its version then (NULL: no row), $10 the turn writes it.
+# The state is written only at the version read (a concurrent update re-evaluates `xmin`
+# on the newest row and matches nothing); unwritten, it must still be at that version.
+_END = """
 WITH claimed AS (
-    INSERT INTO processed_update (update_id, processed_at) VALUES (:update_id, :now)
+    INSERT INTO processed_update (update_id, processed_at) VALUES ($1, $2)
     ON CONFLICT (update_id) DO NOTHING RETURNING update_id
 ), unstored AS (
-    DELETE FROM inbox WHERE :stored AND update_id = :update_id
-), saved AS (
+    DELETE FROM inbox WHERE $3 AND update_id = $1
+), present AS (
+    SELECT xmin::text AS version FROM user_state WHERE user_key = $8
+), updated AS (
+    UPDATE user_state SET mode = s.mode, data = s.data, language = s.language,
+        department = s.department, updated_at = s.updated_at
+    FROM json_populate_recordset(NULL::user_state, CAST($4 AS json)) AS s
+    WHERE user_state.user_key = s.user_key AND user_state.xmin::text = $9
+    RETURNING 1
+), inserted AS (
     INSERT INTO user_state (user_key, mode, data, language, department, updated_at)
     SELECT s.user_key, s.mode, s.data, s.language, s.department, s.updated_at
-    FROM json_populate_recordset(NULL::user_state, CAST(:states AS JSON)) AS s
-    ON CONFLICT (user_key) DO UPDATE SET mode = excluded.mode, data = excluded.data,
-        language = excluded.language, department = excluded.department,
-        updated_at = excluded.updated_at
+    FROM json_populate_recordset(NULL::user_state, CAST($4 AS json)) AS s
+    WHERE $9 IS NULL
+    ON CONFLICT (user_key) DO NOTHING RETURNING 1
 ), dropped AS (
-    DELETE FROM user_state WHERE user_key = :dropped
+    DELETE FROM user_state WHERE user_key = $5 AND xmin::text = $9 RETURNING 1
 ), new_events AS (
     INSERT INTO event (at, kind, department, category, detail, value, user_key)
     SELECT e.at, e.kind, e.department, e.category, e.detail, e.value, e.user_key
-    FROM json_populate_recordset(NULL::event, CAST(:events AS JSON)) AS e
+    FROM json_populate_recordset(NULL::event, CAST($6 AS json)) AS e
 ), new_replies AS (
     INSERT INTO outbox (chat_id, payload, status, attempts, next_attempt_at, created_at,
                         possible_duplicate, user_key, purpose, locked_until)
     SELECT r.chat_id, r.payload, 'pending', 0, r.next_attempt_at, r.created_at, false,
            r.user_key, r.purpose, r.locked_until
-    FROM json_populate_recordset(NULL::outbox, CAST(:replies AS JSON)) WITH ORDINALITY AS r
+    FROM json_populate_recordset(NULL::outbox, CAST($7 AS json)) WITH ORDINALITY AS r
     ORDER BY r.ordinality
     RETURNING id
 )
-SELECT (SELECT count(*) FROM claimed) AS claimed,
-       ARRAY(SELECT id FROM new_replies ORDER BY id) AS ids
-""").bindparams(bindparam("update_id", type_=BigInteger),
-                bindparam("now", type_=DateTime(timezone=True)),
-                bindparam("stored", type_=Boolean), bindparam("states", type_=String),
-                bindparam("dropped", type_=String), bindparam("events", type_=String),
-                bindparam("replies", type_=String))
+SELECT vvs_end_turn(
+    (SELECT count(*) FROM claimed),
+    CASE WHEN $10 THEN (SELECT count(*) FROM updated) + (SELECT count(*) FROM inserted)
+                       + (SELECT count(*) FROM dropped) = 1
+         ELSE $8 IS NULL OR (SELECT version FROM present) IS NOT DISTINCT FROM $9 END),
+    ARRAY(SELECT id FROM new_replies ORDER BY id) AS ids
+"""
+_PROCESSED, _MOVED = "VV001", "VV002"  # vvs_end_turn's errors (migration 0008)
+# a turn whose handlers open a session serialises with the user's other such turns
+_LOCK_USER = text("SELECT pg_advisory_xact_lock(hashtext(:k))")
 
 
 @dataclass(frozen=True)
@@ -74,31 +102,134 @@ class TurnEnd:
     state: StateWrite | None = None  # `StateStore.changes`
     events: Sequence[Mapping[str, Any]] = ()  # `vvs.events.event_values`
     replies: Sequence[Mapping[str, Any]] = ()  # `Outbox.claimed_values`
+    # PostgreSQL: the state read must not have changed meanwhile (False when the turn's own
+    # session erased it: `/effacer`)
+    check_state: bool = True
 
 
-async def write(session: AsyncSession, inbox: Inbox, end: TurnEnd) -> list[int] | None:
-    """Write the turn's end in its transaction. The replies' outbox ids, in order; None
-    when the update was processed already: the turn is rolled back (the caller then calls
-    `Inbox.drop`)."""
-    if not is_postgres(session):
-        if not await inbox.claim(session, end.update_id, stored=end.stored):
+class TurnUnit(Protocol):
+    """What the runner asks of a turn's unit of work (`turn_unit`)."""
+
+    @property
+    def session(self) -> AsyncSession: ...
+
+    @property
+    def queued(self) -> bool: ...  # the turn's session added work for the worker
+
+    async def load(self, store: StateStore, user_key: str) -> Conversation: ...
+
+    async def end(self, inbox: Inbox, end: TurnEnd) -> list[int] | None: ...
+
+
+@asynccontextmanager
+async def turn_unit(sessions: SessionFactory) -> AsyncIterator[TurnUnit]:
+    """A turn's unit of work on the sessions' database: committed when the block ends, rolled
+    back on an error (`StateMoved` on PostgreSQL: run the turn again)."""
+    engine = sessions.kw["bind"]
+    if engine.dialect.name != "postgresql":
+        async with transaction(sessions) as session:
+            yield SessionUnit(session)
+        return
+    async with engine.connect() as conn:
+        unit = PgUnit(sessions, conn, (await conn.get_raw_connection()).driver_connection)
+        try:
+            yield unit
+            if unit.opened is not None:
+                await unit.opened.commit()
+        except BaseException:
+            if unit.opened is not None:
+                await unit.opened.rollback()
+            raise
+        finally:
+            if unit.opened is not None:
+                await unit.opened.close()
+
+
+class SessionUnit:
+    """SQLite: the turn is one session's transaction (`vvs.db.transaction`)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    @property
+    def queued(self) -> bool:
+        return bool(self.session.info.get(QUEUED))
+
+    async def load(self, store: StateStore, user_key: str) -> Conversation:
+        return await store.load(self.session, user_key)
+
+    async def end(self, inbox: Inbox, end: TurnEnd) -> list[int] | None:
+        """One statement per row; None when the update was processed already (nothing was
+        written: the caller then calls `Inbox.drop`)."""
+        if not await inbox.claim(self.session, end.update_id, stored=end.stored):
             return None
-        conn = await session.connection()
+        conn = await self.session.connection()
         if end.state is not None:
             await apply(conn, end.state)
         await insert_events(conn, end.events)
         return await insert_claimed(conn, end.replies)
-    state = end.state
-    saved = [state.values] if state is not None and state.values is not None else []
-    dropped = state.user_key if state is not None and state.values is None else None
-    found = (await (await session.connection()).execute(_END, {
-        "update_id": end.update_id, "now": inbox.clock.now(), "stored": end.stored,
-        "states": _json_rows(saved), "dropped": dropped, "events": _json_rows(end.events),
-        "replies": _json_rows(end.replies)})).one()
-    if not found.claimed:
-        await session.rollback()
-        return None
-    return list(found.ids)
+
+
+class PgUnit:
+    """PostgreSQL: one pooled connection for the turn; a session on it only if asked."""
+
+    def __init__(self, sessions: SessionFactory, conn: AsyncConnection,
+                 raw: asyncpg.Connection) -> None:
+        self.sessions = sessions
+        self.conn = conn
+        self.raw = raw
+        self.opened: AsyncSession | None = None
+        self.user_key: str | None = None
+        self.version: str | None = None  # of the state row read (None: there was none)
+
+    @property
+    def session(self) -> AsyncSession:
+        if self.opened is None:
+            self.opened = self.sessions(bind=self.conn)
+            if self.user_key is not None:
+                event.listen(self.opened.sync_session, "after_begin",
+                             partial(_lock_user, self.user_key))
+        return self.opened
+
+    @property
+    def queued(self) -> bool:
+        return self.opened is not None and bool(self.opened.info.get(QUEUED))
+
+    async def load(self, store: StateStore, user_key: str) -> Conversation:
+        before_raw(self.conn.sync_engine, PG_READ)
+        conv = await store.read(self.raw, user_key)
+        self.user_key = user_key
+        self.version = conv.stored.version if conv.stored is not None else None
+        return conv
+
+    async def end(self, inbox: Inbox, end: TurnEnd) -> list[int] | None:
+        """One statement; None when the update was processed already (everything undone),
+        `StateMoved` when the state changed since `load`."""
+        state = end.state
+        saved = [state.values] if state is not None and state.values is not None else []
+        dropped = state.user_key if state is not None and state.values is None else None
+        checked = self.user_key if end.check_state else None
+        before_raw(self.conn.sync_engine, _END)
+        try:
+            found = await self.raw.fetchrow(
+                _END, end.update_id, inbox.clock.now(), end.stored, _json_rows(saved),
+                dropped, _json_rows(end.events), _json_rows(end.replies), checked,
+                self.version, state is not None)
+        except asyncpg.PostgresError as exc:
+            if exc.sqlstate == _MOVED:
+                raise StateMoved(self.user_key or "") from None
+            if exc.sqlstate != _PROCESSED:
+                raise
+            if self.opened is not None:
+                await self.opened.rollback()
+            return None
+        if self.opened is None or not self.opened.in_transaction():
+            committed_raw(self.conn.sync_engine)
+        return list(found["ids"])
+
+
+def _lock_user(user_key: str, _session: Any, _transaction: Any, connection: Any) -> None:
+    connection.execute(_LOCK_USER, {"k": user_key})
 
 
 def _json_rows(rows: Sequence[Mapping[str, Any]]) -> str:

@@ -17,20 +17,22 @@ from bot.handlers.router import Router
 from bot.handlers.turn import Turn
 from bot.intake import is_turn
 from bot.services import Services
-from vvs import turnend
-from vvs.db import QUEUED, transaction
+from vvs.db import transaction
 from vvs.emergency import detect_emergency, emergency_reply
-from vvs.errors import StaleAction
+from vvs.errors import StaleAction, StateMoved
 from vvs.events import EmergencyDetected, Started
 from vvs.i18n import _, current_language, normalize, set_language, use_language
 from vvs.outbox import REPLY, OutboundMessage
 from vvs.state import Conversation, StateWrite
-from vvs.turnend import TurnEnd
+from vvs.turnend import TurnEnd, TurnUnit, turn_unit
 from vvs.ui import Button, Reply
 
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 2000  # longer free text is refused politely: nobody types a question that long
+# PostgreSQL: a turn whose user's state changed under it (another replica) runs again on the
+# new state; past this, it fails and is retried from the inbox
+STATE_ATTEMPTS = 3
 
 
 def services_of(context: ContextTypes.DEFAULT_TYPE) -> Services:
@@ -136,8 +138,8 @@ async def _finish(services: Services, turn: Turn, update_id: int, *, stored: boo
     pieces = _pieces(turn)
     replies = [services.outbox.claimed_values(turn.chat_id, piece, user_key=turn.user_key)
                for piece in pieces if isinstance(piece, OutboundMessage)]
-    ids = await turnend.write(turn.session, services.inbox, TurnEnd(
-        update_id, stored, state, events, replies))
+    ids = await turn.unit.end(services.inbox, TurnEnd(
+        update_id, stored, state, events, replies, check_state=not turn.conv.forgotten))
     if ids is None:
         return None
     row_ids = iter(ids)
@@ -147,53 +149,71 @@ async def _finish(services: Services, turn: Turn, update_id: int, *, stored: boo
 
 async def _run_turn(update: Update, services: Services, router: Router, *,
                     stored: bool) -> tuple[Turn, list[Planned]] | None:
-    """The whole turn in one transaction: run the handlers, then write the turn's end —
-    claim the update, delete its inbox row (when `stored`), save the state, record the
-    events and add the replies as outbox rows (`vvs.turnend`; None when the update was
-    processed already: all of it is rolled back)."""
+    """The whole turn as one unit of work (`vvs.turnend.turn_unit`): run the handlers, then
+    write the turn's end — claim the update, delete its inbox row (when `stored`), save the
+    state, record the events and add the replies as outbox rows (None when the update was
+    processed already: all of it is undone). Run again when the state moved under it."""
+    user = update.effective_user
+    assert user is not None
+    user_key = services.user_key(user.id)
+    allowed, warn = services.flood.allow(user_key)
+    for attempt in range(1, STATE_ATTEMPTS + 1):
+        try:
+            async with turn_unit(services.sessions) as unit:
+                if not allowed:
+                    return await _set_aside(update, services, router, unit, stored, warn)
+                return await _attempt(update, services, router, unit, stored)
+        except StateMoved:
+            if attempt == STATE_ATTEMPTS:
+                raise
+            log.info("update %s: the state moved under the turn, run again", update.update_id)
+    raise AssertionError("unreachable")
+
+
+async def _set_aside(update: Update, services: Services, router: Router, unit: TurnUnit,
+                     stored: bool, warn: bool) -> tuple[Turn, list[Planned]] | None:
+    """Flood control: the update is consumed (claimed, inbox row deleted), unanswered."""
     user, chat = update.effective_user, update.effective_chat
     assert user is not None and chat is not None
-    async with transaction(services.sessions) as session:
-        user_key = services.user_key(user.id)
-        allowed, warn = services.flood.allow(user_key)
-        if not allowed:  # the update is consumed (claimed, inbox row deleted), unanswered
-            turn = Turn(services, router, session, Conversation(user_key), user.id, chat.id,
-                        chat.type, user.first_name, user.username)
-            if warn:
-                with use_language(normalize(user.language_code)):
-                    turn.flood_warning = _(
-                        "Vous envoyez beaucoup de messages à la fois : je mets de côté les "
-                        "suivants quelques secondes. Renvoyez votre message dans un instant.")
-            if await turnend.write(session, services.inbox,
-                                   TurnEnd(update.update_id, stored)) is None:
-                return None
-            await session.commit()
-            return turn, []
-        conv = await services.state.load(session, user_key)
-        set_language(conv.language or normalize(user.language_code))
-        private = chat.type == "private"
-        if not private:  # a group never reads nor changes the member's private conversation
-            conv = Conversation(conv.user_key, language=conv.language,
-                                department=conv.department)
-        turn = Turn(services, router, session, conv, user.id, chat.id, chat.type,
-                    user.first_name, user.username)
-        _fill(turn, update)
-        if conv.expired_mode:
-            turn.reply(Reply(_(
-                "Votre démarche précédente est restée sans réponse plus d'un jour : je l'ai "
-                "refermée. Vous pouvez la reprendre depuis le menu."
-            ), ((Button(_("Menu principal"), "m:menu"),),)))
-        await _dispatch(turn, update, router)
-        events = turn.event_rows()
-        # (a group's turn never saves; a conversation erased during the turn neither)
-        state = services.state.changes(conv) if private else None
-        # a duplicate rolls everything back
-        plan = await _finish(services, turn, update.update_id, stored=stored, state=state,
-                             events=events)
-        if plan is None:
-            return None
-        turn.queued = bool(session.info.get(QUEUED))
-        await session.commit()
+    turn = Turn(services, router, unit, Conversation(services.user_key(user.id)), user.id,
+                chat.id, chat.type, user.first_name, user.username)
+    if warn:
+        with use_language(normalize(user.language_code)):
+            turn.flood_warning = _(
+                "Vous envoyez beaucoup de messages à la fois : je mets de côté les "
+                "suivants quelques secondes. Renvoyez votre message dans un instant.")
+    if await unit.end(services.inbox, TurnEnd(update.update_id, stored)) is None:
+        return None
+    return turn, []
+
+
+async def _attempt(update: Update, services: Services, router: Router, unit: TurnUnit,
+                   stored: bool) -> tuple[Turn, list[Planned]] | None:
+    user, chat = update.effective_user, update.effective_chat
+    assert user is not None and chat is not None
+    conv = await unit.load(services.state, services.user_key(user.id))
+    set_language(conv.language or normalize(user.language_code))
+    private = chat.type == "private"
+    if not private:  # a group never reads nor changes the member's private conversation
+        conv = Conversation(conv.user_key, language=conv.language,
+                            department=conv.department)
+    turn = Turn(services, router, unit, conv, user.id, chat.id, chat.type,
+                user.first_name, user.username)
+    _fill(turn, update)
+    if conv.expired_mode:
+        turn.reply(Reply(_(
+            "Votre démarche précédente est restée sans réponse plus d'un jour : je l'ai "
+            "refermée. Vous pouvez la reprendre depuis le menu."
+        ), ((Button(_("Menu principal"), "m:menu"),),)))
+    await _dispatch(turn, update, router)
+    events = turn.event_rows()
+    # (a group's turn never saves; a conversation erased during the turn neither)
+    state = services.state.changes(conv) if private else None
+    plan = await _finish(services, turn, update.update_id, stored=stored, state=state,
+                         events=events)
+    if plan is None:
+        return None
+    turn.queued = unit.queued
     return turn, plan
 
 

@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.services import Services
 from vvs.events import Event, typed_values
 from vvs.state import Conversation
+from vvs.turnend import TurnUnit
 from vvs.ui import Reply
 
 if TYPE_CHECKING:  # the router's tables hold functions of a Turn
@@ -31,7 +32,7 @@ class Turn:
 
     services: Services
     router: Router
-    session: AsyncSession
+    unit: TurnUnit
     conv: Conversation
     user_id: int
     chat_id: int
@@ -54,6 +55,12 @@ class Turn:
 
     def __post_init__(self) -> None:
         self.entered = (self.conv.mode, self.conv.state)
+
+    @property
+    def session(self) -> AsyncSession:
+        """The turn's session, for handlers that read or write more than the state (opened
+        on first use: on PostgreSQL a turn without one costs two round trips)."""
+        return self.unit.session
 
     @property
     def user_key(self) -> str:
