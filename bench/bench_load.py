@@ -6,11 +6,12 @@ Both run as server processes of their own (`serve` below), behind the local Bot 
 realistic sessions in a closed loop (each waits for the bot's whole answer before its next
 update): the main menu, a procedure to its outcome, questions, a directory search. Measured
 per level of 1, 5, 20 and 100 physicians: updates/s, median and p99 from the webhook request
-to the first reply, errors, memory, CPU, SQL statements and commits per update (SQLAlchemy
-events, and the turns' raw statements on PostgreSQL: `vvs.db.listen_statements`), as ratios to the echo bot driven the same way in the same run; on SQLite and on
-PostgreSQL, one and two replicas (two processes sharing the database); then a cProfile of
-the bot under 20 physicians. PTB's rate limiter is off (`compose(rate_limit=False)`): this
-measures our processing, not Telegram's ~30 messages/s cap. Everything listens on 127.0.0.1.
+to the first reply, errors, memory, CPU, SQL statements and commits per update (SQLAlchemy's
+and the turns' raw ones on PostgreSQL: `vvs.db.listen_statements`), as ratios to the echo
+bot driven the same way in the same run; on SQLite and on PostgreSQL, one and two replicas
+(two processes sharing the database); then a cProfile of the bot under 20 physicians. PTB's
+rate limiter is off (`compose(rate_limit=False)`): this measures our processing, not
+Telegram's ~30 messages/s cap. Everything listens on 127.0.0.1.
 
     python bench/bench_load.py                        # SQLite, and PostgreSQL when --pg or
                                                       # TEST_POSTGRES_URL gives a server

@@ -7,8 +7,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
+import asyncpg
 import pytest
 from sqlalchemy import text
 
@@ -16,6 +18,7 @@ from knowledge.loader import KnowledgeSet
 from tests.botharness import Chat, make_settings, running_bot
 from vvs.db import listen_statements, transaction
 from vvs.state import STATE_TOUCH, StateStore
+from vvs.turnend import turn_unit
 
 QUESTIONS = ("qu'est-ce que la CRIP ?", "secret médical mineur", "violences conjugales")
 
@@ -151,8 +154,10 @@ async def test_updated_at_is_refreshed_at_most_every_few_minutes(db, clock) -> N
 async def test_postgres_connections_lost_without_pre_ping_cost_a_retry_not_an_update(
         db, tmp_path: Path) -> None:
     """No pre-ping at each checkout: a server restart (every connection of the pool cut) makes
-    at most one statement fail; the pool is invalidated and the update is processed anyway
-    (retried from the inbox, or re-fetched by polling before its offset is confirmed)."""
+    at most one turn fail, whether the lost connection shows in SQLAlchemy's statements or
+    in a turn's raw ones (`vvs.turnend`): the whole pool is then replaced, and the update is
+    processed anyway (retried from the inbox, or re-fetched by polling before its offset is
+    confirmed)."""
     if db.kind != "postgres":
         pytest.skip("PostgreSQL's connection pool")
     assert not db.engine.pool._pre_ping
@@ -160,14 +165,57 @@ async def test_postgres_connections_lost_without_pre_ping_cost_a_retry_not_an_up
                            content_sets=[KnowledgeSet()]) as (api, services):
         assert not services.engine.pool._pre_ping
         chat = Chat(api, 4242)
+        # several connections in the pool, as under load
+        await asyncio.gather(*(Chat(api, 5000 + i).say("secret médical") for i in range(4)))
         await chat.say("c'est quoi une information préoccupante ?")
+        failures: list[str] = []
+        failed = services.inbox.failed
+
+        async def counted(update_id: int, error: BaseException) -> bool:
+            failures.append(type(error).__name__)
+            return await failed(update_id, error)
+
+        services.inbox.failed = counted  # type: ignore[method-assign]
         async with db.engine.connect() as conn:  # what a restart does to the pool
             await conn.execute(text(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                 "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
-        api.send_text(4242, "secret médical")
-        await api.wait_for(lambda c: "secret" in str(c.params.get("text", "")).lower(),
-                           chat_id=4242, timeout=15)
+        for question in ("secret médical", "violences conjugales", "qu'est-ce que la CRIP ?",
+                         "certificat de coups et blessures"):
+            since = len(api.calls)
+            api.send_text(4242, question)
+            await api.wait_for("sendMessage", chat_id=4242, timeout=15, since=since)
+        assert len(failures) <= 1, failures
+
+
+async def test_postgres_a_connection_lost_under_a_turns_raw_statement_replaces_the_pool(
+        db, clock) -> None:
+    """The turn's raw statements (`vvs.turnend`) bypass SQLAlchemy, which would notice a
+    lost connection itself: the unit does what it does, so the next turns get live
+    connections instead of the other dead ones of the pool."""
+    if db.kind != "postgres":
+        pytest.skip("PostgreSQL's connection pool")
+    store = StateStore(clock, timedelta(hours=24))
+
+    async def turn() -> None:
+        async with turn_unit(db.sessions) as unit:
+            await unit.load(store, "u1")
+            await asyncio.sleep(0.05)  # overlapping turns: several connections in the pool
+
+    await asyncio.gather(*(turn() for _ in range(4)))
+    assert db.engine.pool.checkedin() >= 2
+    async with db.engine.connect() as conn:  # what a server restart does to the pool
+        await conn.execute(text(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+    lost = 0
+    for _ in range(4):
+        try:
+            await turn()
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError,
+                asyncpg.InternalClientError):
+            lost += 1
+    assert lost == 1
 
 
 @pytest.mark.parametrize(("base_url", "allowed"), [

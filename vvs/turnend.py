@@ -136,8 +136,14 @@ async def turn_unit(sessions: SessionFactory) -> AsyncIterator[TurnUnit]:
             yield unit
             if unit.opened is not None:
                 await unit.opened.commit()
-        except BaseException:
-            if unit.opened is not None:
+        except BaseException as exc:
+            if unit.raw.is_closed() or _lost(exc):
+                # a lost connection (a server restart): SQLAlchemy replaces the pool when
+                # one of its statements meets one, these raw ones bypass it; the pool's
+                # other connections are dead too
+                await conn.invalidate()
+                await engine.dispose()
+            elif unit.opened is not None:
                 await unit.opened.rollback()
             raise
         finally:
@@ -226,6 +232,16 @@ class PgUnit:
         if self.opened is None or not self.opened.in_transaction():
             committed_raw(self.conn.sync_engine)
         return list(found["ids"])
+
+
+def _lost(exc: BaseException) -> bool:
+    """An error of a raw statement that leaves its connection unusable: the socket (OSError,
+    asyncpg's client errors, which come before it shows closed) or the server's end of it
+    (SQLSTATE classes 08, connection exception, and 57, the server shutting it down)."""
+    if isinstance(exc, OSError | asyncpg.InterfaceError | asyncpg.InternalClientError):
+        return True
+    state = getattr(exc, "sqlstate", None) if isinstance(exc, asyncpg.PostgresError) else None
+    return isinstance(state, str) and state[:2] in ("08", "57")
 
 
 def _lock_user(user_key: str, _session: Any, _transaction: Any, connection: Any) -> None:
