@@ -258,3 +258,39 @@ async def test_a_turn_whose_state_moved_runs_again_on_the_new_state(db, tmp_path
             assert len([m for m in sent if "emergency" in m.plain]) == 1
         else:
             assert reads == []  # SQLite reads through the session
+
+
+async def test_postgres_a_state_that_keeps_moving_ends_in_the_inbox_not_a_loop(
+        db, tmp_path) -> None:
+    """Bounded: a turn whose state moves at every attempt is run three times, then fails
+    like any turn (retried from the inbox, then parked with the plain apology)."""
+    _postgres_only(db)
+    from tests.botharness import make_settings, running_bot
+
+    async with running_bot(make_settings(db.url, tmp_path)) as (api, services):
+        key = services.user_key(4712)
+        original, reads = services.state.read, []
+
+        async def read_then_written_elsewhere(conn, user_key: str):
+            conv = await original(conn, user_key)
+            reads.append(user_key)
+            await _write_meanwhile_in(services, key, "en" if len(reads) % 2 else "fr")
+            return conv
+
+        services.state.read = read_then_written_elsewhere  # type: ignore[method-assign]
+        api.send_text(4712, "bonjour")
+        await api.wait_for(lambda c: "une erreur s'est produite" in str(
+            c.params.get("text", "")), chat_id=4712, timeout=20)
+        # three attempts per turn, three turns (the first, then two retries from the inbox)
+        assert len(reads) == 9
+        assert not [m for m in api.sent_messages(4712) if "erreur" not in m.plain]
+
+
+async def _write_meanwhile_in(services, key: str, language: str) -> None:
+    async with transaction(services.sessions) as session:
+        row = await session.get(UserState, key)
+        if row is None:
+            row = UserState(user_key=key, mode="idle", data={},
+                            updated_at=services.clock.now())
+        row.language = language
+        session.add(row)

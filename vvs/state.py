@@ -178,11 +178,12 @@ class StateStore:
         self.types = dict(types or {})
 
     async def load(self, session: AsyncSession, user_key: str) -> Conversation:
-        """Read the user's state, dropping a mode that has expired or that no longer reads.
+        """Read the user's state in the caller's unit of work, dropping a mode that has
+        expired or that no longer reads (SQLite's turns; a turn on PostgreSQL uses `read`).
 
-        On PostgreSQL the user's turns are serialised across replicas by a transaction-level
-        advisory lock, so two updates of one user never overwrite each other's state; the
-        read takes it (`vvs_locked_state`, migration 0007: one round trip, not two).
+        On PostgreSQL the read takes the user's transaction-level advisory lock, so units of
+        work that load and save one user's state never overwrite each other's
+        (`vvs_locked_state`, migration 0007: one round trip, not two).
         """
         # Core statements on the turn's connection: the ORM's identity map and unit of work
         # cost more than the rest of a turn's SQL for this one hot row

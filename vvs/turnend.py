@@ -223,7 +223,7 @@ class PgUnit:
                 self.version, state is not None)
         except asyncpg.PostgresError as exc:
             if exc.sqlstate == _MOVED:
-                raise StateMoved(self.user_key or "") from None
+                raise StateMoved from None  # (no key in a message that may be logged)
             if exc.sqlstate != _PROCESSED:
                 raise
             if self.opened is not None:
