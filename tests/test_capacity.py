@@ -151,6 +151,13 @@ async def test_updated_at_is_refreshed_at_most_every_few_minutes(db, clock) -> N
     assert await turn() != []  # a few minutes later: refreshed (expiry and purge read it)
 
 
+async def _cut_every_other_connection(engine) -> None:
+    async with engine.connect() as conn:
+        await conn.execute(text(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+
+
 async def test_postgres_connections_lost_without_pre_ping_cost_a_retry_not_an_update(
         db, tmp_path: Path) -> None:
     """No pre-ping at each checkout: a server restart (every connection of the pool cut) makes
@@ -176,10 +183,7 @@ async def test_postgres_connections_lost_without_pre_ping_cost_a_retry_not_an_up
             return await failed(update_id, error)
 
         services.inbox.failed = counted  # type: ignore[method-assign]
-        async with db.engine.connect() as conn:  # what a restart does to the pool
-            await conn.execute(text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+        await _cut_every_other_connection(db.engine)  # what a restart does to the pool
         for question in ("secret médical", "violences conjugales", "qu'est-ce que la CRIP ?",
                          "certificat de coups et blessures"):
             since = len(api.calls)
@@ -204,10 +208,7 @@ async def test_postgres_a_connection_lost_under_a_turns_raw_statement_replaces_t
 
     await asyncio.gather(*(turn() for _ in range(4)))
     assert db.engine.pool.checkedin() >= 2
-    async with db.engine.connect() as conn:  # what a server restart does to the pool
-        await conn.execute(text(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+    await _cut_every_other_connection(db.engine)  # what a server restart does to the pool
     lost = 0
     for _ in range(4):
         try:

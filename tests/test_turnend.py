@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import delete, func, select, text
 from sqlmodel import select as select_rows
 
+from tests.botharness import Chat, make_settings, running_bot, texts
 from vvs.db import listen_statements, transaction
 from vvs.errors import StateMoved
 from vvs.events import event_values
@@ -126,27 +127,26 @@ def _postgres_only(db) -> None:
         pytest.skip("SQLite's turn holds the writer lock from its read to its commit")
 
 
-async def _write_meanwhile(db, clock, **values: object) -> None:
+async def _write_meanwhile(sessions, clock, key: str = KEY, **values: object) -> None:
     """Another replica's turn for the same user, committed between a turn's read and end."""
-    async with transaction(db.sessions) as session:
-        row = await session.get(UserState, KEY)
+    async with transaction(sessions) as session:
+        row = await session.get(UserState, key)
         if row is None:
-            session.add(UserState(user_key=KEY, mode="idle", data={}, updated_at=clock.now(),
-                                  **values))
-            return
+            row = UserState(user_key=key, mode="idle", data={}, updated_at=clock.now())
         for name, value in values.items():
             setattr(row, name, value)
+        session.add(row)
 
 
 @pytest.mark.parametrize("write", ["update", "delete", "none"])
 async def test_postgres_a_turn_whose_state_moved_is_undone(db, clock, write) -> None:
     _postgres_only(db)
     outbox, inbox, store = _parts(db, clock)
-    await _write_meanwhile(db, clock, language="fr")
+    await _write_meanwhile(db.sessions, clock, language="fr")
     with pytest.raises(StateMoved):
         async with turn_unit(db.sessions) as unit:
             conv = await unit.load(store, KEY)
-            await _write_meanwhile(db, clock, department="75")
+            await _write_meanwhile(db.sessions, clock, department="75")
             if write == "update":
                 conv.department = "93"
             elif write == "delete":
@@ -173,7 +173,7 @@ async def test_postgres_a_row_created_meanwhile_is_not_overwritten(db, clock) ->
     with pytest.raises(StateMoved):
         async with turn_unit(db.sessions) as unit:
             conv = await unit.load(store, KEY)  # no row yet
-            await _write_meanwhile(db, clock, language="en")
+            await _write_meanwhile(db.sessions, clock, language="en")
             conv.language = "fr"
             await unit.end(inbox, TurnEnd(10, False, store.changes(conv)))
     async with db.sessions() as session:
@@ -208,7 +208,7 @@ async def test_postgres_a_turns_session_commits_with_its_end_and_locks_the_user(
             conv = await unit.load(store, KEY)
             unit.session.add(Event(at=clock.now(), kind="session-write"))
             await unit.session.flush()
-            await _write_meanwhile(db, clock, department="75")
+            await _write_meanwhile(db.sessions, clock, department="75")
             conv.language = "en"
             await unit.end(inbox, TurnEnd(12, False, store.changes(conv),
                                           replies=_replies(outbox, 1)))
@@ -219,7 +219,7 @@ async def test_postgres_a_turns_session_commits_with_its_end_and_locks_the_user(
 async def test_postgres_a_state_erased_by_the_turn_itself_is_not_a_conflict(db, clock) -> None:
     _postgres_only(db)
     _outbox, inbox, store = _parts(db, clock)
-    await _write_meanwhile(db, clock, language="fr")
+    await _write_meanwhile(db.sessions, clock, language="fr")
     async with turn_unit(db.sessions) as unit:
         conv = await unit.load(store, KEY)
         await unit.session.execute(delete(UserState).where(UserState.user_key == KEY))
@@ -233,8 +233,6 @@ async def test_a_turn_whose_state_moved_runs_again_on_the_new_state(db, tmp_path
     language chosen elsewhere); on PostgreSQL the turn is undone and runs again, so the
     physician gets one answer, in the language now stored. SQLite reads the state in the
     turn's transaction, under the writer lock: it never takes this path."""
-    from tests.botharness import Chat, make_settings, running_bot, texts
-
     async with running_bot(make_settings(db.url, tmp_path)) as (api, services):
         chat = Chat(api, 4711, language="fr")
         key = services.user_key(4711)
@@ -265,8 +263,6 @@ async def test_postgres_a_state_that_keeps_moving_ends_in_the_inbox_not_a_loop(
     """Bounded: a turn whose state moves at every attempt is run three times, then fails
     like any turn (retried from the inbox, then parked with the plain apology)."""
     _postgres_only(db)
-    from tests.botharness import make_settings, running_bot
-
     async with running_bot(make_settings(db.url, tmp_path)) as (api, services):
         key = services.user_key(4712)
         original, reads = services.state.read, []
@@ -274,7 +270,8 @@ async def test_postgres_a_state_that_keeps_moving_ends_in_the_inbox_not_a_loop(
         async def read_then_written_elsewhere(conn, user_key: str):
             conv = await original(conn, user_key)
             reads.append(user_key)
-            await _write_meanwhile_in(services, key, "en" if len(reads) % 2 else "fr")
+            await _write_meanwhile(services.sessions, services.clock, key,
+                                   language="en" if len(reads) % 2 else "fr")
             return conv
 
         services.state.read = read_then_written_elsewhere  # type: ignore[method-assign]
@@ -285,12 +282,3 @@ async def test_postgres_a_state_that_keeps_moving_ends_in_the_inbox_not_a_loop(
         assert len(reads) == 9
         assert not [m for m in api.sent_messages(4712) if "erreur" not in m.plain]
 
-
-async def _write_meanwhile_in(services, key: str, language: str) -> None:
-    async with transaction(services.sessions) as session:
-        row = await session.get(UserState, key)
-        if row is None:
-            row = UserState(user_key=key, mode="idle", data={},
-                            updated_at=services.clock.now())
-        row.language = language
-        session.add(row)

@@ -22,8 +22,8 @@ prepared once per connection (asyncpg's statement cache).
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -89,7 +89,8 @@ SELECT vvs_end_turn(
     ARRAY(SELECT id FROM new_replies ORDER BY id) AS ids
 """
 _PROCESSED, _MOVED = "VV001", "VV002"  # vvs_end_turn's errors (migration 0008)
-# a turn whose handlers open a session serialises with the user's other such turns
+# a turn whose handlers open a session serialises with the user's other such turns (the
+# key `vvs_locked_state` of migration 0007 takes too, for `StateStore.load`)
 _LOCK_USER = text("SELECT pg_advisory_xact_lock(hashtext(:k))")
 
 
@@ -136,8 +137,8 @@ async def turn_unit(sessions: SessionFactory) -> AsyncIterator[TurnUnit]:
             yield unit
             if unit.opened is not None:
                 await unit.opened.commit()
-        except BaseException as exc:
-            if unit.raw.is_closed() or _lost(exc):
+        except BaseException:
+            if unit.lost or unit.raw.is_closed():
                 # a lost connection (a server restart): SQLAlchemy replaces the pool when
                 # one of its statements meets one, these raw ones bypass it; the pool's
                 # other connections are dead too
@@ -187,6 +188,7 @@ class PgUnit:
         self.opened: AsyncSession | None = None
         self.user_key: str | None = None
         self.version: str | None = None  # of the state row read (None: there was none)
+        self.lost = False  # a raw statement met a lost connection (`_lost`)
 
     @property
     def session(self) -> AsyncSession:
@@ -203,7 +205,8 @@ class PgUnit:
 
     async def load(self, store: StateStore, user_key: str) -> Conversation:
         before_raw(self.conn.sync_engine, PG_READ)
-        conv = await store.read(self.raw, user_key)
+        with self._watched():
+            conv = await store.read(self.raw, user_key)
         self.user_key = user_key
         self.version = conv.stored.version if conv.stored is not None else None
         return conv
@@ -217,10 +220,11 @@ class PgUnit:
         checked = self.user_key if end.check_state else None
         before_raw(self.conn.sync_engine, _END)
         try:
-            found = await self.raw.fetchrow(
-                _END, end.update_id, inbox.clock.now(), end.stored, _json_rows(saved),
-                dropped, _json_rows(end.events), _json_rows(end.replies), checked,
-                self.version, state is not None)
+            with self._watched():
+                found = await self.raw.fetchrow(
+                    _END, end.update_id, inbox.clock.now(), end.stored, _json_rows(saved),
+                    dropped, _json_rows(end.events), _json_rows(end.replies), checked,
+                    self.version, state is not None)
         except asyncpg.PostgresError as exc:
             if exc.sqlstate == _MOVED:
                 raise StateMoved from None  # (no key in a message that may be logged)
@@ -232,6 +236,17 @@ class PgUnit:
         if self.opened is None or not self.opened.in_transaction():
             committed_raw(self.conn.sync_engine)
         return list(found["ids"])
+
+
+    @contextmanager
+    def _watched(self) -> Iterator[None]:
+        """Around a raw statement: note an error that lost the connection (a handler's own
+        errors, an `OSError` reading a file say, are not the pool's business)."""
+        try:
+            yield
+        except BaseException as exc:
+            self.lost = self.lost or _lost(exc)
+            raise
 
 
 def _lost(exc: BaseException) -> bool:

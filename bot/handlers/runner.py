@@ -161,8 +161,9 @@ async def _run_turn(update: Update, services: Services, router: Router, *,
         try:
             async with turn_unit(services.sessions) as unit:
                 if not allowed:
-                    return await _set_aside(update, services, router, unit, stored, warn)
-                return await _attempt(update, services, router, unit, stored)
+                    return await _set_aside(update, services, router, unit, user_key,
+                                            stored, warn)
+                return await _attempt(update, services, router, unit, user_key, stored)
         except StateMoved:
             if attempt == STATE_ATTEMPTS:
                 raise
@@ -171,12 +172,13 @@ async def _run_turn(update: Update, services: Services, router: Router, *,
 
 
 async def _set_aside(update: Update, services: Services, router: Router, unit: TurnUnit,
-                     stored: bool, warn: bool) -> tuple[Turn, list[Planned]] | None:
+                     user_key: str, stored: bool, warn: bool
+                     ) -> tuple[Turn, list[Planned]] | None:
     """Flood control: the update is consumed (claimed, inbox row deleted), unanswered."""
     user, chat = update.effective_user, update.effective_chat
     assert user is not None and chat is not None
-    turn = Turn(services, router, unit, Conversation(services.user_key(user.id)), user.id,
-                chat.id, chat.type, user.first_name, user.username)
+    turn = Turn(services, router, unit, Conversation(user_key), user.id, chat.id, chat.type,
+                user.first_name, user.username)
     if warn:
         with use_language(normalize(user.language_code)):
             turn.flood_warning = _(
@@ -188,10 +190,10 @@ async def _set_aside(update: Update, services: Services, router: Router, unit: T
 
 
 async def _attempt(update: Update, services: Services, router: Router, unit: TurnUnit,
-                   stored: bool) -> tuple[Turn, list[Planned]] | None:
+                   user_key: str, stored: bool) -> tuple[Turn, list[Planned]] | None:
     user, chat = update.effective_user, update.effective_chat
     assert user is not None and chat is not None
-    conv = await unit.load(services.state, services.user_key(user.id))
+    conv = await unit.load(services.state, user_key)
     set_language(conv.language or normalize(user.language_code))
     private = chat.type == "private"
     if not private:  # a group never reads nor changes the member's private conversation
