@@ -119,6 +119,47 @@ async def test_a_turns_end_updates_or_deletes_the_state_and_the_inbox_row(db, cl
     assert await _count(db, ProcessedUpdate) == 3
 
 
+async def test_a_turns_session_commits_and_rolls_back_with_its_end(db, clock) -> None:
+    """A handler's writes through the turn's session commit with the end, and go with it
+    when the update was processed already or the turn fails after its end; a session that
+    only read, or was never used, leaves the end's own writes to commit (SQLAlchemy may commit
+nothing then)."""
+    outbox, inbox, store = _parts(db, clock)
+
+    async def session_write(unit) -> None:
+        unit.session.add(Event(at=clock.now(), kind="session-write"))
+        await unit.session.flush()
+
+    async def counts() -> tuple[int, int, int]:
+        return (await _count(db, Event), await _count(db, OutboxMessage),
+                await _count(db, ProcessedUpdate))
+
+    async with turn_unit(db.sessions) as unit:
+        await unit.load(store, KEY)
+        await session_write(unit)
+        assert await unit.end(inbox, TurnEnd(21, False, replies=_replies(outbox, 1)))
+    assert await counts() == (1, 1, 1)
+    async with turn_unit(db.sessions) as unit:  # a redelivery
+        await session_write(unit)
+        assert await unit.end(inbox, TurnEnd(21, False, replies=_replies(outbox, 1))) is None
+    assert await counts() == (1, 1, 1)
+    with pytest.raises(RuntimeError):
+        async with turn_unit(db.sessions) as unit:
+            await session_write(unit)
+            await unit.end(inbox, TurnEnd(22, False, replies=_replies(outbox, 1)))
+            raise RuntimeError("a failure after the end")
+    assert await counts() == (1, 1, 1)
+    async with turn_unit(db.sessions) as unit:
+        await unit.load(store, KEY)
+        await unit.session.execute(select(func.count()).select_from(Event))
+        assert await unit.end(inbox, TurnEnd(23, False, replies=_replies(outbox, 1)))
+    assert await counts() == (1, 2, 2)
+    async with turn_unit(db.sessions) as unit:
+        assert not unit.session.info.get("unused")  # opened, never used
+        assert await unit.end(inbox, TurnEnd(24, False, replies=_replies(outbox, 1)))
+    assert await counts() == (1, 3, 3)
+
+
 # PostgreSQL: optimistic concurrency. The state is read without a lock; the end writes only
 # if the row is still at the version read, and otherwise undoes everything it wrote.
 

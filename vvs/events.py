@@ -31,7 +31,7 @@ from vvs.i18n import current_language
 from vvs.models import Event as EventRecord
 from vvs.privacy import LABEL_EVENTS, ErasureStep
 
-_INSERT_EVENT = insert(EventRecord)  # built once: every turn records events
+INSERT_EVENT = insert(EventRecord)  # built once: every turn records events
 _CATEGORICAL = re.compile(r"^[a-z0-9_.:-]{1,60}$")
 DEPARTMENTS = frozenset(
     {f"{n:02d}" for n in range(1, 96) if n != 20} | {"2A", "2B", "971", "972", "973", "974", "976"}
@@ -478,7 +478,7 @@ async def insert_events(conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]
     # a prebuilt Core insert: a turn's hot path skips the ORM's flush and the statement's
     # construction
     for row in rows:
-        await conn.execute(_INSERT_EVENT, row)
+        await conn.execute(INSERT_EVENT, row)
 
 
 async def _anonymise(session: AsyncSession, user_key: str) -> int:

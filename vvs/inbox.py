@@ -35,15 +35,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from vvs.clock import Clock
 from vvs.db import SessionFactory, transaction
 from vvs.i18n import N_, _, use_language
-from vvs.models import InboxUpdate, ProcessedUpdate
+from vvs.models import InboxUpdate
 from vvs.outbox import ADMIN_ALERT, OutboundMessage, OutboxWriter
 from vvs.privacy import ErasureStep
 
 log = logging.getLogger(__name__)
 # Built once (every update runs them): see vvs.state
 _INSERT = insert(InboxUpdate)
-_PROCESSED = insert(ProcessedUpdate)
-_DELETE = delete(InboxUpdate).where(col(InboxUpdate.update_id) == bindparam("u"))
+# a turn's end deletes its update's row (`vvs.turnend`; PostgreSQL's end has it in its SQL)
+DELETE_STORED = delete(InboxUpdate).where(col(InboxUpdate.update_id) == bindparam("u"))
 
 LABEL_INBOX = N_("les messages reçus de vous qui n'ont pas pu être traités")
 
@@ -92,22 +92,6 @@ class Inbox:
                     "received_at": now, "attempts": 0, "locked_until": now + self.lease})
         except IntegrityError:
             return False
-        return True
-
-    async def claim(self, session: AsyncSession, update_id: int, *, stored: bool) -> bool:
-        """In the turn's transaction: record the update as processed and delete its inbox row
-        (if `stored`: a webhook update whose turn commits before the 200 has none). False,
-        the turn rolled back, when it was processed already (the caller then calls `drop`).
-        A turn's end calls this with its other writes (`vvs.turnend`)."""
-        conn = await session.connection()
-        try:  # a duplicate costs nothing else
-            await conn.execute(_PROCESSED, {"update_id": update_id,
-                                            "processed_at": self.clock.now()})
-        except IntegrityError:
-            await session.rollback()
-            return False
-        if stored:
-            await conn.execute(_DELETE, {"u": update_id})
         return True
 
     async def drop(self, update_id: int) -> None:

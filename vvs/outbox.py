@@ -30,7 +30,6 @@ from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import delete, insert, or_, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -42,7 +41,9 @@ from vvs.privacy import LABEL_OUTBOX, ErasureStep
 from vvs.ui import Button
 
 log = logging.getLogger(__name__)
-_INSERT_REPLY = insert(OutboxMessage).returning(col(OutboxMessage.id))
+# a turn's reply, leased to its process (`Outbox.claimed_values`): written by the turn's end
+# (`vvs.turnend`), built once
+INSERT_REPLY = insert(OutboxMessage).returning(col(OutboxMessage.id))
 
 
 class DeliveryError(Exception):
@@ -136,19 +137,6 @@ class OutboxHooks:
     def __post_init__(self) -> None:
         object.__setattr__(self, "on_sent", MappingProxyType(dict(self.on_sent)))
         object.__setattr__(self, "on_dead", MappingProxyType(dict(self.on_dead)))
-
-
-async def insert_claimed(conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]
-                         ) -> list[int]:
-    """Insert a turn's replies (`Outbox.claimed_values`) on its connection; their ids."""
-    # a prebuilt Core insert: every turn has one, and neither the ORM's flush nor building
-    # the statement again is needed
-    ids = []
-    for row in rows:
-        msg_id = (await conn.execute(_INSERT_REPLY, row)).scalar_one()
-        assert msg_id is not None  # RETURNING the new row's key
-        ids.append(msg_id)
-    return ids
 
 
 class OutboxWriter:

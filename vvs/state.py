@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import bindparam, delete, insert, select, text, update
+from sqlalchemy import Executable, bindparam, delete, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 _KEY = col(UserState.user_key) == bindparam("k")
 _STATE = UserState.__table__.c  # type: ignore[attr-defined]  # SQLModel's table
 _COLUMNS = (_STATE.mode, _STATE.data, _STATE.language, _STATE.department, _STATE.updated_at)
-_SELECT = select(*_COLUMNS).where(_KEY)
+SELECT = select(*_COLUMNS).where(_KEY)  # the row of user `k`, as `Stored` reads it
 # PostgreSQL: the same row read under the user's advisory lock, in one round trip (the
 # function of migration 0007 takes the lock, then reads with a fresh snapshot)
 _SELECT_LOCKED = text(
@@ -188,7 +188,7 @@ class StateStore:
         # Core statements on the turn's connection: the ORM's identity map and unit of work
         # cost more than the rest of a turn's SQL for this one hot row
         conn = await session.connection()
-        query = _SELECT_LOCKED if is_postgres(session) else _SELECT
+        query = _SELECT_LOCKED if is_postgres(session) else SELECT
         found = (await conn.execute(query, {"k": user_key})).first()
         return self.conversation(user_key, None if found is None else Stored(*found))
 
@@ -265,15 +265,19 @@ class StateWrite:
     exists: bool  # the row is there: an update, not an insert
 
 
+def write_statement(write: StateWrite) -> tuple[Executable, dict[str, Any]]:
+    """The one statement that writes a `StateWrite`, and its values."""
+    if write.values is None:
+        return _DELETE, {"k": write.user_key}
+    if write.exists:
+        values = {key: value for key, value in write.values.items() if key != "user_key"}
+        return _UPDATE, {"k": write.user_key, **values}
+    return _INSERT, write.values
+
+
 async def apply(conn: AsyncConnection, write: StateWrite) -> None:
     """Write a `StateWrite` on a unit of work's connection (one statement)."""
-    if write.values is None:
-        await conn.execute(_DELETE, {"k": write.user_key})
-    elif write.exists:
-        values = {key: value for key, value in write.values.items() if key != "user_key"}
-        await conn.execute(_UPDATE, {"k": write.user_key, **values})
-    else:
-        await conn.execute(_INSERT, write.values)
+    await conn.execute(*write_statement(write))
 
 
 async def purge_expired(sessions: SessionFactory, clock: Clock, expiry: timedelta) -> int:

@@ -2,9 +2,14 @@
 and its end — the claim of its update (and its inbox row's deletion), the conversation's
 state, the turn's events and its replies as outbox rows leased to this process.
 
-SQLite (`SessionUnit`): the turn is one transaction, holding the process's writer lock from
-the state's read to the end's commit; its statements run inline on the event loop and cost
-no round trip, so the end writes one statement per row.
+Both run the turn's hot statements on the pooled connection's raw driver connection, below
+SQLAlchemy's execution, and open a session on that same connection only for a handler that
+asks for one (`session`): it commits or rolls back with the turn.
+
+SQLite (`SqliteUnit`): the turn is one transaction, holding the process's writer lock from
+the state's read to the commit; its statements run inline on the event loop and cost no
+round trip, so the end writes one statement per row, each prepared once from its Core
+statement (`vvs.sqlite_inline.Prepared`: the same SQL and stored forms).
 
 PostgreSQL (`PgUnit`): optimistic concurrency, two round trips for a turn whose handlers
 use no session. The state is read outside any transaction with its version (`xmin`,
@@ -22,6 +27,7 @@ prepared once per connection (asyncpg's statement cache).
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -31,15 +37,26 @@ from typing import Any, Protocol
 
 import asyncpg
 from sqlalchemy import event, text
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from vvs.db import QUEUED, SessionFactory, before_raw, committed_raw, transaction
+from vvs.db import QUEUED, SessionFactory, before_raw, committed_raw, sqlite_writer
 from vvs.errors import StateMoved
-from vvs.events import insert_events
-from vvs.inbox import Inbox
-from vvs.outbox import insert_claimed
-from vvs.state import PG_READ, Conversation, StateStore, StateWrite, apply
+from vvs.events import INSERT_EVENT
+from vvs.inbox import DELETE_STORED, Inbox
+from vvs.models import ProcessedUpdate
+from vvs.outbox import INSERT_REPLY
+from vvs.sqlite_inline import Prepared, prepared
+from vvs.state import (
+    PG_READ,
+    SELECT,
+    Conversation,
+    StateStore,
+    StateWrite,
+    Stored,
+    write_statement,
+)
 
 # $1 update id, $2 now, $3 an inbox row to delete, $4 the state's row (a JSON array of one
 # or none), $5 the user whose row goes, $6 events, $7 replies, $8 the user whose state the
@@ -92,6 +109,8 @@ _PROCESSED, _MOVED = "VV001", "VV002"  # vvs_end_turn's errors (migration 0008)
 # a turn whose handlers open a session serialises with the user's other such turns (the
 # key `vvs_locked_state` of migration 0007 takes too, for `StateStore.load`)
 _LOCK_USER = text("SELECT pg_advisory_xact_lock(hashtext(:k))")
+# SQLite: the claim of a turn's update (nothing when it was processed already)
+_CLAIM = sqlite_insert(ProcessedUpdate).on_conflict_do_nothing()
 
 
 @dataclass(frozen=True)
@@ -125,83 +144,135 @@ class TurnUnit(Protocol):
 @asynccontextmanager
 async def turn_unit(sessions: SessionFactory) -> AsyncIterator[TurnUnit]:
     """A turn's unit of work on the sessions' database: committed when the block ends, rolled
-    back on an error (`StateMoved` on PostgreSQL: run the turn again)."""
+    back on an error (`StateMoved` on PostgreSQL: run the turn again). On SQLite it holds
+    the process's writer lock throughout."""
     engine = sessions.kw["bind"]
-    if engine.dialect.name != "postgresql":
-        async with transaction(sessions) as session:
-            yield SessionUnit(session)
-        return
-    async with engine.connect() as conn:
-        unit = PgUnit(sessions, conn, (await conn.get_raw_connection()).driver_connection)
+    kind = PgUnit if engine.dialect.name == "postgresql" else SqliteUnit
+    async with sqlite_writer(sessions), engine.connect() as conn:
+        unit = kind(sessions, conn, (await conn.get_raw_connection()).driver_connection)
         try:
             yield unit
-            if unit.opened is not None:
-                await unit.opened.commit()
+            await unit.commit()
         except BaseException:
-            if unit.lost or unit.raw.is_closed():
-                # a lost connection (a server restart): SQLAlchemy replaces the pool when
-                # one of its statements meets one, these raw ones bypass it; the pool's
-                # other connections are dead too
-                await conn.invalidate()
-                await engine.dispose()
-            elif unit.opened is not None:
-                await unit.opened.rollback()
+            await unit.abort()
             raise
         finally:
             if unit.opened is not None:
                 await unit.opened.close()
 
 
-class SessionUnit:
-    """SQLite: the turn is one session's transaction (`vvs.db.transaction`)."""
+class _RawUnit:
+    """One pooled connection for the turn, its hot statements on the driver's connection
+    (`raw`); a session on the same connection only if a handler asks for one."""
 
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    @property
-    def queued(self) -> bool:
-        return bool(self.session.info.get(QUEUED))
-
-    async def load(self, store: StateStore, user_key: str) -> Conversation:
-        return await store.load(self.session, user_key)
-
-    async def end(self, inbox: Inbox, end: TurnEnd) -> list[int] | None:
-        """One statement per row; None when the update was processed already (nothing was
-        written: the caller then calls `Inbox.drop`)."""
-        if not await inbox.claim(self.session, end.update_id, stored=end.stored):
-            return None
-        conn = await self.session.connection()
-        if end.state is not None:
-            await apply(conn, end.state)
-        await insert_events(conn, end.events)
-        return await insert_claimed(conn, end.replies)
-
-
-class PgUnit:
-    """PostgreSQL: one pooled connection for the turn; a session on it only if asked."""
-
-    def __init__(self, sessions: SessionFactory, conn: AsyncConnection,
-                 raw: asyncpg.Connection) -> None:
+    def __init__(self, sessions: SessionFactory, conn: AsyncConnection, raw: Any) -> None:
         self.sessions = sessions
         self.conn = conn
         self.raw = raw
         self.opened: AsyncSession | None = None
-        self.user_key: str | None = None
-        self.version: str | None = None  # of the state row read (None: there was none)
-        self.lost = False  # a raw statement met a lost connection (`_lost`)
+        self.user_key: str | None = None  # whose state the turn read
 
     @property
     def session(self) -> AsyncSession:
         if self.opened is None:
             self.opened = self.sessions(bind=self.conn)
-            if self.user_key is not None:
-                event.listen(self.opened.sync_session, "after_begin",
-                             partial(_lock_user, self.user_key))
+            self._opening(self.opened)
         return self.opened
+
+    def _opening(self, session: AsyncSession) -> None:
+        """A hook for the session a handler asked for."""
 
     @property
     def queued(self) -> bool:
         return self.opened is not None and bool(self.opened.info.get(QUEUED))
+
+    async def commit(self) -> None:
+        if self.opened is not None:
+            await self.opened.commit()
+
+    async def abort(self) -> None:
+        if self.opened is not None:
+            await self.opened.rollback()
+
+
+class SqliteUnit(_RawUnit):
+    """SQLite: one transaction (sqlite3 begins it at the first write), under the writer lock
+    `turn_unit` holds; the hot statements prepared once (`vvs.sqlite_inline.prepared`)."""
+
+    raw: sqlite3.Connection
+
+    async def load(self, store: StateStore, user_key: str) -> Conversation:
+        statement = self._prepared(SELECT)
+        found = statement.rows(self._execute(statement, {"k": user_key}))
+        self.user_key = user_key
+        return store.conversation(user_key, Stored(*found[0]) if found else None)
+
+    async def end(self, inbox: Inbox, end: TurnEnd) -> list[int] | None:
+        """One statement per row; None when the update was processed already (everything
+        undone: the caller then calls `Inbox.drop`)."""
+        claim = self._prepared(_CLAIM, ("update_id", "processed_at"))
+        if self._execute(claim, {"update_id": end.update_id,
+                                 "processed_at": inbox.clock.now()}).rowcount == 0:
+            await self.abort()
+            return None
+        if end.stored:
+            self._run(DELETE_STORED, {"u": end.update_id})
+        if end.state is not None:
+            self._run(*write_statement(end.state))
+        for row in end.events:
+            self._run(INSERT_EVENT, row)
+        ids = []
+        for row in end.replies:
+            insert = self._prepared(INSERT_REPLY, tuple(row))
+            ids.append(insert.rows(self._execute(insert, row))[0][0])
+        return ids
+
+    async def commit(self) -> None:
+        await super().commit()  # (SQLAlchemy commits only if the session did something)
+        if self.raw.in_transaction:  # the turn's own writes, without a session's
+            self.raw.commit()
+            committed_raw(self.conn.sync_engine)
+
+    async def abort(self) -> None:
+        await super().abort()
+        self.raw.rollback()
+
+    def _prepared(self, statement: Any, keys: Sequence[str] | None = None) -> Prepared:
+        return prepared(self.conn.dialect, statement, keys)
+
+    def _run(self, statement: Any, values: Mapping[str, Any]) -> sqlite3.Cursor:
+        return self._execute(self._prepared(statement, tuple(values)), values)
+
+    def _execute(self, statement: Prepared, values: Mapping[str, Any]) -> sqlite3.Cursor:
+        before_raw(self.conn.sync_engine, statement.sql)
+        return statement.execute(self.raw, values)
+
+
+class PgUnit(_RawUnit):
+    """PostgreSQL: the state read with its version, the end one statement."""
+
+    raw: asyncpg.Connection
+
+    def __init__(self, sessions: SessionFactory, conn: AsyncConnection,
+                 raw: asyncpg.Connection) -> None:
+        super().__init__(sessions, conn, raw)
+        self.version: str | None = None  # of the state row read (None: there was none)
+        self.lost = False  # a raw statement met a lost connection (`_lost`)
+
+    def _opening(self, session: AsyncSession) -> None:
+        if self.user_key is not None:
+            event.listen(session.sync_session, "after_begin",
+                         partial(_lock_user, self.user_key))
+
+    async def abort(self) -> None:
+        if self.lost or self.raw.is_closed():
+            # a lost connection (a server restart): SQLAlchemy replaces the pool when one of
+            # its statements meets one, these raw ones bypass it; the pool's other
+            # connections are dead too
+            await self.conn.invalidate()
+            await self.conn.engine.dispose()
+        else:
+            await super().abort()
 
     async def load(self, store: StateStore, user_key: str) -> Conversation:
         before_raw(self.conn.sync_engine, PG_READ)
