@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -16,7 +16,9 @@ from sqlalchemy import text
 
 from knowledge.loader import KnowledgeSet
 from tests.botharness import Chat, make_settings, running_bot
+from tests.statekit import state_turn
 from vvs.db import listen_statements, transaction
+from vvs.models import UserState
 from vvs.state import STATE_TOUCH, StateStore
 from vvs.turnend import turn_unit
 
@@ -134,21 +136,23 @@ async def test_a_question_costs_two_transactions_and_few_statements(db, tmp_path
 
 async def test_updated_at_is_refreshed_at_most_every_few_minutes(db, clock) -> None:
     store = StateStore(clock, STATE_TOUCH * 100)
-    async with transaction(db.sessions) as session:
-        conv = await store.load(session, "u1")
-        conv.language = "fr"
-        await store.save(session, conv)
+    async with state_turn(db.sessions, store, "u1") as first:
+        first.conv.language = "fr"
 
-    async def turn() -> list[str]:
-        with echo(db.engine) as seen:
-            async with transaction(db.sessions) as session:
-                await store.save(session, await store.load(session, "u1"))
-        return [s for s in seen if s.startswith("UPDATE")]
+    async def touched() -> datetime:
+        async with state_turn(db.sessions, store, "u1"):
+            pass  # a turn that changes nothing in the state
+        async with db.sessions() as session:
+            row = await session.get(UserState, "u1")
+            assert row is not None and row.language == "fr"
+            return row.updated_at
 
+    written = clock.now()
     clock.advance(seconds=STATE_TOUCH.total_seconds() - 1)
-    assert await turn() == []  # nothing changed, recently touched: no write
+    assert await touched() == written  # nothing changed, recently touched: no write
     clock.advance(seconds=2)
-    assert await turn() != []  # a few minutes later: refreshed (expiry and purge read it)
+    assert await touched() == clock.now()  # a few minutes later: refreshed (expiry and
+    # the purge read it)
 
 
 async def _cut_every_other_connection(engine) -> None:

@@ -10,10 +10,12 @@ from typing import Any, ClassVar
 import pytest
 from sqlalchemy import func, select
 
+from tests.statekit import read_state, state_turn
 from vvs import events, state
 from vvs import outbox as outbox_module
 from vvs.db import transaction
 from vvs.dedupe import claim_update, purge_processed
+from vvs.errors import StateMoved
 from vvs.events import record_event
 from vvs.jobs import JobQueue
 from vvs.models import Event, Job, OutboxMessage, UserState
@@ -33,18 +35,15 @@ class AtStep:
 
 async def test_state_roundtrip_and_expiry(db, clock) -> None:
     store = StateStore(clock, timedelta(hours=24), {"flow": AtStep})
-    async with transaction(db.sessions) as s:
-        conv = await store.load(s, "u1")
+    async with state_turn(db.sessions, store, "u1") as turn:
+        conv = turn.conv
         assert conv.mode == "idle" and not conv.exists
         conv.set_mode("flow", AtStep("mineur", "danger"))
         conv.department = "93"
-        await store.save(s, conv)
-    async with transaction(db.sessions) as s:
-        conv = await store.load(s, "u1")
+    conv = await read_state(db.sessions, store, "u1")
     assert (conv.mode, conv.state.step, conv.department) == ("flow", "danger", "93")
     clock.advance(hours=25)
-    async with transaction(db.sessions) as s:
-        conv = await store.load(s, "u1")
+    conv = await read_state(db.sessions, store, "u1")
     assert conv.mode == "idle" and conv.expired_mode == "flow" and conv.department == "93"
 
 
@@ -205,12 +204,10 @@ async def test_erase_user_leaves_no_row(db, clock) -> None:
     key = pseudonym(b"k", 123)
     store = StateStore(clock, timedelta(hours=24))
     outbox = Outbox(db.sessions, clock, ScriptedSender())
-    async with transaction(db.sessions) as s:
-        conv = await store.load(s, key)
-        conv.department = "93"
-        await store.save(s, conv)
-        await record_event(s, clock, "start", user_key=key)
-        await outbox.enqueue(s, 123, OutboundMessage("x"), user_key=key)
+    async with state_turn(db.sessions, store, key) as turn:
+        turn.conv.department = "93"
+        await record_event(turn.unit.session, clock, "start", user_key=key)
+        await outbox.enqueue(turn.unit.session, 123, OutboundMessage("x"), user_key=key)
     async with transaction(db.sessions) as s:
         report = dict(await erase_user(s, key, (state.ERASURE, outbox_module.ERASURE,
                                                 events.ERASURE)))
@@ -222,31 +219,35 @@ async def test_erase_user_leaves_no_row(db, clock) -> None:
         assert (await s.exec(select(func.count()).select_from(Job))).one()[0] == 0
 
 
-async def test_turns_of_one_user_are_serialised_on_postgres(db, clock) -> None:
-    if db.kind != "postgres":
-        pytest.skip("advisory locks are PostgreSQL's; SQLite serialises writers itself")
+async def test_concurrent_turns_of_one_user_lose_no_update(db, clock) -> None:
+    """Two turns of one user at once (two replicas, say): on SQLite the second waits for the
+    first and reads its write; on PostgreSQL the first, whose state moved, is refused and
+    runs again on the second's write (as the runner does) — never a lost update."""
     store = StateStore(clock, timedelta(hours=24), {"flow": AtStep})
-    order: list[str] = []
     first_loaded = asyncio.Event()
+    moved: list[str] = []
 
-    async def turn(name: str, step: str, hold: bool) -> None:
-        async with transaction(db.sessions) as s:
-            conv = await store.load(s, "same-user")
-            at = conv.state_of(AtStep)
-            order.append(f"{name}:loaded:{at.step if at else None}")
-            if hold:
-                first_loaded.set()
-                await asyncio.sleep(0.2)
-            conv.set_mode("flow", AtStep(step=step))
-            await store.save(s, conv)
+    async def turn(name: str, hold: bool) -> None:
+        for _attempt in range(3):
+            try:
+                async with state_turn(db.sessions, store, "same-user") as t:
+                    at = t.conv.state_of(AtStep)
+                    if hold and not first_loaded.is_set():
+                        first_loaded.set()
+                        await asyncio.sleep(0.2)
+                    t.conv.set_mode("flow", AtStep(step=(at.step if at else "") + name))
+                return
+            except StateMoved:
+                moved.append(name)
 
     async def second() -> None:
         await first_loaded.wait()
-        await turn("b", "two", hold=False)
+        await turn("b", hold=False)
 
-    await asyncio.gather(turn("a", "one", hold=True), second())
-    assert order == ["a:loaded:None", "b:loaded:one"]  # b saw a's write: no lost update
-
+    await asyncio.gather(turn("a", hold=True), second())
+    final = (await read_state(db.sessions, store, "same-user")).state_of(AtStep)
+    assert final is not None
+    assert (final.step, moved) == (("ba", ["a"]) if db.kind == "postgres" else ("ab", []))
 
 
 @pytest.mark.parametrize(("mode", "data"), [
@@ -259,8 +260,7 @@ async def test_state_that_does_not_read_returns_to_idle(db, clock, mode, data) -
     async with transaction(db.sessions) as s:
         s.add(UserState(user_key="u1", mode=mode, data=data, department="93",
                         updated_at=clock.now()))
-    async with transaction(db.sessions) as s:
-        conv = await store.load(s, "u1")
+    conv = await read_state(db.sessions, store, "u1")
     assert (conv.mode, conv.state, conv.department) == ("idle", None, "93")
 
 
@@ -269,10 +269,8 @@ async def test_state_written_before_versions_reads_and_is_written_with_one(db, c
     async with transaction(db.sessions) as s:
         s.add(UserState(user_key="u1", mode="flow", data={"step": "danger"},
                         updated_at=clock.now()))
-    async with transaction(db.sessions) as s:
-        conv = await store.load(s, "u1")
-        assert conv.state == AtStep(step="danger")
-        await store.save(s, conv)
+    async with state_turn(db.sessions, store, "u1") as turn:
+        assert turn.conv.state == AtStep(step="danger")
     async with db.sessions() as s:
         assert (await s.get(UserState, "u1")).data == {"v": 1, "flow": None, "step": "danger"}
 
@@ -298,10 +296,8 @@ async def test_an_earlier_version_reads_through_upgrade_and_is_rewritten(db, clo
     store = StateStore(clock, timedelta(hours=24), {"flow": AtStepV2})
     async with transaction(db.sessions) as s:
         s.add(UserState(user_key="u1", mode="flow", data=data, updated_at=clock.now()))
-    async with transaction(db.sessions) as s:
-        conv = await store.load(s, "u1")
-        assert (conv.mode, conv.state) == ("flow", AtStepV2(("mineur", "danger")))
-        await store.save(s, conv)
+    async with state_turn(db.sessions, store, "u1") as turn:
+        assert (turn.conv.mode, turn.conv.state) == ("flow", AtStepV2(("mineur", "danger")))
     async with db.sessions() as s:
         assert (await s.get(UserState, "u1")).data == {"v": 2, "where": ["mineur", "danger"]}
 
@@ -315,33 +311,28 @@ async def test_a_version_that_does_not_upgrade_returns_to_idle(db, clock, data) 
     store = StateStore(clock, timedelta(hours=24), {"flow": AtStepV2})
     async with transaction(db.sessions) as s:
         s.add(UserState(user_key="u1", mode="flow", data=data, updated_at=clock.now()))
-    async with transaction(db.sessions) as s:
-        conv = await store.load(s, "u1")
+    conv = await read_state(db.sessions, store, "u1")
     assert (conv.mode, conv.state) == ("idle", None)
 
 
 async def test_an_unchanged_state_with_a_tuple_is_not_rewritten(db, clock) -> None:
     """The stored JSON has lists where the state has tuples: they compare equal."""
     store = StateStore(clock, timedelta(hours=24), {"flow": AtStepV2})
-    async with transaction(db.sessions) as s:
-        conv = await store.load(s, "u1")
-        conv.set_mode("flow", AtStepV2(("mineur", "danger")))
-        await store.save(s, conv)
+    async with state_turn(db.sessions, store, "u1") as turn:
+        turn.conv.set_mode("flow", AtStepV2(("mineur", "danger")))
     clock.advance(minutes=1)
-    async with transaction(db.sessions) as s:
-        conv = await store.load(s, "u1")
-        written = conv.stored.updated_at if conv.stored else None
-        await store.save(s, conv)
+    async with state_turn(db.sessions, store, "u1") as turn:
+        written = turn.conv.stored.updated_at if turn.conv.stored else None
+    assert not turn.wrote
     async with db.sessions() as s:
         assert (await s.get(UserState, "u1")).updated_at == written
 
 
 async def test_a_forgotten_conversation_is_not_saved(db, clock) -> None:
     store = StateStore(clock, timedelta(hours=24), {"flow": AtStep})
-    async with transaction(db.sessions) as s:
-        conv = await store.load(s, "u1")
-        conv.set_mode("flow", AtStep(step="danger"))
-        conv.forget()
-        await store.save(s, conv)
+    async with state_turn(db.sessions, store, "u1") as turn:
+        turn.conv.set_mode("flow", AtStep(step="danger"))
+        turn.conv.forget()
+    assert not turn.wrote
     async with db.sessions() as s:
         assert await s.get(UserState, "u1") is None

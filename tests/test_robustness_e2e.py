@@ -10,6 +10,7 @@ import pytest
 from escalation import referents
 from escalation.state import RelayState
 from tests.botharness import Chat, buttons, make_settings, running_bot, texts
+from tests.statekit import state_turn
 from vvs.db import transaction
 
 pytestmark = pytest.mark.asyncio
@@ -106,10 +107,8 @@ async def test_text_in_a_mode_whose_object_is_gone_returns_to_idle(db, tmp_path:
     async with running_bot(make_settings(db.url, tmp_path)) as (api, services):
         chat = Chat(api, 9301)
         key = services.user_key(9301)
-        async with transaction(services.sessions) as session:  # a relay to a deleted request
-            conv = await services.state.load(session, key)
-            conv.set_mode("relay", RelayState(999_999))
-            await services.state.save(session, conv)
+        async with state_turn(services.sessions, services.state, key) as turn:
+            turn.conv.set_mode("relay", RelayState(999_999))  # to a deleted request
         first = await chat.say("bonjour")
         sent = await chat.say("c'est quoi une information préoccupante ?")
     assert "n'est plus valable" in texts(first)  # told once…

@@ -101,32 +101,29 @@ async def test_abandoned_draft_text_and_phone_do_not_stay_in_the_state(db) -> No
 
     from bot.handlers import build_router
     from escalation.state import EscalationDraft
+    from tests.statekit import read_state, state_turn
     from vvs.models import UserState
     from vvs.state import StateStore, purge_expired
 
     clock = FakeClock()
     store = StateStore(clock, timedelta(hours=24), build_router().states)
-    async with transaction(db.sessions) as s:
-        conv = await store.load(s, "u1")
-        conv.set_mode("esc_confirm", EscalationDraft(cat="victime", dept="93",
-                                                     phone="+33612345678",
-                                                     msg="joignable après 18 h"))
-        conv.language = "fr"
-        await store.save(s, conv)
-        other = await store.load(s, "u2")
-        other.set_mode("esc_message", EscalationDraft(cat="victime", dept="93"))
-        await store.save(s, other)
+    async with state_turn(db.sessions, store, "u1") as turn:
+        turn.conv.set_mode("esc_confirm", EscalationDraft(cat="victime", dept="93",
+                                                          phone="+33612345678",
+                                                          msg="joignable après 18 h"))
+        turn.conv.language = "fr"
+    async with state_turn(db.sessions, store, "u2") as turn:
+        turn.conv.set_mode("esc_message", EscalationDraft(cat="victime", dept="93"))
     clock.advance(hours=23)
-    async with transaction(db.sessions) as s:
-        await store.save(s, await store.load(s, "u2"))  # u2 is still active
+    async with state_turn(db.sessions, store, "u2"):
+        pass  # u2 is still active
     clock.advance(hours=2)
     assert await purge_expired(db.sessions, clock, timedelta(hours=24)) == 1
     async with db.sessions() as s:
         row = await s.get(UserState, "u1")
         assert row is not None and row.data == {} and row.language == "fr"
         assert (await s.get(UserState, "u2")).data["dept"] == "93"
-    async with transaction(db.sessions) as s:
-        conv = await store.load(s, "u1")
+    conv = await read_state(db.sessions, store, "u1")
     assert conv.expired_mode == "esc_confirm" and conv.state is None
 
 

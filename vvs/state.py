@@ -23,13 +23,12 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import Executable, bindparam, delete, insert, select, text, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Executable, bindparam, delete, insert, select, update
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from vvs.clock import Clock
-from vvs.db import SessionFactory, is_postgres, transaction
+from vvs.db import SessionFactory, transaction
 from vvs.models import UserState
 from vvs.privacy import LABEL_STATE, ErasureStep
 
@@ -40,11 +39,6 @@ _KEY = col(UserState.user_key) == bindparam("k")
 _STATE = UserState.__table__.c  # type: ignore[attr-defined]  # SQLModel's table
 _COLUMNS = (_STATE.mode, _STATE.data, _STATE.language, _STATE.department, _STATE.updated_at)
 SELECT = select(*_COLUMNS).where(_KEY)  # the row of user `k`, as `Stored` reads it
-# PostgreSQL: the same row read under the user's advisory lock, in one round trip (the
-# function of migration 0007 takes the lock, then reads with a fresh snapshot)
-_SELECT_LOCKED = text(
-    "SELECT " + ", ".join(f"user_state.{c.name}" for c in _COLUMNS)
-    + " FROM vvs_locked_state(:k) AS user_state").columns(*_COLUMNS)
 # PostgreSQL, on a turn's own connection, outside any transaction: the row and its version
 # (`xmin`, the id of the transaction that wrote it), which the turn's end compares
 # (`vvs.turnend`): no lock is held while the handlers run
@@ -66,7 +60,7 @@ StateTypes = Mapping[str, type[object]]
 
 
 class Stored(NamedTuple):
-    """A `user_state` row as read by `StateStore.load`."""
+    """A `user_state` row as a turn reads it (`vvs.turnend`)."""
 
     mode: str
     data: dict[str, Any]
@@ -169,28 +163,14 @@ def _adapter(kind: type[S]) -> TypeAdapter[S]:
 
 
 class StateStore:
-    """Loads and saves `Conversation`s inside the caller's unit of work."""
+    """Reads `Conversation`s from their rows and says what saving one writes; a turn's unit
+    of work runs the statements (`vvs.turnend`)."""
 
     def __init__(self, clock: Clock, expiry: timedelta, types: StateTypes | None = None
                  ) -> None:
         self.clock = clock
         self.expiry = expiry
         self.types = dict(types or {})
-
-    async def load(self, session: AsyncSession, user_key: str) -> Conversation:
-        """Read the user's state in the caller's unit of work, dropping a mode that has
-        expired or that no longer reads (SQLite's turns; a turn on PostgreSQL uses `read`).
-
-        On PostgreSQL the read takes the user's transaction-level advisory lock, so units of
-        work that load and save one user's state never overwrite each other's
-        (`vvs_locked_state`, migration 0007: one round trip, not two).
-        """
-        # Core statements on the turn's connection: the ORM's identity map and unit of work
-        # cost more than the rest of a turn's SQL for this one hot row
-        conn = await session.connection()
-        query = _SELECT_LOCKED if is_postgres(session) else SELECT
-        found = (await conn.execute(query, {"k": user_key})).first()
-        return self.conversation(user_key, None if found is None else Stored(*found))
 
     async def read(self, conn: Any, user_key: str) -> Conversation:
         """PostgreSQL: read the user's state with its version on a raw asyncpg connection,
@@ -248,14 +228,6 @@ class StateStore:
             "language": conv.language, "department": conv.department, "updated_at": now},
             exists=row is not None)
 
-    async def save(self, session: AsyncSession, conv: Conversation) -> None:
-        """Write the state back in the caller's unit of work (a turn writes `changes` with
-        its end instead: `vvs.turnend`)."""
-        write = self.changes(conv)
-        if write is not None:
-            await apply(await session.connection(), write)
-
-
 @dataclass(frozen=True)
 class StateWrite:
     """A conversation's row to write (`values`), or to delete (`values` None)."""
@@ -273,11 +245,6 @@ def write_statement(write: StateWrite) -> tuple[Executable, dict[str, Any]]:
         values = {key: value for key, value in write.values.items() if key != "user_key"}
         return _UPDATE, {"k": write.user_key, **values}
     return _INSERT, write.values
-
-
-async def apply(conn: AsyncConnection, write: StateWrite) -> None:
-    """Write a `StateWrite` on a unit of work's connection (one statement)."""
-    await conn.execute(*write_statement(write))
 
 
 async def purge_expired(sessions: SessionFactory, clock: Clock, expiry: timedelta) -> int:

@@ -106,8 +106,7 @@ SELECT vvs_end_turn(
     ARRAY(SELECT id FROM new_replies ORDER BY id) AS ids
 """
 _PROCESSED, _MOVED = "VV001", "VV002"  # vvs_end_turn's errors (migration 0008)
-# a turn whose handlers open a session serialises with the user's other such turns (the
-# key `vvs_locked_state` of migration 0007 takes too, for `StateStore.load`)
+# a turn whose handlers open a session serialises with the user's other such turns
 _LOCK_USER = text("SELECT pg_advisory_xact_lock(hashtext(:k))")
 # SQLite: the claim of a turn's update (nothing when it was processed already)
 _CLAIM = sqlite_insert(ProcessedUpdate).on_conflict_do_nothing()
