@@ -5,7 +5,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 DATA_DIR=/data
 RUN useradd --create-home --uid 10001 vvs && mkdir /data && chown vvs /data
 WORKDIR /app
 COPY . /app
-RUN pip install --no-cache-dir --require-hashes -r requirements/runtime.lock \
+RUN pip install --no-cache-dir --require-hashes -r requirements/pip.lock \
+    && pip install --no-cache-dir --require-hashes -r requirements/runtime.lock \
     && pip install --no-cache-dir --no-deps /app && rm -rf /root/.cache
 USER vvs
 VOLUME ["/data"]

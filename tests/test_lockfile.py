@@ -38,3 +38,16 @@ def test_locks_cover_pyproject_and_agree() -> None:
     differ = {name: (version, test.get(name)) for name, version in runtime.items()
               if test.get(name) != version}
     assert not differ, f"runtime.lock and test.lock disagree: {differ}"
+
+
+def test_the_pip_lock_is_the_test_locks_pip() -> None:
+    """`.ci/run` and the Dockerfile install pip itself first from `pip.lock`: the very entry
+    of `test.lock` (version and hashes), so the two never pin different pips."""
+    def entry(path: Path) -> str:
+        blocks = re.split(r"\n(?=\S)", path.read_text())
+        (found,) = [b for b in blocks if b.startswith("pip==")]
+        return "\n".join(line for line in found.splitlines() if not line.lstrip().startswith("#"))
+
+    assert _pins(ROOT / "requirements" / "pip.lock") == {
+        "pip": _pins(ROOT / "requirements" / "test.lock")["pip"]}
+    assert entry(ROOT / "requirements" / "pip.lock") == entry(ROOT / "requirements" / "test.lock")
