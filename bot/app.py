@@ -23,6 +23,7 @@ from telegram.ext import (
 
 from bot.content_service import follow_published, record_startup_version
 from bot.handlers.runner import on_update
+from bot.heap import freeze_heap, thaw_heap
 from bot.intake import InboxQueue
 from bot.services import App, Services
 from vvs.db import scrub_wal
@@ -109,6 +110,7 @@ async def _post_init(application: App) -> None:
         await application.bot.set_my_commands(commands)
     await record_startup_version(services)
     application.bot_data["worker"] = asyncio.create_task(background_worker(services))
+    freeze_heap()  # the content, flows and directory: out of every later collection
 
 
 async def _post_shutdown(application: App) -> None:
@@ -121,6 +123,7 @@ async def _post_shutdown(application: App) -> None:
     await services.outbox.settle()  # record the replies sent by the fast path
     await services.outbox.close()
     await scrub_wal(services.engine)
+    thaw_heap()
 
 
 async def background_worker(services: Services, tick: float = 1.0) -> None:

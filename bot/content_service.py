@@ -11,6 +11,7 @@ import logging
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.heap import freeze_heap
 from bot.services import Services
 from vvs.content import ReloadResult
 from vvs.db import released, transaction
@@ -25,12 +26,20 @@ async def publish(services: Services, *, actor_key: str | None, origin: str,
     `session`, the turn's, when a command publishes: one transaction per turn)."""
     async with released(services.sessions, session):  # the others' turns go on meanwhile
         result = await asyncio.to_thread(services.registry.reload)
+    _settle(result)
     if session is not None:
         await _record(session, services, result, actor_key, origin)
         return result
     async with transaction(services.sessions) as own:
         await _record(own, services, result, actor_key, origin)
     return result
+
+
+def _settle(result: ReloadResult) -> None:
+    """A new content snapshot in service: the previous one's cycles freed, the new one
+    frozen (`bot.heap`)."""
+    if result.ok and result.changed:
+        freeze_heap()
 
 
 async def _record(session: AsyncSession, services: Services, result: ReloadResult,
@@ -66,6 +75,7 @@ async def follow_published(services: Services) -> bool:
     if row is None or row.version == services.content.version:
         return False
     result = await asyncio.to_thread(services.registry.reload)
+    _settle(result)
     if not result.ok:
         log.error("published content %s does not validate here: %d error(s)",
                   row.version, len(result.errors))
