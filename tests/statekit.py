@@ -7,13 +7,12 @@ import itertools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
 
 from vvs.db import SessionFactory
 from vvs.inbox import Inbox
 from vvs.outbox import OutboxWriter
 from vvs.state import Conversation, StateStore
-from vvs.turnend import TurnEnd, turn_unit
+from vvs.turnend import TurnEnd, TurnUnit, turn_unit
 
 _UPDATE_IDS = itertools.count(10**12)  # each turn claims an update of its own
 
@@ -21,7 +20,7 @@ _UPDATE_IDS = itertools.count(10**12)  # each turn claims an update of its own
 @dataclass
 class StateTurn:
     conv: Conversation
-    unit: Any  # `vvs.turnend.TurnUnit`: `unit.session` for the turn's other writes
+    unit: TurnUnit  # `unit.session` for the turn's other writes
     wrote: bool = False  # the turn's end wrote the state row
 
 

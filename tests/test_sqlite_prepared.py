@@ -34,14 +34,19 @@ def _stored(path: str, table: str) -> list[tuple]:
     return [row[1:] for row in rows]
 
 
-async def _both(db, statement, values: dict) -> None:
-    """Write `values` through SQLAlchemy, then through `Prepared` on the raw connection."""
-    async with sqlite_writer(db.sessions), db.engine.begin() as conn:
-        await conn.execute(statement, values)
-    async with db.engine.connect() as conn:
+async def _through_prepared(db, statement, values: dict) -> None:
+    """Write `values` with `Prepared` on a raw sqlite3 connection, as a turn does."""
+    async with sqlite_writer(db.sessions), db.engine.connect() as conn:
         raw = (await conn.get_raw_connection()).driver_connection
         prepared(db.engine.dialect, statement, tuple(values)).execute(raw, values)
         raw.commit()
+
+
+async def _both(db, statement, values: dict) -> None:
+    """Write `values` through SQLAlchemy, then through `Prepared`."""
+    async with sqlite_writer(db.sessions), db.engine.begin() as conn:
+        await conn.execute(statement, values)
+    await _through_prepared(db, statement, values)
 
 
 async def test_prepared_inserts_store_what_sqlalchemy_stores(sqlite_db, clock) -> None:
@@ -73,10 +78,9 @@ async def test_prepared_state_writes_and_reads_round_trip(sqlite_db, clock) -> N
     through_sqlalchemy = _stored(path, "user_state")
     async with sqlite_writer(db.sessions), db.engine.begin() as conn:
         await conn.exec_driver_sql("DELETE FROM user_state")
+    await _through_prepared(db, statement, values)
     async with db.engine.connect() as conn:
         raw = (await conn.get_raw_connection()).driver_connection
-        prepared(db.engine.dialect, statement, tuple(values)).execute(raw, values)
-        raw.commit()
         read = prepared(db.engine.dialect, SELECT)
         (row,) = read.rows(read.execute(raw, {"k": KEY}))
     assert _stored(path, "user_state") == through_sqlalchemy

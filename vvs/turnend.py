@@ -169,7 +169,6 @@ class _RawUnit:
         self.conn = conn
         self.raw = raw
         self.opened: AsyncSession | None = None
-        self.user_key: str | None = None  # whose state the turn read
 
     @property
     def session(self) -> AsyncSession:
@@ -203,7 +202,6 @@ class SqliteUnit(_RawUnit):
     async def load(self, store: StateStore, user_key: str) -> Conversation:
         statement = self._prepared(SELECT)
         found = statement.rows(self._execute(statement, {"k": user_key}))
-        self.user_key = user_key
         return store.conversation(user_key, Stored(*found[0]) if found else None)
 
     async def end(self, inbox: Inbox, end: TurnEnd) -> list[int] | None:
@@ -255,6 +253,7 @@ class PgUnit(_RawUnit):
     def __init__(self, sessions: SessionFactory, conn: AsyncConnection,
                  raw: asyncpg.Connection) -> None:
         super().__init__(sessions, conn, raw)
+        self.user_key: str | None = None  # whose state the turn read
         self.version: str | None = None  # of the state row read (None: there was none)
         self.lost = False  # a raw statement met a lost connection (`_lost`)
 
@@ -300,13 +299,11 @@ class PgUnit(_RawUnit):
                 raise StateMoved from None  # (no key in a message that may be logged)
             if exc.sqlstate != _PROCESSED:
                 raise
-            if self.opened is not None:
-                await self.opened.rollback()
+            await super().abort()  # the session's writes go too (the connection is fine)
             return None
         if self.opened is None or not self.opened.in_transaction():
             committed_raw(self.conn.sync_engine)
         return list(found["ids"])
-
 
     @contextmanager
     def _watched(self) -> Iterator[None]:
